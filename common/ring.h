@@ -1,0 +1,239 @@
+/* Shared-memory ring of the ghostrec node (contract: DESIGN 3.1; the exporter reads it).
+ *
+ * One POSIX shm object per node, named ghostrec_ring_shm_name() = "/pw-ghost-rec-<uid>-<node>",
+ * mode 0600. Readers map it read-only. Layout:
+ *
+ *   [struct ghostrec_ring_header, header_size bytes]
+ *   [channel 0: capacity float32 frames][channel 1: ...] ... (planar, channel_stride bytes apart)
+ *
+ * Frames are numbered on one absolute 64-bit timeline that starts at 0 when the node starts and
+ * never goes back, also across generations. Frame f of channel c lives at slot f % capacity.
+ *
+ * Writer protocol for each cycle of n frames (ghostrec_ring_write, real-time safe):
+ *   1. write_begin = write_frame + n        (relaxed store, then a release fence)
+ *   2. copy the data into the slots
+ *   3. write_frame = write_frame + n        (release store)
+ * so frames [write_frame - capacity, write_frame) are complete, and while step 2 runs the frames
+ * below write_begin - capacity may be being overwritten. A reader copies a range, then (acquire
+ * fence) reloads write_begin and the generation: if the range starts below write_begin - capacity
+ * or the generation moved, the copy is reported as overwritten / stale and must not be used.
+ *
+ * Generations: a format change (rate or channel count) starts a new generation. Frames written
+ * before gen_start_frame belong to an older format and are never returned. When the node has to
+ * resize the ring it creates a new shm object under the same name, marks the old one retired
+ * and bumps the generation; readers see that and remap (ghostrec_ring_reader_refresh).
+ *
+ * Marker table: the node records {take_id, channel, frame} for each marker it injects into its
+ * output. Entry i (0-based, counting every marker ever recorded) is markers[i % MAX_MARKERS];
+ * marker_count is published with release semantics after the entry.
+ */
+#ifndef GHOSTREC_RING_H
+#define GHOSTREC_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define GHOSTREC_RING_MAGIC 0x52474847u /* "GHGR" little-endian */
+#define GHOSTREC_RING_VERSION 1u
+#define GHOSTREC_RING_MAX_CHANNELS 8u
+#define GHOSTREC_RING_MAX_MARKERS 64u
+#define GHOSTREC_RING_NAME_MAX 64u
+
+/* Largest frame count a shm ring may hold (per channel); protects against absurd requests. */
+#define GHOSTREC_RING_MAX_CAPACITY (192000ull * 3600ull)
+
+struct ghostrec_ring_marker {
+	uint32_t take_id;
+	uint32_t channel;  /* output channel index the marker was written to */
+	uint64_t frame;    /* absolute frame of the first marker sample (= ring frame of that instant) */
+};
+
+/* Counters, updated by the real-time thread (relaxed atomics; read them with
+ * ghostrec_ring_reader_counters). */
+struct ghostrec_ring_counters {
+	_Atomic uint64_t cycles;          /* process() calls that produced audio */
+	_Atomic uint64_t xruns;           /* discontinuities seen in the graph clock */
+	_Atomic uint64_t max_process_ns;  /* longest process() so far */
+	_Atomic uint64_t last_process_ns;
+	_Atomic uint64_t overruns;        /* cycles the node could not store completely */
+	_Atomic uint64_t format_changes;  /* generations started after the first */
+	_Atomic uint64_t markers;         /* markers injected */
+	_Atomic uint64_t last_quantum;    /* frames in the last cycle */
+};
+
+struct ghostrec_ring_header {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t header_size;             /* bytes before channel 0's data */
+	uint32_t channels;
+	uint64_t capacity;                /* frames per channel */
+	uint64_t channel_stride;          /* bytes between channel planes */
+	uint64_t total_size;              /* bytes in the shm object */
+	_Atomic uint32_t rate;            /* frames per second of the current generation */
+	_Atomic uint32_t retired;         /* 1: a newer shm object replaced this one: reopen */
+	_Atomic uint64_t generation;      /* >= 1 */
+	_Atomic uint64_t gen_start_frame; /* first frame of the current generation */
+	_Atomic uint64_t write_begin;     /* frames below this may be in flight (see protocol) */
+	_Atomic uint64_t write_frame;     /* frames below this are complete (release) */
+	uint32_t positions[GHOSTREC_RING_MAX_CHANNELS]; /* SPA audio channel ids (SPA_AUDIO_CHANNEL_*) */
+	char node_name[GHOSTREC_RING_NAME_MAX];
+	int32_t writer_pid;
+	uint32_t reserved0;
+	struct ghostrec_ring_counters counters;
+	_Atomic uint64_t marker_count;    /* markers ever recorded (release, after the entry) */
+	struct ghostrec_ring_marker markers[GHOSTREC_RING_MAX_MARKERS];
+};
+
+/* Builds the shm object name for a node: "/pw-ghost-rec-<uid>-<node>", with characters other
+ * than [A-Za-z0-9._-] in the node name replaced by '_'. Returns 0, or -ENAMETOOLONG. */
+int ghostrec_ring_shm_name(char *buf, size_t len, const char *node_name);
+
+/* ---- writer (the node) ---- */
+
+struct ghostrec_ring_writer {
+	int fd;
+	void *map;
+	size_t size;
+	struct ghostrec_ring_header *hdr;
+	float *data;                      /* channel 0 */
+	size_t channel_floats;            /* channel_stride / sizeof(float) */
+	char shm_name[128];
+};
+
+/* Creates (or replaces) the shm object for `node_name` and maps it read-write.
+ * start_frame/generation continue the node's timeline when the ring is recreated (pass 0 and 1
+ * for a new node). Not real-time safe. Returns 0 or a negative errno. */
+int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node_name,
+				uint32_t rate, uint32_t channels, const uint32_t *positions,
+				uint64_t capacity, uint64_t start_frame, uint64_t generation);
+
+/* Unmaps; with unlink_shm the object is removed too (node shutdown). Marks it retired first
+ * so readers that still map it know to reopen. Not real-time safe. */
+void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_shm);
+
+/* Real-time safe (no calls out, no syscalls). src[c] may be NULL for silence. */
+static inline void ghostrec_ring_write(struct ghostrec_ring_writer *w, const float *const *src,
+				       uint32_t n_frames)
+{
+	struct ghostrec_ring_header *h = w->hdr;
+	uint64_t cap = h->capacity;
+	uint64_t wf = atomic_load_explicit(&h->write_frame, memory_order_relaxed);
+	uint32_t done = 0;
+
+	atomic_store_explicit(&h->write_begin, wf + n_frames, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+
+	while (done < n_frames) {
+		uint64_t slot = (wf + done) % cap;
+		uint32_t chunk = n_frames - done;
+		if (chunk > cap - slot)
+			chunk = (uint32_t)(cap - slot);
+		for (uint32_t c = 0; c < h->channels; c++) {
+			float *dst = w->data + c * w->channel_floats + slot;
+			if (src[c])
+				memcpy(dst, src[c] + done, chunk * sizeof(float));
+			else
+				memset(dst, 0, chunk * sizeof(float));
+		}
+		done += chunk;
+	}
+	atomic_store_explicit(&h->write_frame, wf + n_frames, memory_order_release);
+}
+
+/* Real-time safe: starts a new generation in place at the current write frame (rate change). */
+static inline void ghostrec_ring_new_generation(struct ghostrec_ring_writer *w, uint32_t rate)
+{
+	struct ghostrec_ring_header *h = w->hdr;
+	uint64_t wf = atomic_load_explicit(&h->write_frame, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->generation, 1, memory_order_relaxed);
+	atomic_store_explicit(&h->gen_start_frame, wf, memory_order_relaxed);
+	atomic_store_explicit(&h->rate, rate, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->counters.format_changes, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+/* Real-time safe: records a marker in the table. */
+static inline void ghostrec_ring_add_marker(struct ghostrec_ring_writer *w, uint32_t take_id,
+					    uint32_t channel, uint64_t frame)
+{
+	struct ghostrec_ring_header *h = w->hdr;
+	uint64_t i = atomic_load_explicit(&h->marker_count, memory_order_relaxed);
+	struct ghostrec_ring_marker *m = &h->markers[i % GHOSTREC_RING_MAX_MARKERS];
+	m->take_id = take_id;
+	m->channel = channel;
+	m->frame = frame;
+	atomic_store_explicit(&h->marker_count, i + 1, memory_order_release);
+}
+
+static inline uint64_t ghostrec_ring_write_frame(const struct ghostrec_ring_writer *w)
+{
+	return atomic_load_explicit(&w->hdr->write_frame, memory_order_relaxed);
+}
+
+/* ---- reader (exporter, tests) ---- */
+
+enum ghostrec_ring_result {
+	GHOSTREC_RING_OK = 0,
+	GHOSTREC_RING_NOT_YET = 1,      /* part of the range is not written yet */
+	GHOSTREC_RING_OVERWRITTEN = 2,  /* part of the range is gone (before or during the copy) */
+	GHOSTREC_RING_GENERATION = 3,   /* format changed / ring replaced: call refresh, re-check info */
+};
+
+struct ghostrec_ring_info {
+	uint64_t generation;
+	uint32_t rate;
+	uint32_t channels;
+	uint64_t capacity;
+	uint64_t gen_start_frame;
+	uint64_t write_frame;
+	uint64_t oldest_frame;          /* first frame still readable (>= gen_start_frame) */
+	uint32_t positions[GHOSTREC_RING_MAX_CHANNELS];
+	char node_name[GHOSTREC_RING_NAME_MAX];
+	char shm_name[128];
+};
+
+struct ghostrec_ring_reader;
+
+/* Opens the node's ring read-only. Returns 0 or a negative errno (-ENOENT: no such node,
+ * -EPROTO: not a ghostrec ring or an unknown version). */
+int ghostrec_ring_reader_open(struct ghostrec_ring_reader **out, const char *node_name);
+void ghostrec_ring_reader_close(struct ghostrec_ring_reader *r);
+
+/* Remaps if the writer replaced the shm object. Returns 1 if it remapped, 0 if nothing changed,
+ * negative errno if the new object cannot be opened yet (retry later). */
+int ghostrec_ring_reader_refresh(struct ghostrec_ring_reader *r);
+
+/* Snapshot of the current format and positions (refreshes first). Returns 0 or negative errno. */
+int ghostrec_ring_reader_info(struct ghostrec_ring_reader *r, struct ghostrec_ring_info *info);
+
+/* Copies frames [frame, frame + n) of one channel into dst. On anything but GHOSTREC_RING_OK the
+ * content of dst is undefined. `generation` is the generation the caller expects (from info);
+ * 0 accepts the current one. Negative errno for bad arguments. */
+int ghostrec_ring_read(struct ghostrec_ring_reader *r, uint64_t generation, uint32_t channel,
+		       uint64_t frame, float *dst, uint32_t n);
+
+/* Same for all channels at once: dst[c] for c < channels, consistent as one unit. */
+int ghostrec_ring_read_frames(struct ghostrec_ring_reader *r, uint64_t generation, uint64_t frame,
+			      float *const *dst, uint32_t n);
+
+/* Copies the most recent markers (oldest first) into out[0..max). Returns how many were copied;
+ * *total gets marker_count. */
+size_t ghostrec_ring_reader_markers(struct ghostrec_ring_reader *r, struct ghostrec_ring_marker *out,
+				    size_t max, uint64_t *total);
+
+struct ghostrec_ring_counter_values {
+	uint64_t cycles, xruns, max_process_ns, last_process_ns, overruns, format_changes, markers,
+		last_quantum;
+};
+void ghostrec_ring_reader_counters(struct ghostrec_ring_reader *r,
+				   struct ghostrec_ring_counter_values *out);
+/* Same, from any mapped header (the node uses it for status replies). */
+void ghostrec_ring_counters_load(const struct ghostrec_ring_header *h,
+				 struct ghostrec_ring_counter_values *out);
+
+const char *ghostrec_ring_result_str(int result);
+
+#endif
