@@ -1,0 +1,31 @@
+-- Test runner for the ReaScript suite: lua5.4 tests/lua/run.lua [test_file.lua ...]
+-- Environment: GHOSTREC_SRC (source root), GHOSTREC_BUILD (build root, for C tools),
+-- GHOSTREC_TMP (scratch directory; created with mktemp -d when unset).
+local src = os.getenv("GHOSTREC_SRC") or "."
+package.path = table.concat({ src .. "/reascripts/?.lua", src .. "/tests/lua/?.lua", src .. "/tests/lua/lib/?.lua",
+	package.path }, ";")
+
+local T = require("testlib")
+local files = { ... }
+if #files == 0 then files = { "test_core.lua", "test_actions.lua" } end
+local failed, passed = 0, 0
+for _, f in ipairs(files) do
+	local path = f:find("/") and f or (src .. "/tests/lua/" .. f)
+	local cases = dofile(path)
+	for _, case in ipairs(cases) do
+		local name, fn = case[1], case[2]
+		T.begin(name)
+		local t0 = os.clock()
+		local ok, err = xpcall(fn, debug.traceback)
+		if ok then
+			passed = passed + 1
+			print(string.format("ok   %-60s %.2fs", name, os.clock() - t0))
+		else
+			failed = failed + 1
+			print(string.format("FAIL %s\n%s", name, tostring(err)))
+		end
+	end
+end
+T.cleanup()
+print(string.format("%d passed, %d failed (%s)", passed, failed, _VERSION))
+os.exit(failed == 0 and 0 or 1)

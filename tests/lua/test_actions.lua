@@ -1,0 +1,389 @@
+-- The ReaScript actions against the REAPER API mock, with real WAV files; the rendered
+-- timeline is compared with the pristine audio.
+local core = require("ghostrec.core")
+local G = require("gen")
+local T = require("testlib")
+local mock = require("reaper_mock")
+
+local RATE = 48000
+local cases = {}
+local function case(name, fn) cases[#cases + 1] = { name, fn } end
+
+-- Loads a fresh copy of the script modules against a new mock.
+local function fresh(opts)
+	local P = mock.new(opts)
+	_G.reaper = P.reaper
+	for _, m in ipairs({ "ghostrec.replace", "ghostrec.settings", "ghostrec.watch" }) do package.loaded[m] = nil end
+	return P, require("ghostrec.replace"), require("ghostrec.settings")
+end
+
+local function set_cfg(P, inbox, join, xfade_ms, markers)
+	P.reaper.SetExtState("ghostrec", "inbox", inbox, true)
+	P.reaper.SetExtState("ghostrec", "join", join or "crossfade", true)
+	P.reaper.SetExtState("ghostrec", "xfade_ms", tostring(xfade_ms or 4), true)
+	P.reaper.SetExtState("ghostrec", "markers", (markers == false) and "0" or "1", true)
+end
+
+-- The state of the project as plain text (items, takes, markers), to prove "nothing changed".
+local function snapshot(P)
+	local out = {}
+	for ti, tr in ipairs(P.tracks) do
+		for _, it in ipairs(P.all_items()) do
+			if it.track == tr then
+				out[#out + 1] = string.format("T%d %.9f %.9f %g %g", ti, it.D_POSITION, it.D_LENGTH, it.D_FADEINLEN, it.D_FADEOUTLEN)
+				for _, tk in ipairs(it.takes) do
+					out[#out + 1] = string.format("  %s %.9f %d", tk.source.filename, tk.D_STARTOFFS, tk.I_CHANMODE)
+				end
+			end
+		end
+	end
+	for _, m in ipairs(P.markers) do out[#out + 1] = string.format("M %.9f %s", m.pos, m.name) end
+	return table.concat(out, "\n")
+end
+
+-- Frames of the timeline that are allowed to differ: crossfade joins (+- half the crossfade,
+-- plus inserted frames, which have no clean counterpart).
+local function join_mask(truth, take_to_timeline, half_frames)
+	local mask = {}
+	local segs = truth.segments
+	for k = 2, #segs do
+		local j = segs[k].take_start
+		local gap = j - segs[k - 1].take_end
+		for f = j - gap - half_frames - 1, j + half_frames + 1 do
+			local tl = take_to_timeline(f)
+			if tl then mask[tl] = true end
+		end
+	end
+	return mask
+end
+
+-- Expected pristine audio at take frame tf (nil = no clean counterpart).
+local function pristine(clean_ch, truth, tf)
+	for _, s in ipairs(truth.segments) do
+		if tf >= s.take_start and tf < s.take_end then return clean_ch[tf - s.take_start + s.clean_start + 1] end
+	end
+	return nil
+end
+
+-- Compares rendered timeline frames [f0, f1) with the pristine audio.
+local function check_render(out, clean_ch, truth, f0, f1, timeline_to_take, mask, what)
+	local checked = 0
+	for f = f0, f1 - 1 do
+		if not mask[f] then
+			local tf = timeline_to_take(f)
+			local want = pristine(clean_ch, truth, tf)
+			if want then
+				if out[f + 1] ~= want then
+					error(string.format("%s: timeline frame %d (take frame %d): got %.9g, pristine %.9g", what, f, tf,
+						out[f + 1], want), 2)
+				end
+				checked = checked + 1
+			end
+		end
+	end
+	return checked
+end
+
+-- A stereo clean take and a damaged 24-bit REAPER take of it, written to dir.
+local function scenario(dir, opts)
+	opts = opts or {}
+	local take_id = opts.take_id or 1001
+	local L = opts.clean_frames or RATE * 3
+	local clean = { G.noise(take_id, L, 0.5), G.noise(take_id + 1, L, 0.5) }
+	local clean_from = opts.clean_from or 12000
+	local mframe = opts.marker_frame or 3000
+	local take, truth = G.make_take(clean, clean_from, opts.frames or RATE * 2,
+		(opts.marker ~= false) and { frame = mframe, take_id = take_id, channel = opts.marker_channel or 0 } or nil,
+		opts.glitches or {
+			{ at = 20000, kind = "dropped", frames = 256 },
+			{ at = 45000, kind = "replaced", frames = 300 },
+			{ at = 60000, kind = "inserted", frames = 128 },
+			{ at = 80000, kind = "dropped", frames = 1024 },
+		}, opts.take_channels or { 1, 2 })
+	local take_path = dir .. "/" .. (opts.take_name or "Track 1-001.wav")
+	G.write_wav(take_path, opts.take_rate or RATE, take, opts.format or "pcm24")
+	local inbox = dir .. "/inbox"
+	os.execute('mkdir -p "' .. inbox .. '"')
+	local clean_path
+	if opts.write_clean ~= false then
+		clean_path = G.write_clean(inbox, take_id, RATE, clean, clean_from + mframe, opts.clean_opts)
+	end
+	return { clean = clean, take = take, truth = truth, take_path = take_path, inbox = inbox, clean_path = clean_path,
+		take_id = take_id }
+end
+
+local function glitch_markers_at(P, item_pos, startoffs_frames, truth)
+	local want = {}
+	for _, g in ipairs(truth.glitches) do
+		want[#want + 1] = string.format("%.6f %s %d", item_pos + (g.take_frame - startoffs_frames) / RATE, g.kind, g.frames)
+	end
+	local got = {}
+	for _, m in ipairs(P.markers) do
+		local kind, n = m.name:match("^ghostrec: (%a+) (%d+) frame")
+		got[#got + 1] = string.format("%.6f %s %s", m.pos, kind, n)
+	end
+	table.sort(want); table.sort(got)
+	T.eq(table.concat(got, "\n"), table.concat(want, "\n"), "glitch markers")
+end
+
+for _, join in ipairs({ "cut", "crossfade" }) do
+	case("single take, join=" .. join .. ": timeline equals pristine audio, markers, one undo", function()
+		local dir = T.dir("single-" .. join)
+		local sc = scenario(dir)
+		local before = T.read_file(sc.take_path)
+		local P, replace = fresh()
+		set_cfg(P, sc.inbox, join, 4)
+		local tr = P.add_track()
+		local pos = 10.0
+		local it = P.add_item(tr, sc.take_path, pos, #sc.take[1] / RATE, 0, { B_UISEL = 1 })
+		local done = replace.run_selected()
+		T.eq(done, 1, "groups replaced")
+		T.eq(#P.undo_points, 1, "undo points")
+		T.eq(P.undo_depth, 0, "undo blocks balanced")
+		T.eq(#P.mb, 0, "no message box")
+		T.eq(T.read_file(sc.take_path), before, "REAPER's take file untouched")
+		-- 2 dropped/inserted joins + 1 dropped = 3 splits
+		T.eq(#tr.items, 4, "items after splitting")
+		for _, x in ipairs(tr.items) do
+			T.eq(x.takes[1].source.filename, sc.clean_path, "clean source on every piece")
+		end
+		for src in pairs(P.sources_alive) do
+			T.ok(src.filename ~= sc.take_path, "old source destroyed")
+		end
+		glitch_markers_at(P, pos, 0, sc.truth)
+		local f0 = math.floor(pos * RATE + 0.5)
+		local n = #sc.take[1]
+		local out = P.render_track(tr, RATE, f0 + n, 2)
+		local half = (join == "crossfade") and (0.002 * RATE) or 0
+		local mask = join_mask(sc.truth, function(tf) return f0 + tf end, half)
+		for c = 1, 2 do
+			local checked = check_render(out[c], sc.clean[c], sc.truth, f0, f0 + n, function(f) return f - f0 end, mask, "ch" .. c)
+			T.ok(checked > n - 2000, "most frames checked (" .. checked .. ")")
+		end
+		-- nothing before the item
+		for f = 1, f0 do if out[1][f] ~= 0 then error("audio before the item at " .. f) end end
+		T.ok(it.takes[1].source.filename == sc.clean_path, "first item kept")
+	end)
+end
+
+case("loop recording: three takes of one file as sections, all replaced", function()
+	local dir = T.dir("loop")
+	local loop = 40000
+	local sc = scenario(dir, { frames = loop * 3, glitches = {
+		{ at = 15000, kind = "dropped", frames = 512 },     -- pass 1
+		{ at = loop + 9000, kind = "dropped", frames = 256 }, -- pass 2
+		{ at = loop * 2 + 20000, kind = "inserted", frames = 64 }, -- pass 3
+	} })
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	local pos = 4.0
+	-- REAPER: one item, one take per pass, each a section of the same file.
+	local it = P.add_item(tr, sc.take_path, pos, loop / RATE, 0)
+	P.add_take(it, sc.take_path, loop / RATE)
+	P.add_take(it, sc.take_path, 2 * loop / RATE)
+	it.B_UISEL = 1
+	it.cur = 2
+	T.eq(replace.run_selected(), 1, "one source file replaced")
+	T.eq(#P.undo_points, 1, "undo points")
+	-- every take of every piece plays the clean file
+	for _, x in ipairs(tr.items) do
+		T.eq(#x.takes, 3, "takes per piece")
+		for _, tk in ipairs(x.takes) do T.eq(tk.source.filename, sc.clean_path, "clean source") end
+	end
+	local f0 = math.floor(pos * RATE + 0.5)
+	for pass = 0, 2 do
+		for _, x in ipairs(tr.items) do x.cur = pass + 1 end
+		local out = P.render_track(tr, RATE, f0 + loop, 2)
+		local base = pass * loop
+		-- the item is split (and bridged) at every pass's joins: all of them are joins here
+		local mask = {}
+		for other = 0, 2 do
+			for f in pairs(join_mask(sc.truth, function(tf) return f0 + tf - other * loop end, 0)) do mask[f] = true end
+		end
+		local checked = check_render(out[1], sc.clean[1], sc.truth, f0, f0 + loop,
+			function(f) return f - f0 + base end, mask, "pass " .. (pass + 1))
+		T.ok(checked > loop - 200, "pass " .. (pass + 1) .. " frames checked " .. checked)
+	end
+	-- 3 glitches, each marked once at its pass's timeline position
+	T.eq(#P.markers, 3, "markers")
+end)
+
+case("punch-in: take starts later, no marker, found by content among recent clean files", function()
+	local dir = T.dir("punch")
+	local sc = scenario(dir, { marker = false, clean_from = 60000, frames = 60000, clean_frames = RATE * 3,
+		glitches = { { at = 25000, kind = "dropped", frames = 128 } } })
+	-- an unrelated, newer clean take in the inbox too
+	G.write_clean(sc.inbox, 2002, RATE, { G.noise(5, RATE, 0.5), G.noise(6, RATE, 0.5) }, 100)
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 1.0, 60000 / RATE, 0, { B_UISEL = 1 })
+	T.eq(replace.run_selected(), 1, "replaced")
+	local f0 = RATE
+	local out = P.render_track(tr, RATE, f0 + 60000, 2)
+	local checked = check_render(out[2], sc.clean[2], sc.truth, f0, f0 + 60000, function(f) return f - f0 end, {}, "punch-in")
+	T.ok(checked > 59000, "frames checked")
+	T.contains(table.concat(P.console), "content alignment")
+end)
+
+case("two tracks recording two channels of one clean take; mono of stereo", function()
+	local dir = T.dir("twotracks")
+	local sc = scenario(dir, { take_channels = { 1 }, marker_channel = 0, take_name = "Gtr-001.wav" })
+	-- The second track's REAPER take: channel 2 of the same clean take, its own marker channel.
+	local take2, truth2 = G.make_take(sc.clean, 12000, RATE * 2, { frame = 3000, take_id = sc.take_id, channel = 1 },
+		{ { at = 20000, kind = "dropped", frames = 256 }, { at = 45000, kind = "replaced", frames = 300 },
+			{ at = 60000, kind = "inserted", frames = 128 }, { at = 80000, kind = "dropped", frames = 1024 } }, { 2 })
+	G.write_wav(dir .. "/Bass-001.wav", RATE, take2, "pcm16")
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "crossfade", 4)
+	local tr1, tr2 = P.add_track("Gtr"), P.add_track("Bass")
+	P.add_item(tr1, sc.take_path, 2.0, RATE * 2 / RATE, 0, { B_UISEL = 1 })
+	P.add_item(tr2, dir .. "/Bass-001.wav", 2.0, RATE * 2 / RATE, 0, { B_UISEL = 1 })
+	T.eq(replace.run_selected(), 2, "both tracks replaced")
+	T.eq(#P.undo_points, 1, "one undo point for both")
+	for _, x in ipairs(tr1.items) do T.eq(x.takes[1].I_CHANMODE, 3, "track 1 plays clean channel 1") end
+	for _, x in ipairs(tr2.items) do T.eq(x.takes[1].I_CHANMODE, 4, "track 2 plays clean channel 2") end
+	local f0 = 2 * RATE
+	for k, tr in ipairs({ tr1, tr2 }) do
+		local truth = (k == 1) and sc.truth or truth2
+		local out = P.render_track(tr, RATE, f0 + RATE * 2, 1)
+		local mask = join_mask(truth, function(tf) return f0 + tf end, 0.002 * RATE)
+		local checked = check_render(out[1], sc.clean[k], truth, f0, f0 + RATE * 2, function(f) return f - f0 end, mask, "track " .. k)
+		T.ok(checked > RATE * 2 - 2000, "frames checked")
+	end
+end)
+
+case("mono take uses the per-channel clean file when only that was delivered", function()
+	local dir = T.dir("perchannel")
+	local sc = scenario(dir, { take_channels = { 2 }, marker_channel = 1, clean_opts = { per_channel = true } })
+	os.remove(sc.clean_path) -- only ghostrec-<id>-ch0/ch1.wav remain
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0.5, 2.0, 0, { B_UISEL = 1 })
+	T.eq(replace.run_selected(), 1, "replaced")
+	for _, x in ipairs(tr.items) do
+		T.eq(x.takes[1].source.filename, sc.inbox .. "/ghostrec-" .. sc.take_id .. "-ch1.wav", "per-channel file")
+		T.eq(x.takes[1].I_CHANMODE, 0, "mono file plays as is")
+	end
+	local f0 = RATE // 2
+	local out = P.render_track(tr, RATE, f0 + RATE * 2, 1)
+	local mask = join_mask(sc.truth, function(tf) return f0 + tf end, 0)
+	check_render(out[1], sc.clean[2], sc.truth, f0, f0 + RATE * 2, function(f) return f - f0 end, mask, "mono")
+end)
+
+-- Bad input: one clear message, nothing in the project changed, no undo point.
+local function bad_case(name, prepare, expect)
+	case("bad input: " .. name, function()
+		local dir = T.dir("bad")
+		local sc = scenario(dir)
+		local P, replace = fresh()
+		set_cfg(P, sc.inbox, "crossfade")
+		local tr = P.add_track()
+		P.add_item(tr, sc.take_path, 1.0, 2.0, 0, { B_UISEL = 1 })
+		prepare(sc, P, dir)
+		local before = snapshot(P)
+		local done = replace.run_selected()
+		T.eq(done, 0, "groups replaced")
+		T.eq(snapshot(P), before, "project unchanged")
+		T.eq(#P.undo_points, 0, "undo points")
+		T.eq(P.undo_begin_calls, 0, "undo blocks opened")
+		T.eq(#P.mb, 1, "one message box")
+		T.contains(P.mb[1].msg, expect, "message")
+	end)
+end
+
+bad_case("corrupt clean file", function(sc)
+	local f = io.open(sc.clean_path, "wb"); f:write("RIFF\0\0\0\0WAVEjunkjunkjunk"); f:close()
+end, "no fmt chunk")
+bad_case("truncated clean file", function(sc)
+	local s = T.read_file(sc.clean_path)
+	local f = io.open(sc.clean_path, "wb"); f:write(s:sub(1, #s // 2)); f:close()
+end, "is truncated")
+bad_case("wrong sample rate", function(sc)
+	G.write_clean(sc.inbox, sc.take_id, 44100, sc.clean, 15000)
+end, "is 44100 Hz but the take is 48000 Hz")
+bad_case("missing inbox", function(sc, P, dir)
+	P.reaper.SetExtState("ghostrec", "inbox", dir .. "/nope", true)
+end, "inbox folder not found")
+bad_case("no inbox set", function(sc, P)
+	P.extstate.ghostrec.inbox = nil
+end, "no inbox folder set")
+bad_case("clean file not delivered yet", function(sc)
+	os.remove(sc.clean_path)
+end, "is not in")
+
+case("bad input: nothing selected", function()
+	local P, replace = fresh()
+	T.eq(replace.run_selected(), 0, "replaced")
+	T.eq(#P.mb, 1, "message")
+	T.contains(P.mb[1].msg, "Select the items")
+	T.eq(#P.undo_points, 0, "undo")
+end)
+
+case("background watcher: replaces exactly the matching takes when their clean file arrives", function()
+	local dir = T.dir("watch")
+	local sc = scenario(dir, { write_clean = false })
+	-- a second REAPER take from another, unrelated take id that never arrives
+	local other_clean = { G.noise(91, RATE * 3, 0.5), G.noise(92, RATE * 3, 0.5) }
+	local other = G.make_take(other_clean, 5000, RATE, { frame = 1000, take_id = 3003, channel = 0 }, {}, { 1, 2 })
+	G.write_wav(dir .. "/Other-001.wav", RATE, other, "pcm24")
+	local P = fresh({ command_id = 4242 })
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0.0, 2.0, 0)
+	local tr2 = P.add_track()
+	P.add_item(tr2, dir .. "/Other-001.wav", 0.0, 1.0, 0)
+	local watch = require("ghostrec.watch")
+	watch.start()
+	T.eq(P.toggles["0:4242"], 1, "toggle on")
+	local before = snapshot(P)
+	for _ = 1, 5 do P.tick(0.5) end
+	T.eq(snapshot(P), before, "nothing to do yet")
+	-- unrelated files arrive: a clean take nobody recorded, and junk
+	G.write_clean(sc.inbox, 5555, RATE, { G.noise(1, 20000), G.noise(2, 20000) }, 100)
+	local f = io.open(sc.inbox .. "/notes.txt", "w"); f:write("hello"); f:close()
+	for _ = 1, 5 do P.tick(0.5) end
+	T.eq(snapshot(P), before, "unrelated files ignored")
+	T.eq(#P.undo_points, 0, "no undo point yet")
+	-- REAPER is recording when the clean file lands: wait until it stops
+	P.play_state = 5
+	G.write_clean(sc.inbox, sc.take_id, RATE, sc.clean, 12000 + 3000)
+	for _ = 1, 5 do P.tick(0.5) end
+	T.eq(snapshot(P), before, "no replacement while recording")
+	P.play_state = 0
+	for _ = 1, 3 do P.tick(0.5) end
+	T.eq(#P.undo_points, 1, "replaced in one undo point")
+	local clean_path = sc.inbox .. "/ghostrec-" .. sc.take_id .. ".wav"
+	T.ok(#tr.items > 1, "split at joins")
+	for _, x in ipairs(tr.items) do T.eq(x.takes[1].source.filename, clean_path, "matching take replaced") end
+	T.eq(#tr2.items, 1, "other track untouched")
+	T.eq(tr2.items[1].takes[1].source.filename, dir .. "/Other-001.wav", "other take untouched")
+	for _ = 1, 5 do P.tick(0.5) end
+	T.eq(#P.undo_points, 1, "no second replacement")
+	T.ok(#P.deferred == 1, "still running")
+	P.terminate()
+	T.eq(P.toggles["0:4242"], 0, "toggle off at exit")
+	T.ok(#P.refreshed >= 2, "toolbar refreshed")
+end)
+
+case("settings action: GetUserInputs values saved to ExtState, bad values refused", function()
+	local P, _, settings = fresh({ script_path = "/x/ghostrec_Settings.lua" })
+	P.user_inputs = { "C:\\ghostrec\\inbox\tcut\t7.5\toff" }
+	package.loaded["ghostrec.settings"] = nil
+	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Settings.lua")
+	settings = require("ghostrec.settings")
+	local s = settings.load()
+	T.eq(s.inbox, "C:\\ghostrec\\inbox", "inbox")
+	T.eq(s.join, "cut", "join")
+	T.eq(s.xfade_ms, 7.5, "xfade")
+	T.eq(s.markers, false, "markers")
+	T.eq(P.persisted["ghostrec/join"], "cut", "persisted")
+	P.user_inputs = { "x\tsideways\t5\ton" }
+	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Settings.lua")
+	T.eq(settings.load().join, "cut", "bad join not saved")
+	T.contains(P.mb[1].msg, "join policy must be")
+end)
+
+return cases
