@@ -1,0 +1,272 @@
+/* Audio files as float frames through libsndfile: see audiofile.h. */
+#include "audiofile.h"
+
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Block cache: a few blocks of this many frames. Four blocks let a walker compare two
+ * places in one file (a checkpoint and a search window) without re-reading. */
+#define CACHE_BLOCK_FRAMES 16384
+#define CACHE_SLOTS 4
+
+struct cache_slot {
+	int64_t block;      /* block index, -1 when empty */
+	uint64_t last_use;
+	float *data;        /* CACHE_BLOCK_FRAMES * channels */
+};
+
+struct ghostrec_audiofile {
+	SNDFILE *sf;
+	int writing;
+	int write_failed;
+	int64_t position;   /* where libsndfile's read pointer is, to skip needless seeks */
+	struct ghostrec_audioinfo info;
+	struct cache_slot slots[CACHE_SLOTS];
+	uint64_t use_clock;
+};
+
+static int bits_of(int format, int *is_float)
+{
+	*is_float = 0;
+	switch (format & SF_FORMAT_SUBMASK) {
+	case SF_FORMAT_PCM_S8:
+	case SF_FORMAT_PCM_U8:
+		return 8;
+	case SF_FORMAT_PCM_16:
+		return 16;
+	case SF_FORMAT_PCM_24:
+		return 24;
+	case SF_FORMAT_PCM_32:
+		return 32;
+	case SF_FORMAT_FLOAT:
+		*is_float = 1;
+		return 32;
+	case SF_FORMAT_DOUBLE:
+		*is_float = 1;
+		return 64;
+	default:
+		return 0;
+	}
+}
+
+const char *ghostrec_audiofile_format_name(const struct ghostrec_audioinfo *info)
+{
+	if (info->is_float)
+		return info->bits == 64 ? "float64" : "float32";
+	switch (info->bits) {
+	case 8:
+		return "pcm8";
+	case 16:
+		return "pcm16";
+	case 24:
+		return "pcm24";
+	default:
+		return "pcm32";
+	}
+}
+
+/* libsndfile opens a file whose data chunk is shorter than its header says and quietly
+ * reads what is there; its log is the only place that says so. A truncated take or clean
+ * file is refused: silently conforming half a recording is not what anyone asked for. */
+static int looks_truncated(SNDFILE *sf)
+{
+	char log[16384];
+	log[0] = '\0';
+	sf_command(sf, SFC_GET_LOG_INFO, log, sizeof(log));
+	for (const char *line = log; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		if (len >= 4 && strncmp(line, "data", 4) == 0 && memmem(line, len, "should be", 9))
+			return 1;
+		if (memmem(line, len, "Calculated frame count", 22) && memmem(line, len, "does not match", 14))
+			return 1;
+	}
+	return 0;
+}
+
+struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize)
+{
+	SF_INFO sfi;
+	memset(&sfi, 0, sizeof(sfi));
+	SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
+	if (!sf) {
+		snprintf(err, errsize, "%s: cannot read audio file: %s", path, sf_strerror(NULL));
+		return NULL;
+	}
+	int is_float;
+	int bits = bits_of(sfi.format, &is_float);
+	if (bits == 0 || sfi.channels <= 0 || sfi.samplerate <= 0 || sfi.frames < 0) {
+		snprintf(err, errsize, "%s: unsupported sample format (need 8/16/24/32-bit PCM or float)",
+			 path);
+		sf_close(sf);
+		return NULL;
+	}
+	if (looks_truncated(sf)) {
+		snprintf(err, errsize, "%s: truncated file: the header promises more audio than the file holds",
+			 path);
+		sf_close(sf);
+		return NULL;
+	}
+	struct ghostrec_audiofile *af = calloc(1, sizeof(*af));
+	if (!af) {
+		snprintf(err, errsize, "%s: out of memory", path);
+		sf_close(sf);
+		return NULL;
+	}
+	af->sf = sf;
+	af->info.frames = sfi.frames;
+	af->info.rate = sfi.samplerate;
+	af->info.channels = sfi.channels;
+	af->info.bits = bits;
+	af->info.is_float = is_float;
+	af->info.format = sfi.format;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		af->slots[i].block = -1;
+	/* Normalised float is libsndfile's default; say it so a changed default cannot bite. */
+	sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+	return af;
+}
+
+struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
+							  const struct ghostrec_audioinfo *like,
+							  int channels, char *err, size_t errsize)
+{
+	SF_INFO sfi;
+	memset(&sfi, 0, sizeof(sfi));
+	sfi.samplerate = like->rate;
+	sfi.channels = channels;
+	sfi.format = like->format;
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &sfi);
+	if (!sf) {
+		snprintf(err, errsize, "%s: cannot create audio file: %s", path, sf_strerror(NULL));
+		return NULL;
+	}
+	struct ghostrec_audiofile *af = calloc(1, sizeof(*af));
+	if (!af) {
+		snprintf(err, errsize, "%s: out of memory", path);
+		sf_close(sf);
+		return NULL;
+	}
+	af->sf = sf;
+	af->writing = 1;
+	af->info = *like;
+	af->info.channels = channels;
+	af->info.frames = 0;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		af->slots[i].block = -1;
+	sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+	sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+	return af;
+}
+
+int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
+{
+	if (!af)
+		return 0;
+	int rc = af->write_failed ? -1 : 0;
+	if (af->writing)
+		sf_write_sync(af->sf);
+	if (sf_close(af->sf) != 0)
+		rc = -1;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		free(af->slots[i].data);
+	free(af);
+	return rc;
+}
+
+const struct ghostrec_audioinfo *ghostrec_audiofile_info(const struct ghostrec_audiofile *af)
+{
+	return &af->info;
+}
+
+void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af)
+{
+	return af->sf;
+}
+
+int ghostrec_audiofile_read(struct ghostrec_audiofile *af, int64_t start, int64_t n, float *out)
+{
+	int ch = af->info.channels;
+	int rc = 0;
+	if (af->writing)
+		return -1;
+	/* Frames before the file start read as silence. */
+	while (n > 0 && start < 0) {
+		for (int c = 0; c < ch; c++)
+			*out++ = 0.0f;
+		start++;
+		n--;
+	}
+	int64_t in_file = 0;
+	if (start < af->info.frames)
+		in_file = n < af->info.frames - start ? n : af->info.frames - start;
+	if (in_file > 0) {
+		if (af->position != start) {
+			if (sf_seek(af->sf, start, SEEK_SET) != start) {
+				af->position = -1;
+				in_file = 0;
+				rc = -1;
+			}
+		}
+		if (in_file > 0) {
+			sf_count_t got = sf_readf_float(af->sf, out, in_file);
+			if (got < 0)
+				got = 0;
+			af->position = start + got;
+			if (got < in_file) {
+				/* Truncated file: the header promised more than is there. */
+				rc = -1;
+				in_file = got;
+			}
+		}
+	}
+	for (int64_t i = in_file * ch; i < n * ch; i++)
+		out[i] = 0.0f;
+	return rc;
+}
+
+const float *ghostrec_audiofile_frame(struct ghostrec_audiofile *af, int64_t frame)
+{
+	if (frame < 0 || frame >= af->info.frames || af->writing)
+		return NULL;
+	int64_t block = frame / CACHE_BLOCK_FRAMES;
+	size_t ch = (size_t)af->info.channels;
+	struct cache_slot *slot = NULL;
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		if (af->slots[i].block == block) {
+			slot = &af->slots[i];
+			break;
+		}
+	}
+	if (!slot) {
+		/* Reuse the least recently used slot. */
+		slot = &af->slots[0];
+		for (int i = 1; i < CACHE_SLOTS; i++)
+			if (af->slots[i].last_use < slot->last_use)
+				slot = &af->slots[i];
+		if (!slot->data) {
+			slot->data = malloc(sizeof(float) * ch * CACHE_BLOCK_FRAMES);
+			if (!slot->data)
+				return NULL;
+		}
+		slot->block = block;
+		ghostrec_audiofile_read(af, block * CACHE_BLOCK_FRAMES, CACHE_BLOCK_FRAMES, slot->data);
+	}
+	slot->last_use = ++af->use_clock;
+	return slot->data + (size_t)(frame - block * CACHE_BLOCK_FRAMES) * ch;
+}
+
+int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames, int64_t n)
+{
+	if (!af->writing)
+		return -1;
+	sf_count_t put = sf_writef_float(af->sf, frames, n);
+	if (put != n) {
+		af->write_failed = 1;
+		return -1;
+	}
+	af->info.frames += n;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* Audio files as float frames: WAV / WAVEX / RF64 / W64 (anything libsndfile reads) in
+ * 16-bit, 24-bit, 32-bit int or 32-bit float, read with libsndfile's normalisation
+ * (16-bit and 24-bit samples come out exactly k / 2^(bits-1)).
+ *
+ * Readers get random access to single frames through a small block cache, so a caller
+ * can walk two hour-long files side by side without holding either in memory. Writers
+ * create a file with another file's container and sample format (how ghostrec-sync makes
+ * its OUT file in the take's format). */
+#ifndef GHOSTREC_AUDIOFILE_H
+#define GHOSTREC_AUDIOFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ghostrec_audioinfo {
+	int64_t frames;
+	int rate;
+	int channels;
+	int bits;      /* 8, 16, 24, 32 (int or float), 64 (double) */
+	int is_float;  /* 1 for 32-bit float and 64-bit double samples */
+	int format;    /* libsndfile SF_FORMAT_* (container | subtype) */
+};
+
+struct ghostrec_audiofile;
+
+/* Opens a file for reading. On failure returns NULL and writes a one-line reason to err. */
+struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize);
+
+/* Creates a file for writing with `like`'s container and sample format, `like`'s rate and
+ * `channels` channels. Values outside [-1, 1] are clipped, never wrapped. */
+struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
+							  const struct ghostrec_audioinfo *like,
+							  int channels, char *err, size_t errsize);
+
+/* Closes; for writers returns 0 if everything reached the file, else -1. NULL is fine. */
+int ghostrec_audiofile_close(struct ghostrec_audiofile *af);
+
+const struct ghostrec_audioinfo *ghostrec_audiofile_info(const struct ghostrec_audiofile *af);
+
+/* Human-readable sample format: "pcm16", "pcm24", "pcm32", "float32", ... */
+const char *ghostrec_audiofile_format_name(const struct ghostrec_audioinfo *info);
+
+/* Reads frames [start, start + n) interleaved into out (n * channels floats). Frames
+ * outside the file read as 0. Returns 0, or -1 on a read error (truncated file). */
+int ghostrec_audiofile_read(struct ghostrec_audiofile *af, int64_t start, int64_t n, float *out);
+
+/* Pointer to frame `frame` (channels floats) through the block cache; valid until the
+ * next call on af. NULL if frame is outside the file or unreadable. */
+const float *ghostrec_audiofile_frame(struct ghostrec_audiofile *af, int64_t frame);
+
+/* Appends n interleaved frames to a writer. Returns 0 or -1. */
+int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames, int64_t n);
+
+/* The libsndfile handle, for metadata readers (bext, cue). */
+void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af);
+
+#endif

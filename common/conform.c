@@ -1,0 +1,572 @@
+/* Conform engine: see conform.h for what it computes.
+ *
+ * This file is the reference the Lua engine (reascripts/ghostrec/core.lua) translates line
+ * by line, so it stays plain: small functions, integer frame arithmetic, comparisons in
+ * double precision (what Lua numbers are), no C-only tricks.
+ *
+ * Outline
+ *   1. First alignment: the marker decoded in the take + marker_frame from the clean
+ *      file's metadata give (anchor frame, offset d). Without them: content search.
+ *   2. Head: extend the anchor backwards frame by frame; if a mismatch stops it before the
+ *      take start, look for an earlier content anchor (a glitch in the pre-roll).
+ *   3. Walk: compare one frame every check_step frames. When a checkpoint differs,
+ *      binary-search the first differing frame f since the last good checkpoint, then
+ *      re-acquire: the earliest take frame t2 >= f and offset d2 where a verification
+ *      window matches. (t2, d2) relative to (f, d) says what happened:
+ *        t2 == f, d2 > d        dropped d2 - d clean frames
+ *        t2 > f,  d2 == d       replaced [f, t2)
+ *        t2 - f == d - d2 > 0   inserted t2 - f take frames
+ *      and combinations of those for odd cases found by the general search.
+ *   Every search is bounded by max_shift frames, so work grows with the take length and
+ *   the number of glitches, not with take length x search range. */
+#include "conform.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "marker.h"
+
+/* A verification window must see this many non-silent take samples (summed over the
+ * compared channels) that all match before an alignment is believed: silence matches
+ * silence anywhere, so it proves nothing. */
+#define WINDOW_NONSILENT 32
+/* ... looking at most this many frames ahead for them. */
+#define WINDOW_MAX_FRAMES 4096
+/* At the very end of the take fewer samples are all there is; accept this many. */
+#define WINDOW_TAIL_NONSILENT 8
+/* Content search: candidate take positions are this far apart, and at most this many
+ * non-silent candidates are tried (each costs one pass over the clean file). */
+#define ANCHOR_STEP 4096
+#define ANCHOR_TRIES 16
+
+struct engine {
+	struct ghostrec_audiofile *take;
+	struct ghostrec_audiofile *clean;
+	int64_t take_frames;
+	int64_t clean_frames;
+	int take_channels;
+	int clean_channels;
+	int clean_channel;        /* clean channel compared with take channel 0 */
+	double tol;               /* largest |take - clean| that still counts as equal */
+
+	/* Marker knowledge. The marker replaced the node's output, so the take holds marker
+	 * symbols where the clean file holds the pristine audio. */
+	int64_t marker_take;      /* take frame of a decoded marker, -1 if none */
+	int64_t marker_clean;     /* clean frame from metadata when no marker was decoded, else -1 */
+	int8_t marker_sym[GHOSTREC_MARKER_FRAMES];
+	int marker_sign_known[GHOSTREC_MARKER_FRAMES];
+	double marker_amp;
+
+	int64_t check_step;
+	int64_t max_shift;
+
+	/* Walk state */
+	int64_t d;                /* current offset: take frame t maps to clean frame t + d */
+	int64_t seg_start;        /* first take frame of the open segment */
+
+	const struct ghostrec_conform_options *opt;
+	struct ghostrec_conform_result *res;
+	int oom;
+};
+
+const char *ghostrec_glitch_kind_name(int kind)
+{
+	switch (kind) {
+	case GHOSTREC_GLITCH_REPLACED:
+		return "replaced";
+	case GHOSTREC_GLITCH_DROPPED:
+		return "dropped";
+	default:
+		return "inserted";
+	}
+}
+
+/* ---- results ---- */
+
+static void add_segment(struct engine *e, int64_t take_start, int64_t take_end, int64_t d)
+{
+	struct ghostrec_conform_result *r = e->res;
+	if (take_end <= take_start)
+		return;
+	if (r->n_segments == r->cap_segments) {
+		size_t cap = r->cap_segments ? r->cap_segments * 2 : 16;
+		void *p = realloc(r->segments, cap * sizeof(*r->segments));
+		if (!p) {
+			e->oom = 1;
+			return;
+		}
+		r->segments = p;
+		r->cap_segments = cap;
+	}
+	struct ghostrec_conform_segment *s = &r->segments[r->n_segments++];
+	s->take_start = take_start;
+	s->take_end = take_end;
+	s->clean_start = take_start + d;
+}
+
+static void add_glitch(struct engine *e, int64_t take_frame, int kind, int64_t frames)
+{
+	struct ghostrec_conform_result *r = e->res;
+	if (frames <= 0)
+		return;
+	if (r->n_glitches == r->cap_glitches) {
+		size_t cap = r->cap_glitches ? r->cap_glitches * 2 : 16;
+		void *p = realloc(r->glitches, cap * sizeof(*r->glitches));
+		if (!p) {
+			e->oom = 1;
+			return;
+		}
+		r->glitches = p;
+		r->cap_glitches = cap;
+	}
+	struct ghostrec_conform_glitch *g = &r->glitches[r->n_glitches++];
+	g->take_frame = take_frame;
+	g->kind = kind;
+	g->frames = frames;
+}
+
+void ghostrec_conform_result_clear(struct ghostrec_conform_result *res)
+{
+	free(res->segments);
+	free(res->glitches);
+	memset(res, 0, sizeof(*res));
+}
+
+/* ---- comparing frames ---- */
+
+/* Tolerance for comparing a take sample with a clean sample: the larger of the two
+ * formats' quantization allowances (ghostrec_marker_tolerance: 2 LSB for 16/24-bit, which
+ * covers rounding (1/2 LSB) plus the 2^(b-1) vs 2^(b-1)-1 scale converters disagree on
+ * (up to 1 LSB at full scale); ~2^-24 for float32, which transits PWAR bit-exact). */
+double ghostrec_conform_tolerance(const struct ghostrec_audioinfo *take,
+				  const struct ghostrec_audioinfo *clean)
+{
+	double a = ghostrec_marker_tolerance(take->is_float ? 32 : take->bits);
+	double b = ghostrec_marker_tolerance(clean->is_float ? 32 : clean->bits);
+	return a > b ? a : b;
+}
+
+static int sample_matches(double x, double y, double tol)
+{
+	return fabs(x - y) <= tol;
+}
+
+/* Does take sample x look like marker symbol i? Used only where the metadata says the
+ * marker sat but the take's marker could not be decoded (a glitch hit it): symbols whose
+ * sign depends on the channel index and CRC are checked by magnitude only. */
+static int marker_fits(const struct engine *e, int64_t i, double x)
+{
+	int s = e->marker_sym[i];
+	if (s == 0)
+		return fabs(x) <= e->tol;
+	if (e->marker_sign_known[i])
+		return sample_matches(x, s * e->marker_amp, e->tol);
+	return sample_matches(fabs(x), e->marker_amp, e->tol);
+}
+
+/* Take frame t against clean frame c, all compared channels. */
+static int frame_matches(struct engine *e, int64_t t, int64_t c)
+{
+	if (t < 0 || t >= e->take_frames || c < 0 || c >= e->clean_frames)
+		return 0;
+	/* A decoded marker in the take: those frames carry no clean audio; trust them. */
+	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
+		return 1;
+	const float *tf = ghostrec_audiofile_frame(e->take, t);
+	if (!tf)
+		return 0;
+	double x[64];
+	int n = e->take_channels < 64 ? e->take_channels : 64;
+	for (int k = 0; k < n; k++)
+		x[k] = tf[k];
+	const float *cf = ghostrec_audiofile_frame(e->clean, c);
+	if (!cf)
+		return 0;
+	int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
+			c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
+	for (int k = 0; k < n; k++) {
+		double y = cf[e->clean_channel + k];
+		if (sample_matches(x[k], y, e->tol))
+			continue;
+		if (in_marker && marker_fits(e, c - e->marker_clean, x[k]))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* Number of take samples in frame t louder than the tolerance. */
+static int frame_nonsilent(struct engine *e, int64_t t)
+{
+	const float *tf = ghostrec_audiofile_frame(e->take, t);
+	if (!tf)
+		return 0;
+	int count = 0;
+	for (int k = 0; k < e->take_channels; k++)
+		if (fabs((double)tf[k]) > e->tol)
+			count++;
+	return count;
+}
+
+/* Verification window: frames from (t, c) on all match until WINDOW_NONSILENT non-silent
+ * take samples have been seen. */
+static int window_matches(struct engine *e, int64_t t, int64_t c)
+{
+	int nonsilent = 0;
+	for (int64_t i = 0; i < WINDOW_MAX_FRAMES; i++) {
+		if (t + i >= e->take_frames)
+			return nonsilent >= WINDOW_TAIL_NONSILENT;
+		if (!frame_matches(e, t + i, c + i))
+			return 0;
+		nonsilent += frame_nonsilent(e, t + i);
+		if (nonsilent >= WINDOW_NONSILENT)
+			return 1;
+	}
+	return 0;
+}
+
+/* Is there enough sound after take frame t for a window to prove anything? */
+static int window_has_sound(struct engine *e, int64_t t)
+{
+	int nonsilent = 0;
+	for (int64_t i = 0; i < WINDOW_MAX_FRAMES && t + i < e->take_frames; i++) {
+		nonsilent += frame_nonsilent(e, t + i);
+		if (nonsilent >= WINDOW_NONSILENT)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- first alignment ---- */
+
+/* Content search: the first take position t0 in [t_from, t_to) (ANCHOR_STEP apart, silent ones
+ * skipped) whose window matches somewhere in the clean file. With try_channels, every
+ * clean channel offset is tried (mono take of a multichannel clean file, no marker).
+ * One pass over the clean file per candidate, early-out on the first sample. */
+static int find_anchor(struct engine *e, int64_t t_from, int64_t t_to, int try_channels,
+		       int64_t *t_out, int64_t *d_out)
+{
+	int tries = 0;
+	int first_channel = try_channels ? 0 : e->clean_channel;
+	int last_channel = try_channels ? e->clean_channels - e->take_channels : e->clean_channel;
+	for (int64_t t0 = t_from; t0 < t_to && tries < ANCHOR_TRIES; t0 += ANCHOR_STEP) {
+		if (!window_has_sound(e, t0))
+			continue;
+		tries++;
+		for (int ch = first_channel; ch <= last_channel; ch++) {
+			e->clean_channel = ch;
+			for (int64_t c = 0; c < e->clean_frames; c++) {
+				if (frame_matches(e, t0, c) && window_matches(e, t0, c)) {
+					*t_out = t0;
+					*d_out = c - t0;
+					return 1;
+				}
+			}
+		}
+		e->clean_channel = first_channel;
+	}
+	return 0;
+}
+
+/* Looks for the marker in the head of every take channel. */
+static int find_take_marker(struct engine *e, int64_t scan, struct ghostrec_marker_match *m)
+{
+	int64_t n = e->take_frames < scan ? e->take_frames : scan;
+	if (n < (int64_t)GHOSTREC_MARKER_FRAMES)
+		return 0;
+	float *head = malloc(sizeof(float) * (size_t)n * (size_t)e->take_channels);
+	if (!head)
+		return 0;
+	int found = 0;
+	if (ghostrec_audiofile_read(e->take, 0, n, head) == 0) {
+		for (int k = 0; k < e->take_channels && !found; k++)
+			found = ghostrec_marker_find(head + k, (size_t)n, (size_t)e->take_channels,
+						     (float)e->tol, m);
+	}
+	free(head);
+	return found;
+}
+
+/* Extends an alignment backwards from take frame `from` while frames match; returns the
+ * first take frame of the run. */
+static int64_t extend_back(struct engine *e, int64_t from, int64_t d)
+{
+	int64_t s = from;
+	while (s > 0 && s - 1 + d >= 0 && frame_matches(e, s - 1, s - 1 + d))
+		s--;
+	return s;
+}
+
+/* ---- re-acquisition after a mismatch ---- */
+
+/* First differing frame in [lo, hi]; hi is known to differ, everything before lo matched. */
+static int64_t first_bad(struct engine *e, int64_t lo, int64_t hi, int64_t d)
+{
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (frame_matches(e, mid, mid + d))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Earliest (t2 >= f, d2) where the take lines up with the clean file again.
+ * Order: a drop (t2 == f: the take continues further on in the clean file), then, frame
+ * by frame after f, the end of a replaced run (same d) or of an insertion (the clean
+ * file continues where it left off, at f + d); last, a content search. */
+static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_t *d2)
+{
+	for (int64_t n = 1; n <= e->max_shift && f + d + n < e->clean_frames; n++) {
+		if (frame_matches(e, f, f + d + n) && window_matches(e, f, f + d + n)) {
+			*t2 = f;
+			*d2 = d + n;
+			return 1;
+		}
+	}
+	for (int64_t t = f + 1; t <= f + e->max_shift && t < e->take_frames; t++) {
+		if (frame_matches(e, t, t + d) && window_matches(e, t, t + d)) {
+			*t2 = t;
+			*d2 = d;
+			return 1;
+		}
+		if (frame_matches(e, t, f + d) && window_matches(e, t, f + d)) {
+			*t2 = t;
+			*d2 = f + d - t;
+			return 1;
+		}
+	}
+	if (find_anchor(e, f + 1, e->take_frames, 0, t2, d2))
+		return 1;
+	return 0;
+}
+
+/* Records what happened between the first differing frame f (offset e->d) and the
+ * re-acquired alignment (t2, d2); moves the walk on to t2. */
+static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
+{
+	int64_t d = e->d;
+	if (d2 == d) {
+		add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, t2 - f);
+	} else if (d2 > d) {
+		/* Clean frames are missing; anything odd before t2 still maps with the old d. */
+		add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, t2 - f);
+		add_segment(e, e->seg_start, t2, d);
+		add_glitch(e, t2, GHOSTREC_GLITCH_DROPPED, d2 - d);
+		e->seg_start = t2;
+	} else {
+		int64_t n = d - d2;
+		if (t2 - f >= n) {
+			/* The last n frames before t2 are the extra ones. */
+			add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, t2 - n - f);
+			add_segment(e, e->seg_start, t2 - n, d);
+			add_glitch(e, t2 - n, GHOSTREC_GLITCH_INSERTED, n);
+		} else {
+			/* The take repeats clean audio it already had: [f, t2) has no place. */
+			add_segment(e, e->seg_start, f, d);
+			add_glitch(e, f, GHOSTREC_GLITCH_INSERTED, t2 - f);
+		}
+		e->seg_start = t2;
+	}
+	e->d = d2;
+}
+
+/* The mismatch at f could not be explained. If the rest of the take is too short to prove a
+ * shift and fits the clean file, it is most likely replaced audio (timeline kept);
+ * otherwise the rest has no known clean counterpart. Returns the end of the last segment. */
+static int64_t unexplained_tail(struct engine *e, int64_t f)
+{
+	int64_t rest = e->take_frames - f;
+	if (rest <= WINDOW_MAX_FRAMES && e->take_frames + e->d <= e->clean_frames) {
+		int64_t last = e->take_frames - 1;
+		while (last > f && frame_matches(e, last, last + e->d))
+			last--;
+		add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, last + 1 - f);
+		return e->take_frames;
+	}
+	return f;
+}
+
+/* ---- the walk ---- */
+
+static void walk(struct engine *e, int64_t t)
+{
+	int64_t next_progress = 0;
+	e->seg_start = t;
+	for (;;) {
+		int64_t limit = e->clean_frames - e->d;
+		if (limit > e->take_frames)
+			limit = e->take_frames;
+		if (t >= limit || e->oom)
+			break;
+		if (e->opt && e->opt->progress && t >= next_progress) {
+			e->opt->progress(e->opt->progress_data, t, e->take_frames);
+			next_progress = t + 1048576;
+		}
+		int64_t q = t + e->check_step;
+		if (q > limit)
+			q = limit;
+		q = q - 1;
+		if (frame_matches(e, q, q + e->d)) {
+			t = q + 1;
+			continue;
+		}
+		int64_t f = first_bad(e, t, q, e->d);
+		int64_t t2, d2;
+		if (!reacquire(e, f, e->d, &t2, &d2)) {
+			t = unexplained_tail(e, f);
+			break;
+		}
+		record_glitch(e, f, t2, d2);
+		t = t2;
+	}
+	add_segment(e, e->seg_start, t, e->d);
+}
+
+/* ---- entry point ---- */
+
+static void set_marker_symbols(struct engine *e, uint32_t take_id, double amp)
+{
+	struct ghostrec_marker m = {.take_id = take_id, .channel = 0};
+	ghostrec_marker_symbols(&m, e->marker_sym);
+	for (uint32_t i = 0; i < GHOSTREC_MARKER_FRAMES; i++) {
+		/* Preamble and the 32 take-id bits (64 symbols) do not depend on the channel. */
+		e->marker_sign_known[i] = i < GHOSTREC_MARKER_PREAMBLE_FRAMES + 64u;
+	}
+	e->marker_amp = amp;
+}
+
+int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+			 const struct ghostrec_clean_meta *meta,
+			 const struct ghostrec_conform_options *opt,
+			 struct ghostrec_conform_result *res, char *err, size_t errsize)
+{
+	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
+	const struct ghostrec_audioinfo *ci = ghostrec_audiofile_info(clean);
+	memset(res, 0, sizeof(*res));
+	res->take_frames = ti->frames;
+	res->rate = ti->rate;
+
+	if (ti->rate != ci->rate) {
+		snprintf(err, errsize, "sample rate mismatch: take %d Hz, clean %d Hz", ti->rate, ci->rate);
+		return -1;
+	}
+	if (ti->channels > ci->channels || ti->channels > 64) {
+		snprintf(err, errsize, "take has %d channels, clean file only %d", ti->channels,
+			 ci->channels);
+		return -1;
+	}
+
+	struct engine e;
+	memset(&e, 0, sizeof(e));
+	e.take = take;
+	e.clean = clean;
+	e.take_frames = ti->frames;
+	e.clean_frames = ci->frames;
+	e.take_channels = ti->channels;
+	e.clean_channels = ci->channels;
+	e.tol = ghostrec_conform_tolerance(ti, ci);
+	e.marker_take = -1;
+	e.marker_clean = -1;
+	e.check_step = opt && opt->check_step > 0 ? opt->check_step : GHOSTREC_CONFORM_CHECK_STEP;
+	e.max_shift = opt && opt->max_shift > 0 ? opt->max_shift : 2 * (int64_t)ti->rate;
+	e.opt = opt;
+	e.res = res;
+	int64_t scan = opt && opt->marker_scan > 0 ? opt->marker_scan : 60 * (int64_t)ti->rate;
+
+	struct ghostrec_marker_match m;
+	int have_marker = find_take_marker(&e, scan, &m);
+	if (have_marker) {
+		res->has_take_id = 1;
+		res->take_id = m.marker.take_id;
+		e.marker_take = (int64_t)m.frame;
+		e.marker_amp = m.amplitude;
+	} else if (meta && meta->valid) {
+		res->has_take_id = 1;
+		res->take_id = meta->take_id;
+	}
+
+	/* Which clean channels to compare: all of them if the counts agree; for a take with
+	 * fewer channels, the marker's channel index, else found by content below. */
+	int channel_known = ti->channels == ci->channels;
+	if (!channel_known && have_marker && m.marker.channel + ti->channels <= ci->channels) {
+		e.clean_channel = m.marker.channel;
+		channel_known = 1;
+	}
+
+	int64_t anchor = -1, d = 0;
+	int meta_usable = meta && meta->valid && meta->marker_frame >= 0 &&
+			  meta->marker_frame < ci->frames;
+	if (have_marker && meta_usable && meta->take_id == m.marker.take_id && channel_known) {
+		anchor = e.marker_take;
+		d = meta->marker_frame - e.marker_take;
+		res->alignment = GHOSTREC_ALIGN_MARKER;
+	} else {
+		if (!have_marker && meta_usable) {
+			/* The marker was in the take but a glitch destroyed it: recognise what is
+			 * left of it where the metadata says it was. */
+			e.marker_clean = meta->marker_frame;
+			set_marker_symbols(&e, meta->take_id, GHOSTREC_MARKER_DEFAULT_AMPLITUDE);
+		}
+		int64_t t0 = have_marker ? e.marker_take + GHOSTREC_MARKER_FRAMES : 0;
+		if (!find_anchor(&e, t0, e.take_frames, !channel_known, &anchor, &d) &&
+		    !(t0 > 0 && find_anchor(&e, 0, t0, !channel_known, &anchor, &d))) {
+			snprintf(err, errsize, "no alignment found: the take's audio does not occur in the clean file");
+			return -1;
+		}
+		res->alignment = GHOSTREC_ALIGN_CONTENT;
+	}
+
+	/* Head: a glitch before the anchor (in the pre-roll) stops the backward extension;
+	 * then an earlier content anchor, if any, becomes the start of the walk. */
+	int64_t start = extend_back(&e, anchor, d);
+	while (start > 0 && start - 1 + d >= 0) {
+		int64_t a2, d2;
+		if (!find_anchor(&e, 0, start - 1, 0, &a2, &d2))
+			break;
+		d = d2;
+		start = extend_back(&e, a2, d);
+	}
+
+	res->clean_channel = e.clean_channel;
+	e.d = d;
+	walk(&e, start);
+	if (e.oom) {
+		ghostrec_conform_result_clear(res);
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- report ---- */
+
+int ghostrec_conform_report_write(const struct ghostrec_conform_result *r, FILE *f)
+{
+	fprintf(f, "{\"take_id\": ");
+	if (r->has_take_id)
+		fprintf(f, "%u", r->take_id);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"clean_channel\": %d, \"take_frames\": %lld, \"rate\": %d, \"alignment\": \"%s\",\n",
+		r->clean_channel, (long long)r->take_frames, r->rate,
+		r->alignment == GHOSTREC_ALIGN_MARKER ? "marker" : "content");
+	fprintf(f, " \"segments\": [");
+	for (size_t i = 0; i < r->n_segments; i++) {
+		const struct ghostrec_conform_segment *s = &r->segments[i];
+		fprintf(f, "%s\n  {\"take_start\": %lld, \"take_end\": %lld, \"clean_start\": %lld}",
+			i ? "," : "", (long long)s->take_start, (long long)s->take_end,
+			(long long)s->clean_start);
+	}
+	fprintf(f, "],\n \"glitches\": [");
+	for (size_t i = 0; i < r->n_glitches; i++) {
+		const struct ghostrec_conform_glitch *g = &r->glitches[i];
+		fprintf(f, "%s\n  {\"take_frame\": %lld, \"kind\": \"%s\", \"frames\": %lld}",
+			i ? "," : "", (long long)g->take_frame, ghostrec_glitch_kind_name(g->kind),
+			(long long)g->frames);
+	}
+	fprintf(f, "]}\n");
+	return ferror(f) ? -1 : 0;
+}

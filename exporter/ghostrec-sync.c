@@ -1,0 +1,225 @@
+/* ghostrec-sync: conform a damaged take to the pristine clean recording (DESIGN 3.6).
+ *
+ *   ghostrec-sync --take TAKE.wav --clean CLEAN.wav -o OUT.wav
+ *                 [--join cut|crossfade] [--xfade-ms X] [--report REPORT.json]
+ *
+ * OUT has the take's length, rate, channel count and sample format; every take frame
+ * with a clean counterpart is the clean sample mapped through the EDL. */
+#include <getopt.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/audiofile.h"
+#include "common/conform.h"
+
+#define DEFAULT_XFADE_MS 5.0
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ghostrec-sync --take TAKE.wav --clean CLEAN.wav -o OUT.wav\n"
+		"                     [--join cut|crossfade] [--xfade-ms X] [--report REPORT.json]\n"
+		"\n"
+		"Replaces a take damaged by network glitches (dropped, silenced or inserted audio)\n"
+		"with the pristine ghostrec recording, aligned piece by piece to the sample.\n"
+		"\n"
+		"  --take FILE       the damaged take (WAV/RF64/W64, 16/24/32-bit or float)\n"
+		"  --clean FILE      the clean take written by ghostrec-exporter\n"
+		"  -o, --output FILE the fixed take: same length, rate, channels and format as TAKE\n"
+		"  --join MODE       at dropped/inserted joins: cut (exact clean samples only) or\n"
+		"                    crossfade (short equal-power crossfade; default)\n"
+		"  --xfade-ms X      crossfade length in milliseconds (default %.0f)\n"
+		"  --report FILE     write the glitch list and segments as JSON ('-' = stdout)\n"
+		"  -h, --help        this text\n",
+		DEFAULT_XFADE_MS);
+}
+
+/* Reads the clean file's ghostrec facts from its BWF bext description
+ * ("ghostrec take_id=<id> marker_frame=<n> rate=<r> channels=<c>"). */
+static void read_clean_meta(struct ghostrec_audiofile *clean, struct ghostrec_clean_meta *meta)
+{
+	SF_BROADCAST_INFO bext;
+	memset(meta, 0, sizeof(*meta));
+	memset(&bext, 0, sizeof(bext));
+	if (sf_command(ghostrec_audiofile_sndfile(clean), SFC_GET_BROADCAST_INFO, &bext,
+		       sizeof(bext)) != SF_TRUE)
+		return;
+	char desc[sizeof(bext.description) + 1];
+	memcpy(desc, bext.description, sizeof(bext.description));
+	desc[sizeof(bext.description)] = '\0';
+	unsigned int take_id;
+	long long marker_frame;
+	if (sscanf(desc, "ghostrec take_id=%u marker_frame=%lld", &take_id, &marker_frame) == 2 &&
+	    marker_frame >= 0) {
+		meta->valid = 1;
+		meta->take_id = take_id;
+		meta->marker_frame = marker_frame;
+	}
+}
+
+static void show_progress(void *data, int64_t done, int64_t total)
+{
+	const char *what = data;
+	if (total > 0)
+		fprintf(stderr, "\r%s: %3d%%", what, (int)(100 * done / total));
+}
+
+int main(int argc, char **argv)
+{
+	const char *take_path = NULL, *clean_path = NULL, *out_path = NULL, *report_path = NULL;
+	int join = GHOSTREC_JOIN_CROSSFADE;
+	double xfade_ms = DEFAULT_XFADE_MS;
+	static const struct option opts[] = {
+		{"take", required_argument, NULL, 't'},
+		{"clean", required_argument, NULL, 'c'},
+		{"output", required_argument, NULL, 'o'},
+		{"join", required_argument, NULL, 'j'},
+		{"xfade-ms", required_argument, NULL, 'x'},
+		{"report", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			take_path = optarg;
+			break;
+		case 'c':
+			clean_path = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'r':
+			report_path = optarg;
+			break;
+		case 'j':
+			if (strcmp(optarg, "cut") == 0) {
+				join = GHOSTREC_JOIN_CUT;
+			} else if (strcmp(optarg, "crossfade") == 0) {
+				join = GHOSTREC_JOIN_CROSSFADE;
+			} else {
+				fprintf(stderr, "ghostrec-sync: --join must be cut or crossfade, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'x': {
+			char *end;
+			xfade_ms = strtod(optarg, &end);
+			if (*end || !(xfade_ms >= 0.0 && xfade_ms <= 1000.0)) {
+				fprintf(stderr, "ghostrec-sync: --xfade-ms must be a number from 0 to 1000\n");
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "ghostrec-sync: see --help\n");
+			return 2;
+		}
+	}
+	if (optind < argc || !take_path || !clean_path || !out_path) {
+		fprintf(stderr, "ghostrec-sync: need --take, --clean and -o (see --help)\n");
+		return 2;
+	}
+
+	char err[512];
+	struct ghostrec_audiofile *take = ghostrec_audiofile_open(take_path, err, sizeof(err));
+	if (!take) {
+		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		return 1;
+	}
+	struct ghostrec_audiofile *clean = ghostrec_audiofile_open(clean_path, err, sizeof(err));
+	if (!clean) {
+		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		ghostrec_audiofile_close(take);
+		return 1;
+	}
+
+	struct ghostrec_clean_meta meta;
+	read_clean_meta(clean, &meta);
+	struct ghostrec_conform_options copt;
+	memset(&copt, 0, sizeof(copt));
+	if (isatty(STDERR_FILENO)) {
+		copt.progress = show_progress;
+		copt.progress_data = (void *)"aligning";
+	}
+
+	int status = 1;
+	struct ghostrec_conform_result res;
+	struct ghostrec_audiofile *out = NULL;
+	char *part = NULL;
+	if (ghostrec_conform_run(take, clean, &meta, &copt, &res, err, sizeof(err)) != 0) {
+		if (copt.progress)
+			fprintf(stderr, "\r");
+		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		goto done;
+	}
+
+	/* Write next to OUT under a temporary name, rename when complete. */
+	size_t plen = strlen(out_path) + 16;
+	part = malloc(plen);
+	if (!part) {
+		fprintf(stderr, "ghostrec-sync: out of memory\n");
+		goto done_res;
+	}
+	snprintf(part, plen, "%s.part", out_path);
+	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
+	out = ghostrec_audiofile_create_like(part, ti, ti->channels, err, sizeof(err));
+	if (!out) {
+		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		goto done_res;
+	}
+	if (copt.progress)
+		copt.progress_data = (void *)"writing";
+	int64_t xfade_frames = (int64_t)(xfade_ms * ti->rate / 1000.0 + 0.5);
+	int rc = ghostrec_conform_render(&res, take, clean, out, join, xfade_frames, &copt, err,
+					 sizeof(err));
+	if (ghostrec_audiofile_close(out) != 0 && rc == 0) {
+		snprintf(err, sizeof(err), "%s: write failed", part);
+		rc = -1;
+	}
+	out = NULL;
+	if (copt.progress)
+		fprintf(stderr, "\r              \r");
+	if (rc != 0 || rename(part, out_path) != 0) {
+		if (rc == 0)
+			snprintf(err, sizeof(err), "%s: cannot rename into place", out_path);
+		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		unlink(part);
+		goto done_res;
+	}
+
+	if (report_path) {
+		FILE *f = strcmp(report_path, "-") == 0 ? stdout : fopen(report_path, "w");
+		if (!f || ghostrec_conform_report_write(&res, f) != 0 ||
+		    (f != stdout && fclose(f) != 0)) {
+			fprintf(stderr, "ghostrec-sync: %s: cannot write report\n", report_path);
+			goto done_res;
+		}
+	}
+
+	size_t counts[3] = {0, 0, 0};
+	for (size_t i = 0; i < res.n_glitches; i++)
+		counts[res.glitches[i].kind]++;
+	fprintf(report_path && strcmp(report_path, "-") == 0 ? stderr : stdout,
+		"ghostrec-sync: %s aligned by %s, %zu glitches (%zu dropped, %zu inserted, %zu replaced), %zu segments\n",
+		take_path, res.alignment == GHOSTREC_ALIGN_MARKER ? "marker" : "content",
+		res.n_glitches, counts[GHOSTREC_GLITCH_DROPPED], counts[GHOSTREC_GLITCH_INSERTED],
+		counts[GHOSTREC_GLITCH_REPLACED], res.n_segments);
+	status = 0;
+
+done_res:
+	ghostrec_conform_result_clear(&res);
+done:
+	free(part);
+	ghostrec_audiofile_close(clean);
+	ghostrec_audiofile_close(take);
+	return status;
+}

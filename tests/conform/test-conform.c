@@ -1,0 +1,265 @@
+/* Conform engine against known damage: WAV files generated here (deterministic signal,
+ * marker, glitches injected with a known log), the engine run through the library, OUT
+ * rendered with --join cut semantics, and everything checked exactly: the glitch list
+ * frame for frame, the segment map for every take frame, OUT bit-identical to the pristine
+ * audio mapped through the true log. Also shows what the single-offset approach gets wrong. */
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/audiofile.h"
+#include "common/conform.h"
+#include "common/marker.h"
+#include "glitchsim.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                    \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                       \
+			fprintf(stderr, "\n");                              \
+			failures++;                                         \
+		}                                                           \
+	} while (0)
+
+struct tcase {
+	const char *name;
+	int rate;
+	int channels;
+	int take_channel;
+	int take_format;
+	int clean_format;
+	double clean_seconds;
+	double take_start_s;
+	double take_end_s;
+	int with_marker;
+	double marker_s;
+	int clean_meta;
+	unsigned kinds;          /* random events of these kinds */
+	size_t n_random;
+	const struct gs_event *extra;  /* fixed events (clean frames) */
+	size_t n_extra;
+	int expect_alignment;
+};
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct gs_event *x = a, *y = b;
+	return x->clean_frame < y->clean_frame ? -1 : x->clean_frame > y->clean_frame;
+}
+
+static void print_glitches(const char *what, const struct ghostrec_conform_glitch *g, size_t n)
+{
+	fprintf(stderr, "  %s (%zu):", what, n);
+	for (size_t i = 0; i < n && i < 40; i++)
+		fprintf(stderr, " %s@%lld/%lld", ghostrec_glitch_kind_name(g[i].kind),
+			(long long)g[i].take_frame, (long long)g[i].frames);
+	fprintf(stderr, "\n");
+}
+
+static void run_case(const struct tcase *c, const char *tmpdir)
+{
+	struct gs_params p;
+	memset(&p, 0, sizeof(p));
+	p.rate = c->rate;
+	p.channels = c->channels;
+	p.clean_frames = (int64_t)(c->clean_seconds * c->rate);
+	p.seed = 1000u + (uint32_t)strlen(c->name) * 7919u + (uint32_t)c->rate;
+	p.with_marker = c->with_marker;
+	p.marker_frame = (int64_t)(c->marker_s * c->rate);
+	p.take_id = 0x5eed0000u + (uint32_t)c->rate;
+	p.take_start = (int64_t)(c->take_start_s * c->rate);
+	p.take_end = (int64_t)(c->take_end_s * c->rate);
+	p.take_channel = c->take_channel;
+	p.take_format = c->take_format;
+	p.clean_format = c->clean_format;
+
+	struct gs_event ev[128];
+	size_t n = 0;
+	if (c->n_random) {
+		/* Random damage after the marker (so the marker itself survives). */
+		int64_t from = p.marker_frame + 4 * GHOSTREC_MARKER_FRAMES + 8192;
+		if (from < p.take_start + 8192)
+			from = p.take_start + 8192;
+		n = gs_random_events(ev, c->n_random, c->kinds, from, p.take_end - 8192, 8192,
+				     p.seed ^ 0xabcdef);
+		CHECK(n == c->n_random, "%s: could not place %zu events", c->name, c->n_random);
+	}
+	for (size_t i = 0; i < c->n_extra && n < 128; i++)
+		ev[n++] = c->extra[i];
+	qsort(ev, n, sizeof(ev[0]), cmp_event);
+	p.events = ev;
+	p.n_events = n;
+
+	struct gs_truth t;
+	char take_path[1024], clean_path[1024], out_path[1024];
+	snprintf(take_path, sizeof(take_path), "%s/take.wav", tmpdir);
+	snprintf(clean_path, sizeof(clean_path), "%s/clean.wav", tmpdir);
+	snprintf(out_path, sizeof(out_path), "%s/out.wav", tmpdir);
+	if (gs_build(&p, &t) != 0 || gs_write_clean(clean_path, &p, &t, c->clean_meta) != 0 ||
+	    gs_write_take(take_path, &p, &t) != 0 || gs_trim_replaced(take_path, clean_path, &t) != 0) {
+		CHECK(0, "%s: cannot build test files", c->name);
+		gs_truth_free(&t);
+		return;
+	}
+
+	char err[512];
+	struct ghostrec_audiofile *take = ghostrec_audiofile_open(take_path, err, sizeof(err));
+	struct ghostrec_audiofile *clean = ghostrec_audiofile_open(clean_path, err, sizeof(err));
+	CHECK(take && clean, "%s: %s", c->name, err);
+	struct ghostrec_clean_meta meta = {0};
+	if (c->clean_meta) {
+		meta.valid = 1;
+		meta.take_id = p.take_id;
+		meta.marker_frame = p.marker_frame;
+	}
+	struct ghostrec_conform_result r;
+	int rc = ghostrec_conform_run(take, clean, &meta, NULL, &r, err, sizeof(err));
+	CHECK(rc == 0, "%s: conform failed: %s", c->name, err);
+	if (rc != 0) {
+		ghostrec_audiofile_close(take);
+		ghostrec_audiofile_close(clean);
+		gs_truth_free(&t);
+		return;
+	}
+
+	/* The glitch list, exactly. */
+	int same = r.n_glitches == t.n_glitches;
+	for (size_t i = 0; same && i < t.n_glitches; i++)
+		same = r.glitches[i].take_frame == t.glitches[i].take_frame &&
+		       r.glitches[i].kind == t.glitches[i].kind &&
+		       r.glitches[i].frames == t.glitches[i].frames;
+	CHECK(same, "%s: glitch list differs from the true log", c->name);
+	if (!same) {
+		print_glitches("found", r.glitches, r.n_glitches);
+		print_glitches("truth", t.glitches, t.n_glitches);
+	}
+	CHECK(r.alignment == c->expect_alignment, "%s: alignment %d, expected %d", c->name,
+	      r.alignment, c->expect_alignment);
+	if (c->with_marker && (c->clean_meta || r.alignment == GHOSTREC_ALIGN_MARKER))
+		CHECK(r.has_take_id && r.take_id == p.take_id, "%s: take id %u", c->name, r.take_id);
+	if (c->take_channel >= 0)
+		CHECK(r.clean_channel == c->take_channel, "%s: clean channel %d, expected %d", c->name,
+		      r.clean_channel, c->take_channel);
+
+	/* The segment map, for every take frame. */
+	int64_t map_errors = 0;
+	size_t s = 0;
+	for (int64_t i = 0; i < t.take_frames; i++) {
+		while (s < r.n_segments && r.segments[s].take_end <= i)
+			s++;
+		int64_t mapped = -1;
+		if (s < r.n_segments && r.segments[s].take_start <= i)
+			mapped = r.segments[s].clean_start + (i - r.segments[s].take_start);
+		if (mapped != t.map[i]) {
+			if (map_errors < 3)
+				fprintf(stderr, "  take frame %lld maps to %lld, truth %lld\n", (long long)i,
+					(long long)mapped, (long long)t.map[i]);
+			map_errors++;
+		}
+	}
+	CHECK(map_errors == 0, "%s: %lld take frames mapped wrong", c->name, (long long)map_errors);
+
+	/* OUT with --join cut: bit-identical to the pristine audio through the true log. */
+	struct ghostrec_audiofile *out =
+		ghostrec_audiofile_create_like(out_path, ghostrec_audiofile_info(take),
+					       ghostrec_audiofile_info(take)->channels, err, sizeof(err));
+	CHECK(out != NULL, "%s: %s", c->name, err);
+	if (out) {
+		rc = ghostrec_conform_render(&r, take, clean, out, GHOSTREC_JOIN_CUT, 0, NULL, err,
+					     sizeof(err));
+		CHECK(rc == 0, "%s: render: %s", c->name, err);
+		CHECK(ghostrec_audiofile_close(out) == 0, "%s: close OUT", c->name);
+		int64_t bad = gs_check_output(out_path, take_path, &p, &t, tmpdir);
+		CHECK(bad == 0, "%s: OUT differs from the pristine audio at %lld frames", c->name,
+		      (long long)bad);
+	}
+	int64_t single = gs_single_offset_errors(&p, &t, tmpdir);
+	int shifts = 0;
+	for (size_t i = 0; i < t.n_glitches; i++)
+		shifts += t.glitches[i].kind != GHOSTREC_GLITCH_REPLACED;
+	if (shifts)
+		CHECK(single > 0, "%s: single offset should fail", c->name);
+	printf("%-28s %2d kHz %-7s %s take: %3zu glitches found (%zu true), alignment %s, "
+	       "single-offset alignment wrong at %lld of %lld frames\n",
+	       c->name, c->rate / 1000, ghostrec_audiofile_format_name(ghostrec_audiofile_info(take)),
+	       c->take_channel >= 0 ? "mono" : "full", r.n_glitches, t.n_glitches,
+	       r.alignment == GHOSTREC_ALIGN_MARKER ? "marker " : "content", (long long)single,
+	       (long long)t.take_frames);
+
+	ghostrec_conform_result_clear(&r);
+	ghostrec_audiofile_close(take);
+	ghostrec_audiofile_close(clean);
+	gs_truth_free(&t);
+	unlink(take_path);
+	unlink(clean_path);
+	unlink(out_path);
+	char exp[1100];
+	snprintf(exp, sizeof(exp), "%s/expected.wav", tmpdir);
+	unlink(exp);
+}
+
+#define DROP GHOSTREC_GLITCH_DROPPED
+#define SILENCE GHOSTREC_GLITCH_REPLACED
+#define INSERT GHOSTREC_GLITCH_INSERTED
+#define WAV16 (SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+#define WAV24 (SF_FORMAT_WAV | SF_FORMAT_PCM_24)
+#define WAVF (SF_FORMAT_WAV | SF_FORMAT_FLOAT)
+#define RF64_24 (SF_FORMAT_RF64 | SF_FORMAT_PCM_24)
+#define W64F (SF_FORMAT_W64 | SF_FORMAT_FLOAT)
+
+int main(void)
+{
+	char tmpl[] = "/tmp/ghostrec-conform-XXXXXX";
+	const char *base = getenv("TMPDIR");
+	char tmpdir[512];
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ghostrec-conform-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		if (!mkdtemp(tmpl)) {
+			perror("mkdtemp");
+			return 1;
+		}
+		snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	}
+
+	/* The marker at 2.0 s was hit by a dropped block 50 frames into it. */
+	static const struct gs_event marker_hit_44[] = {{88200 + 50, DROP, 256}};
+	/* Damage in the pre-roll, before the marker. */
+	static const struct gs_event preroll_48[] = {{48000 + 7000, DROP, 512}};
+
+	const struct tcase cases[] = {
+		/* name, rate, ch, take_ch, take fmt, clean fmt, clean s, take start, take end,
+		 * marker, marker s, meta, kinds, n random, extra, n extra, alignment */
+		{"drops-pcm16-mono-of-stereo", 44100, 2, 0, WAV16, WAVF, 24, 1.5, 23.5, 1, 2.0, 1,
+		 1u << DROP, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		{"silence-pcm24-mono-ch1", 44100, 2, 1, WAV24, WAVF, 24, 1.5, 23.5, 1, 2.0, 1,
+		 1u << SILENCE, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		{"inserts-float-stereo", 96000, 2, -1, WAVF, WAVF, 14, 1.5, 13.5, 1, 2.0, 1,
+		 1u << INSERT, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		{"mixed-pcm24-96k-mono", 96000, 2, 0, WAV24, WAVF, 14, 1.5, 13.5, 1, 2.0, 1,
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 36, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		{"mixed-pcm16-rf64-clean24", 48000, 1, -1, WAV16, RF64_24, 20, 1.0, 19.5, 1, 1.5, 1,
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		{"marker-destroyed-by-drop", 44100, 2, 0, WAV24, WAVF, 16, 1.5, 15.5, 1, 2.0, 1,
+		 (1u << DROP) | (1u << INSERT), 20, marker_hit_44, 1, GHOSTREC_ALIGN_CONTENT},
+		{"punch-in-30s-no-marker", 48000, 2, 1, WAV24, WAVF, 42, 30.0, 41.0, 0, 2.0, 1,
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 16, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		{"clean-without-metadata-w64", 44100, 2, 0, WAV16, W64F, 16, 1.5, 15.5, 1, 2.0, 0,
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		{"no-marker-no-meta-channel", 96000, 2, 1, WAVF, WAVF, 12, 3.0, 11.0, 0, 2.0, 0,
+		 (1u << DROP) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		{"preroll-glitch", 48000, 2, 0, WAV24, WAVF, 12, 0.5, 11.5, 1, 2.0, 1,
+		 (1u << DROP) | (1u << SILENCE), 10, preroll_48, 1, GHOSTREC_ALIGN_MARKER},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i], tmpdir);
+
+	rmdir(tmpdir);
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
+}

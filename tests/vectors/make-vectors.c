@@ -1,0 +1,195 @@
+/* Writes take/clean pairs with a known glitch log, for checking conform implementations
+ * against each other (ghostrec-sync and reascripts/ghostrec/core.lua) and against the truth.
+ *
+ *   ghostrec-make-vectors DIR
+ *       DIR/<name>/take.wav, DIR/<name>/clean.wav, DIR/<name>/truth.json
+ *       truth.json: {"name", "expect": "ok"|"error", "take_frames", "rate",
+ *                    "glitches": [{"take_frame","kind","frames"}...]}
+ *   ghostrec-make-vectors --check NAME OUT.wav
+ *       rebuilds NAME's truth and checks OUT (a --join cut render): exit 0 when every take
+ *       frame with a clean counterpart is bit-identical to the pristine audio. */
+#include <errno.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/audiofile.h"
+#include "common/marker.h"
+#include "glitchsim.h"
+
+#define DROP (1u << GHOSTREC_GLITCH_DROPPED)
+#define SILENCE (1u << GHOSTREC_GLITCH_REPLACED)
+#define INSERT (1u << GHOSTREC_GLITCH_INSERTED)
+#define WAV16 (SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+#define WAV24 (SF_FORMAT_WAV | SF_FORMAT_PCM_24)
+#define WAVF (SF_FORMAT_WAV | SF_FORMAT_FLOAT)
+#define RF64_24 (SF_FORMAT_RF64 | SF_FORMAT_PCM_24)
+
+struct vector {
+	const char *name;
+	const char *expect;     /* "ok" or "error" */
+	int rate;
+	int clean_rate;         /* differs only for the rate-mismatch vector */
+	int channels;
+	int take_channel;
+	int take_format;
+	int clean_format;
+	double clean_s, take_start_s, take_end_s, marker_s;
+	int with_marker, clean_meta;
+	unsigned kinds;
+	size_t n_events;
+	uint32_t clean_seed_xor; /* != 0: clean file from another signal (unrelated files) */
+	int64_t marker_hit;      /* > 0: a 256-frame drop this many frames into the marker */
+};
+
+static const struct vector vectors[] = {
+	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0},
+	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0},
+	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0},
+	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0},
+	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0},
+	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50},
+	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0},
+	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0},
+	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0},
+	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0},
+};
+
+#define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct gs_event *x = a, *y = b;
+	return x->clean_frame < y->clean_frame ? -1 : x->clean_frame > y->clean_frame;
+}
+
+/* Builds a vector's truth (and, when dir != NULL, writes its files). */
+static int build(const struct vector *v, const char *dir, struct gs_params *p, struct gs_truth *t,
+		 struct gs_event *ev)
+{
+	memset(p, 0, sizeof(*p));
+	p->rate = v->rate;
+	p->channels = v->channels;
+	p->clean_frames = (int64_t)(v->clean_s * v->rate);
+	p->seed = 77u + (uint32_t)strlen(v->name) * 131u + (uint32_t)v->rate;
+	p->with_marker = v->with_marker;
+	p->marker_frame = (int64_t)(v->marker_s * v->rate);
+	p->take_id = 4242u + (uint32_t)strlen(v->name);
+	p->take_start = (int64_t)(v->take_start_s * v->rate);
+	p->take_end = (int64_t)(v->take_end_s * v->rate);
+	p->take_channel = v->take_channel;
+	p->take_format = v->take_format;
+	p->clean_format = v->clean_format;
+	int64_t from = p->marker_frame + 4 * GHOSTREC_MARKER_FRAMES + 8192;
+	if (from < p->take_start + 8192)
+		from = p->take_start + 8192;
+	size_t n = gs_random_events(ev, v->n_events, v->kinds, from, p->take_end - 8192, 8192,
+				    p->seed ^ 0x1234567u);
+	if (v->marker_hit > 0) {
+		ev[n].clean_frame = p->marker_frame + v->marker_hit;
+		ev[n].kind = GHOSTREC_GLITCH_DROPPED;
+		ev[n].frames = 256;
+		n++;
+	}
+	qsort(ev, n, sizeof(*ev), cmp_event);
+	p->events = ev;
+	p->n_events = n;
+	if (gs_build(p, t) != 0)
+		return -1;
+	if (!dir)
+		return 0;
+
+	char path[4096], take_path[4200], clean_path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, v->name);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		perror(path);
+		return -1;
+	}
+	snprintf(take_path, sizeof(take_path), "%s/take.wav", path);
+	snprintf(clean_path, sizeof(clean_path), "%s/clean.wav", path);
+	if (v->clean_seed_xor) {
+		/* Unrelated: the clean file holds another signal. */
+		gs_signal(t->clean, p->clean_frames, p->channels, p->rate, p->seed ^ v->clean_seed_xor);
+	}
+	struct gs_params cp = *p;
+	cp.rate = v->clean_rate;
+	if (gs_write_clean(clean_path, &cp, t, v->clean_meta) != 0 || gs_write_take(take_path, p, t) != 0)
+		return -1;
+	if (strcmp(v->expect, "ok") == 0 && gs_trim_replaced(take_path, clean_path, t) != 0)
+		return -1;
+
+	snprintf(path, sizeof(path), "%s/%s/truth.json", dir, v->name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "{\"name\": \"%s\", \"expect\": \"%s\", \"take_frames\": %lld, \"rate\": %d,\n"
+		   " \"take_id\": %u, \"clean_channel\": %d,\n \"glitches\": [",
+		v->name, v->expect, (long long)t->take_frames, v->rate, p->take_id,
+		v->take_channel < 0 ? 0 : v->take_channel);
+	for (size_t i = 0; i < t->n_glitches; i++)
+		fprintf(f, "%s\n  {\"take_frame\": %lld, \"kind\": \"%s\", \"frames\": %lld}", i ? "," : "",
+			(long long)t->glitches[i].take_frame, ghostrec_glitch_kind_name(t->glitches[i].kind),
+			(long long)t->glitches[i].frames);
+	fprintf(f, "]}\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "--check") == 0) {
+		for (size_t i = 0; i < N_VECTORS; i++) {
+			if (strcmp(vectors[i].name, argv[2]) != 0)
+				continue;
+			struct gs_params p;
+			struct gs_truth t;
+			struct gs_event ev[64];
+			if (build(&vectors[i], NULL, &p, &t, ev) != 0)
+				return 2;
+			/* The clean truth as its file holds it: re-quantize through a temp file. */
+			char tmpdir[] = "/tmp/ghostrec-vcheck-XXXXXX";
+			if (!mkdtemp(tmpdir))
+				return 2;
+			char cpath[64];
+			snprintf(cpath, sizeof(cpath), "%s/clean.wav", tmpdir);
+			int64_t bad = -1;
+			if (gs_write_clean(cpath, &p, &t, 0) == 0)
+				bad = gs_check_output(argv[3], NULL, &p, &t, tmpdir);
+			unlink(cpath);
+			char epath[64];
+			snprintf(epath, sizeof(epath), "%s/expected.wav", tmpdir);
+			unlink(epath);
+			rmdir(tmpdir);
+			gs_truth_free(&t);
+			printf("%s: %lld frames differ from the pristine audio\n", argv[2], (long long)bad);
+			return bad == 0 ? 0 : 1;
+		}
+		fprintf(stderr, "no vector named %s\n", argv[2]);
+		return 2;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: ghostrec-make-vectors DIR | --check NAME OUT.wav\n");
+		return 2;
+	}
+	if (mkdir(argv[1], 0755) != 0 && errno != EEXIST) {
+		perror(argv[1]);
+		return 1;
+	}
+	for (size_t i = 0; i < N_VECTORS; i++) {
+		struct gs_params p;
+		struct gs_truth t;
+		struct gs_event ev[64];
+		int rc = build(&vectors[i], argv[1], &p, &t, ev);
+		gs_truth_free(&t);
+		if (rc != 0) {
+			fprintf(stderr, "%s: cannot write vector\n", vectors[i].name);
+			return 1;
+		}
+		printf("%s\n", vectors[i].name);
+	}
+	return 0;
+}
