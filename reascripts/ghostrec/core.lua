@@ -276,6 +276,8 @@ function Reader:read(start, count, channel)
 			pos = vals[batch + 1]
 			if float32 then
 				for i = 1, batch do out[n + i] = vals[i] end
+			elseif letter == "d" then
+				for i = 1, batch do out[n + i] = fround(vals[i]) end
 			elseif int32 then
 				for i = 1, batch do out[n + i] = fround(vals[i]) * scale end
 			elseif u8 then
@@ -300,6 +302,8 @@ function Reader:read(start, count, channel)
 		local v = sunpack(fmt1, bytes, pos)
 		if float32 then
 			out[i] = v
+		elseif letter == "d" then
+			out[i] = fround(v)
 		elseif int32 then
 			out[i] = fround(v) * scale
 		elseif u8 then
@@ -334,7 +338,8 @@ function Reader:sample(frame, channel)
 	local pos = (frame - b * SAMPLE_BLOCK_FRAMES) * info.block_align + channel * info.bytes_per_sample + 1
 	local v = sunpack(self.fmt1, bytes, pos)
 	local letter = self.letter
-	if letter == "f" or letter == "d" then return v end
+	if letter == "f" then return v end
+	if letter == "d" then return fround(v) end
 	if letter == "i4" then return fround(v) * self.scale end
 	if self.u8 then return (v - 128) * self.scale end
 	return v * self.scale
@@ -558,302 +563,525 @@ end
 -- Finding the marker in a REAPER take
 ---------------------------------------------------------------------------------------------
 
--- Scans the first `seconds` of every channel of a take file for the sync marker.
--- Returns {take_id, channel (marker payload), frame, take_channel (0-based), amplitude} or nil.
-function core.find_take_marker(info, seconds)
+local MARKER_SCAN_CHUNK = 65536
+
+-- Scans frames [0, n) of one take channel for the first marker, reading in chunks so a
+-- marker near the start costs little; same result as ghostrec_marker_find over the whole
+-- head (candidates up to n - MARKER_FRAMES, first one wins).
+local function marker_find_channel(rd, channel, n, tol)
+	local last = n - MARKER_FRAMES -- last candidate frame
+	local cs = 0
+	while cs <= last do
+		local ce = math.min(cs + MARKER_SCAN_CHUNK, last + 1) -- candidates [cs, ce)
+		local data, got = rd:read(cs, ce - cs + MARKER_FRAMES - 1, channel)
+		local m = core.marker_find(data, 1, got, 1, tol)
+		if m and m.frame < ce - cs then
+			m.frame = m.frame + cs
+			return m
+		end
+		cs = ce
+	end
+	return nil
+end
+
+-- The marker in the head of a take file: the first take channel that has one wins.
+-- Returns {take_id, channel (payload), frame, take_channel, amplitude} or nil.
+-- tol defaults to the take format's marker tolerance.
+function core.find_take_marker(info, seconds, tol)
 	local rd, err = core.reader(info)
 	if not rd then return nil, err end
-	local n = math.min(info.frames, floor((seconds or 10) * info.rate))
-	local data, got = rd:read(0, n)
-	rd:close()
-	local tol = core.marker_tolerance(core.format_bits(info))
-	local best
-	for c = 0, info.channels - 1 do
-		local m = core.marker_find(data, 1 + c, got, info.channels, tol)
-		if m and (not best or m.frame < best.frame) then
-			m.take_channel = c
-			best = m
+	local n = math.min(info.frames, floor((seconds or 60) * info.rate))
+	tol = fround(tol or core.marker_tolerance(core.format_bits(info)))
+	local found
+	if n >= MARKER_FRAMES then
+		for k = 0, info.channels - 1 do
+			found = marker_find_channel(rd, k, n, tol)
+			if found then
+				found.take_channel = k
+				break
+			end
 		end
 	end
-	return best
+	rd:close()
+	return found
 end
 
----------------------------------------------------------------------------------------------
--- Conform engine
----------------------------------------------------------------------------------------------
-
--- How far two samples may differ and still be the same audio: the take's quantization step.
-function core.conform_tolerance(bits)
-	if bits == 8 then return 1.0 / 128.0 end
-	if bits == 16 then return 1.0 / 32768.0 end
-	if bits == 24 then return 1.0 / 8388608.0 end
-	return 1.0 / 16777216.0
-end
-
-local CHECK_INTERVAL = 64      -- frames between sparse checkpoints
-local MATCH_WINDOW = 32        -- frames that must match to (re)acquire an offset
-local MAX_SHIFT = 48000        -- largest drop/insert searched at one glitch, frames
-local MAX_RESYNC = 96000       -- how far past a glitch the take is searched for a match
-local MAX_REPLACED = 8192      -- longest run of wrong samples confirmed by the quick path
-
-local Conform = {}
-Conform.__index = Conform
-
--- Channel pairs compared: take channel -> clean channel.
-local function channel_pairs(take_info, clean_info, clean_channel)
-	local pairs_ = {}
-	if take_info.channels == clean_info.channels and clean_channel == nil then
-		for c = 0, take_info.channels - 1 do pairs_[#pairs_ + 1] = { c, c } end
-	else
-		pairs_[1] = { 0, clean_channel or 0 }
+-- The clean file's ghostrec facts from its BWF bext description, as ghostrec-sync reads
+-- them ("ghostrec take_id=<id> marker_frame=<n> ..."): {valid, take_id, marker_frame}.
+function core.clean_meta(info)
+	local meta = { valid = false }
+	local desc = info.bext_description
+	if type(desc) == "string" then
+		local id, mf = desc:match("^ghostrec%s*take_id=%s*%+?(%d+)%s*marker_frame=%s*(%-?%d+)")
+		if id and tonumber(mf) >= 0 then
+			meta.valid = true
+			meta.take_id = tonumber(id) & 0xffffffff
+			meta.marker_frame = tonumber(mf)
+		end
 	end
-	return pairs_
+	return meta
 end
 
--- True if take frame t matches clean frame t + d on every compared channel.
-function Conform:frame_matches(t, d)
-	local cf = t + d
-	if t < 0 or t >= self.take_frames or cf < 0 or cf >= self.clean_frames then return false end
-	local tol = self.tol
-	for _, p in ipairs(self.pairs) do
-		local x = self.T:sample(t, p[1])
-		local y = self.C:sample(cf, p[2])
-		if y == nil or x == nil then return false end
-		local e = x - y
-		if e < 0 then e = -e end
-		if e > tol then return false end
+---------------------------------------------------------------------------------------------
+-- Conform engine: a line-by-line translation of common/conform.c (same function names and
+-- order). Frame arithmetic is integer; comparisons are in double precision like the C.
+-- Only the two hot loops that scan the clean file for one take frame (find_anchor and the
+-- drop search in reacquire) read the clean file in blocks instead of frame by frame; they
+-- return the same first match the C loops do.
+---------------------------------------------------------------------------------------------
+
+local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED = 0, 1, 2
+local ALIGN_MARKER, ALIGN_CONTENT = 0, 1
+local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted" }
+
+-- A verification window must see this many non-silent take samples (summed over the
+-- compared channels) that all match before an alignment is believed.
+local WINDOW_NONSILENT = 32
+-- ... looking at most this many frames ahead for them.
+local WINDOW_MAX_FRAMES = 4096
+-- At the very end of the take fewer samples are all there is; accept this many.
+local WINDOW_TAIL_NONSILENT = 8
+-- Content search: candidate take positions this far apart, at most this many tried.
+local ANCHOR_STEP = 4096
+local ANCHOR_TRIES = 16
+core.CONFORM_CHECK_STEP = 16
+
+function core.glitch_kind_name(kind)
+	return glitch_kind_names[kind] or "inserted"
+end
+
+-- ---- results ----
+
+local function add_segment(e, take_start, take_end, d)
+	if take_end <= take_start then return end
+	local r = e.res
+	r.segments[#r.segments + 1] = { take_start = take_start, take_end = take_end, clean_start = take_start + d }
+end
+
+local function add_glitch(e, take_frame, kind, frames)
+	if frames <= 0 then return end
+	local r = e.res
+	r.glitches[#r.glitches + 1] = { take_frame = take_frame, kind = glitch_kind_names[kind], frames = frames }
+end
+
+-- ---- comparing frames ----
+
+-- The larger of the two formats' quantization allowances (marker tolerance).
+function core.conform_tolerance(take_info, clean_info)
+	local a = core.marker_tolerance(core.format_bits(take_info))
+	local b = core.marker_tolerance(core.format_bits(clean_info))
+	return a > b and a or b
+end
+
+local function sample_matches(x, y, tol)
+	return abs(x - y) <= tol
+end
+
+local function marker_fits(e, i, x)
+	local s = e.marker_sym[i]
+	if s == 0 then return abs(x) <= e.tol end
+	if e.marker_sign_known[i] then return sample_matches(x, s * e.marker_amp, e.tol) end
+	return sample_matches(abs(x), e.marker_amp, e.tol)
+end
+
+-- Take frame t against clean frame c, all compared channels.
+local function frame_matches(e, t, c)
+	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames then return false end
+	-- A decoded marker in the take: those frames carry no clean audio; trust them.
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return true end
+	local T, C = e.take, e.clean
+	local n = e.take_channels < 64 and e.take_channels or 64
+	local in_marker = e.marker_clean >= 0 and c >= e.marker_clean and c < e.marker_clean + MARKER_FRAMES
+	local tol = e.tol
+	for k = 0, n - 1 do
+		local x = T:sample(t, k)
+		if x == nil then return false end
+		local y = C:sample(c, e.clean_channel + k)
+		if y == nil then return false end
+		if not (abs(x - y) <= tol) then
+			if not (in_marker and marker_fits(e, c - e.marker_clean, x)) then return false end
+		end
 	end
 	return true
 end
 
-function Conform:in_marker(t)
-	local m = self.marker_take_frame
-	return m ~= nil and t >= m and t < m + MARKER_FRAMES
+-- Number of take samples in frame t louder than the tolerance.
+local function frame_nonsilent(e, t)
+	local count = 0
+	for k = 0, e.take_channels - 1 do
+		local x = e.take:sample(t, k)
+		if x == nil then return 0 end
+		if abs(x) > e.tol then count = count + 1 end
+	end
+	return count
 end
 
--- True if frames [t, t + n) all match with offset d (marker frames count as matching).
-function Conform:window_matches(t, d, n)
-	if t + n > self.take_frames then n = self.take_frames - t end
-	if n <= 0 then return false end
-	local real = 0
-	for i = 0, n - 1 do
-		if not self:in_marker(t + i) then
-			if not self:frame_matches(t + i, d) then return false end
-			real = real + 1
+-- Verification window: frames from (t, c) on all match until WINDOW_NONSILENT non-silent
+-- take samples have been seen.
+local function window_matches(e, t, c)
+	local nonsilent = 0
+	for i = 0, WINDOW_MAX_FRAMES - 1 do
+		if t + i >= e.take_frames then return nonsilent >= WINDOW_TAIL_NONSILENT end
+		if not frame_matches(e, t + i, c + i) then return false end
+		nonsilent = nonsilent + frame_nonsilent(e, t + i)
+		if nonsilent >= WINDOW_NONSILENT then return true end
+	end
+	return false
+end
+
+-- Is there enough sound after take frame t for a window to prove anything?
+local function window_has_sound(e, t)
+	local nonsilent = 0
+	local i = 0
+	while i < WINDOW_MAX_FRAMES and t + i < e.take_frames do
+		nonsilent = nonsilent + frame_nonsilent(e, t + i)
+		if nonsilent >= WINDOW_NONSILENT then return true end
+		i = i + 1
+	end
+	return false
+end
+
+-- First clean frame c in [c_from, c_to) with frame_matches(e, t, c) and
+-- window_matches(e, t, c), or nil: the C loops `for (c ...) if (frame_matches &&
+-- window_matches)`, with the frame test done on clean blocks read at once.
+local SCAN_BLOCK = 16384
+local function scan_clean(e, t, c_from, c_to)
+	if c_from < 0 then c_from = 0 end
+	if c_to > e.clean_frames then c_to = e.clean_frames end
+	if t < 0 or t >= e.take_frames then return nil end
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then
+		for c = c_from, c_to - 1 do
+			if frame_matches(e, t, c) and window_matches(e, t, c) then return c end
 		end
+		return nil
 	end
-	return real > 0
-end
-
--- Finds an offset d' (nearest to d first) such that a window at take frame p matches.
--- Shifts searched: d - max_back .. d + max_fwd (an insertion before p cannot exceed p - g).
-function Conform:search_offset(p, d, max_back, max_fwd)
-	if self:window_matches(p, d, MATCH_WINDOW) then return d end
-	for k = 1, math.max(max_back, max_fwd) do
-		if k <= max_fwd and self:window_matches(p, d + k, MATCH_WINDOW) then return d + k end
-		if k <= max_back and self:window_matches(p, d - k, MATCH_WINDOW) then return d - k end
+	local n = e.take_channels < 64 and e.take_channels or 64
+	local x = {}
+	for k = 0, n - 1 do
+		x[k] = e.take:sample(t, k)
+		if x[k] == nil then return nil end
 	end
-	return nil
-end
-
--- Exact content search for the first alignment: the clean offset of take frame p.
-function Conform:content_search(p)
-	local first = self.T:sample(p, self.pairs[1][1])
-	for cf = 0, self.clean_frames - MATCH_WINDOW do
-		local y = self.C:sample(cf, self.pairs[1][2])
-		local e = first - y
-		if e < 0 then e = -e end
-		if e <= self.tol and self:window_matches(p, cf - p, MATCH_WINDOW) then
-			-- Reject ambiguous (periodic/silent) matches: require a longer run to agree too.
-			if self:window_matches(p, cf - p, MATCH_WINDOW * 8) then return cf - p end
-		end
-	end
-	return nil
-end
-
--- A non-silent take frame to anchor the content search on.
-function Conform:first_loud_frame(from)
-	local limit = math.min(self.take_frames - MATCH_WINDOW * 8, from + self.rate * 30)
-	for t = from, limit do
-		local x = self.T:sample(t, self.pairs[1][1])
-		if x ~= 0 and not self:in_marker(t) then return t end
-	end
-	return nil
-end
-
-function Conform:add_segment(s, e, d)
-	if e > s then
-		self.segments[#self.segments + 1] = { take_start = s, take_end = e, clean_start = s + d }
-	end
-end
-
-function Conform:add_glitch(t, kind, n)
-	self.glitches[#self.glitches + 1] = { take_frame = t, kind = kind, frames = n }
-end
-
--- First frame in [a, b) that does not match with offset d, or nil.
-function Conform:first_mismatch(a, b, d)
-	for t = a, b - 1 do
-		if not self:in_marker(t) and not self:frame_matches(t, d) then return t end
-	end
-	return nil
-end
-
--- Handles the glitch starting at take frame g (offset d before it). Returns the take frame
--- from which offset d' holds, d', and where the old offset's segment ends.
-function Conform:resync(g, d)
-	local limit = math.min(self.take_frames - 1, g + MAX_RESYNC)
-	-- Replaced samples are the common case and cheap to confirm: same offset, later frame.
-	local quick = math.min(limit, g + MAX_REPLACED)
-	local p = g + 1
-	while p <= quick do
-		if self:window_matches(p, d, MATCH_WINDOW) then
-			self:add_glitch(g, "replaced", p - g)
-			return p, d, nil
-		end
-		p = p + 1
-	end
-	p = g
-	while p <= limit do
-		local nd = self:search_offset(p, d, math.min(MAX_SHIFT, p - g + MATCH_WINDOW), MAX_SHIFT)
-		if nd then
-			-- Walk back to the first frame from which nd holds continuously.
-			local b = p
-			while b > g and (self:in_marker(b - 1) or self:frame_matches(b - 1, nd)) do b = b - 1 end
-			if nd == d then
-				self:add_glitch(g, "replaced", b - g)
-				return b, nd, nil
-			elseif nd > d then
-				if b > g then self:add_glitch(g, "replaced", b - g) end
-				self:add_glitch(b, "dropped", nd - d)
-				return b, nd, b
-			else
-				local n = d - nd
-				if b - g > n then self:add_glitch(g, "replaced", b - g - n) end
-				self:add_glitch(b - n, "inserted", n)
-				return b, nd, b - n
+	local tol, cc, ch0 = e.tol, e.clean_channels, e.clean_channel
+	local mc = e.marker_clean
+	local C = e.clean
+	local x0 = x[0]
+	local cs = c_from
+	while cs < c_to do
+		local cnt = c_to - cs
+		if cnt > SCAN_BLOCK then cnt = SCAN_BLOCK end
+		local blk, got = C:read(cs, cnt)
+		for i = 0, got - 1 do
+			local base = i * cc + ch0 + 1
+			local c = cs + i
+			local in_marker = mc >= 0 and c >= mc and c < mc + MARKER_FRAMES
+			local y = blk[base]
+			local ok = abs(x0 - y) <= tol or (in_marker and marker_fits(e, c - mc, x0))
+			if ok then
+				for k = 1, n - 1 do
+					local xk = x[k]
+					if not (abs(xk - blk[base + k]) <= tol or (in_marker and marker_fits(e, c - mc, xk))) then
+						ok = false
+						break
+					end
+				end
+				if ok and window_matches(e, t, c) then return c end
 			end
 		end
-		p = p + MATCH_WINDOW
+		if got < cnt then return nil end
+		cs = cs + cnt
 	end
 	return nil
 end
 
--- Conforms a take to a clean file. opts: take_marker (find_take_marker result or nil),
--- clean_marker_frame (clean-side frame of the marker or nil), clean_channel (0-based, for a
--- mono take of a multichannel clean file), take_id.
--- Returns the report (TEAM.md contract) or nil, error.
-function core.conform(take_info, clean_info, opts)
-	opts = opts or {}
-	if take_info.rate ~= clean_info.rate then
-		return nil, string.format("sample rate mismatch: take %d Hz, clean %d Hz", take_info.rate, clean_info.rate)
-	end
-	local self = setmetatable({}, Conform)
-	self.take_frames, self.clean_frames, self.rate = take_info.frames, clean_info.frames, take_info.rate
-	self.tol = core.conform_tolerance(core.format_bits(take_info))
-	self.segments, self.glitches = {}, {}
-	local clean_channel = opts.clean_channel
-	if take_info.channels ~= clean_info.channels and clean_channel == nil then
-		local m = opts.take_marker
-		clean_channel = m and m.channel or 0
-	end
-	if clean_channel and clean_channel >= clean_info.channels then
-		return nil, string.format("clean file has %d channels, channel %d asked for", clean_info.channels, clean_channel)
-	end
-	self.pairs = channel_pairs(take_info, clean_info, clean_channel)
-	local err
-	self.T, err = core.reader(take_info)
-	if not self.T then return nil, err end
-	self.C, err = core.reader(clean_info)
-	if not self.C then self.T:close(); return nil, err end
+-- ---- first alignment ----
 
-	local d, start, alignment
-	local m = opts.take_marker
-	if m and opts.clean_marker_frame then
-		self.marker_take_frame = m.frame
-		d = opts.clean_marker_frame - m.frame
-		start = m.frame
-		alignment = "marker"
-		-- The marker frames never match; make sure audio right after it does.
-		local after = m.frame + MARKER_FRAMES
-		if after < self.take_frames and not self:window_matches(after, d, MATCH_WINDOW) then d = nil end
-	end
-	if not d then
-		local p = self:first_loud_frame(m and (m.frame + MARKER_FRAMES) or 0)
-		if p then d = self:content_search(p) end
-		if d then
-			-- Extend backwards as far as the take keeps matching.
-			start = p
-			while start > 0 and (self:in_marker(start - 1) or self:frame_matches(start - 1, d)) do start = start - 1 end
+-- Content search: the first take position t0 in [t_from, t_to) (ANCHOR_STEP apart, silent
+-- ones skipped) whose window matches somewhere in the clean file. Returns t0, d or nil.
+local function find_anchor(e, t_from, t_to, try_channels)
+	local tries = 0
+	local first_channel = try_channels and 0 or e.clean_channel
+	local last_channel = try_channels and (e.clean_channels - e.take_channels) or e.clean_channel
+	local t0 = t_from
+	while t0 < t_to and tries < ANCHOR_TRIES do
+		if window_has_sound(e, t0) then
+			tries = tries + 1
+			for ch = first_channel, last_channel do
+				e.clean_channel = ch
+				local c = scan_clean(e, t0, 0, e.clean_frames)
+				if c then return t0, c - t0 end
+			end
+			e.clean_channel = first_channel
 		end
-		alignment = "content"
+		t0 = t0 + ANCHOR_STEP
 	end
-	if not d then
-		self.T:close(); self.C:close()
-		return nil, "no alignment found between take and clean file"
-	end
-	-- Frames before the first alignment that still have a clean counterpart belong to it.
-	local seg_start = start
-	while seg_start > 0 and seg_start + d > 0 do seg_start = seg_start - 1 end
-	if seg_start + d < 0 then seg_start = -d end
-	if seg_start < 0 then seg_start = 0 end
+	return nil
+end
 
-	local t = start
-	local good = start
-	local N = self.take_frames
-	while t < N do
-		-- the clean file may end before the take does
-		if t + d >= self.clean_frames then break end
-		local probe = t
-		if self:in_marker(probe) or self:frame_matches(probe, d) then
-			good = t
-			t = t + CHECK_INTERVAL
+-- Looks for the marker in the head of every take channel.
+local function find_take_marker(e, scan)
+	local n = e.take_frames < scan and e.take_frames or scan
+	if n < MARKER_FRAMES then return nil end
+	return core.find_take_marker(e.take.info, n / e.take.info.rate, e.tol)
+end
+
+-- Extends an alignment backwards from take frame `from` while frames match.
+local function extend_back(e, from, d)
+	local s = from
+	while s > 0 and s - 1 + d >= 0 and frame_matches(e, s - 1, s - 1 + d) do s = s - 1 end
+	return s
+end
+
+-- ---- re-acquisition after a mismatch ----
+
+-- First differing frame in [lo, hi]; hi is known to differ, everything before lo matched.
+local function first_bad(e, lo, hi, d)
+	while lo < hi do
+		local mid = lo + (hi - lo) // 2
+		if frame_matches(e, mid, mid + d) then lo = mid + 1 else hi = mid end
+	end
+	return lo
+end
+
+-- Earliest (t2 >= f, d2) where the take lines up with the clean file again: a drop first,
+-- then frame by frame after f the end of a replaced run or of an insertion, last a
+-- content search. Returns t2, d2 or nil.
+local function reacquire(e, f, d)
+	-- for (n = 1; n <= max_shift && f + d + n < clean_frames; n++)
+	local c = scan_clean(e, f, f + d + 1, math.min(f + d + e.max_shift, e.clean_frames - 1) + 1)
+	if c then return f, c - f end
+	local t = f + 1
+	while t <= f + e.max_shift and t < e.take_frames do
+		if frame_matches(e, t, t + d) and window_matches(e, t, t + d) then return t, d end
+		if frame_matches(e, t, f + d) and window_matches(e, t, f + d) then return t, f + d - t end
+		t = t + 1
+	end
+	local t2, d2 = find_anchor(e, f + 1, e.take_frames, false)
+	if t2 then return t2, d2 end
+	return nil
+end
+
+-- Records what happened between the first differing frame f (offset e.d) and the
+-- re-acquired alignment (t2, d2); moves the walk on to t2.
+local function record_glitch(e, f, t2, d2)
+	local d = e.d
+	if d2 == d then
+		add_glitch(e, f, GLITCH_REPLACED, t2 - f)
+	elseif d2 > d then
+		-- Clean frames are missing; anything odd before t2 still maps with the old d.
+		add_glitch(e, f, GLITCH_REPLACED, t2 - f)
+		add_segment(e, e.seg_start, t2, d)
+		add_glitch(e, t2, GLITCH_DROPPED, d2 - d)
+		e.seg_start = t2
+	else
+		local n = d - d2
+		if t2 - f >= n then
+			-- The last n frames before t2 are the extra ones.
+			add_glitch(e, f, GLITCH_REPLACED, t2 - n - f)
+			add_segment(e, e.seg_start, t2 - n, d)
+			add_glitch(e, t2 - n, GLITCH_INSERTED, n)
 		else
-			local g = self:first_mismatch(good, t + 1, d) or t
-			local b, nd, seg_end = self:resync(g, d)
-			if not b then
-				self:add_segment(seg_start, g, d)
-				seg_start = nil
+			-- The take repeats clean audio it already had: [f, t2) has no place.
+			add_segment(e, e.seg_start, f, d)
+			add_glitch(e, f, GLITCH_INSERTED, t2 - f)
+		end
+		e.seg_start = t2
+	end
+	e.d = d2
+end
+
+-- The mismatch at f could not be explained: replaced audio up to the end if the rest is
+-- short and fits the clean file, else no known clean counterpart. Returns the segment end.
+local function unexplained_tail(e, f)
+	local rest = e.take_frames - f
+	if rest <= WINDOW_MAX_FRAMES and e.take_frames + e.d <= e.clean_frames then
+		local last = e.take_frames - 1
+		while last > f and frame_matches(e, last, last + e.d) do last = last - 1 end
+		add_glitch(e, f, GLITCH_REPLACED, last + 1 - f)
+		return e.take_frames
+	end
+	return f
+end
+
+-- ---- the walk ----
+
+local function walk(e, t)
+	e.seg_start = t
+	while true do
+		local limit = e.clean_frames - e.d
+		if limit > e.take_frames then limit = e.take_frames end
+		if t >= limit then break end
+		if e.opt.progress and t >= e.next_progress then
+			e.opt.progress(t, e.take_frames)
+			e.next_progress = t + 1048576
+		end
+		local q = t + e.check_step
+		if q > limit then q = limit end
+		q = q - 1
+		if frame_matches(e, q, q + e.d) then
+			t = q + 1
+		else
+			local f = first_bad(e, t, q, e.d)
+			local t2, d2 = reacquire(e, f, e.d)
+			if not t2 then
+				t = unexplained_tail(e, f)
 				break
 			end
-			if seg_end then
-				self:add_segment(seg_start, seg_end, d)
-				seg_start = b
-			end
-			d = nd
-			good = b
-			t = b + CHECK_INTERVAL
+			record_glitch(e, f, t2, d2)
+			t = t2
 		end
 	end
-	if seg_start then
-		-- Close the last segment where the take or the clean file ends; check the tail frames
-		-- the sparse walk stepped over.
-		local e = math.min(N, self.clean_frames - d)
-		local g = self:first_mismatch(good, e, d)
-		if g then
-			local b, nd, seg_end = self:resync(g, d)
-			if not b then
-				self:add_segment(seg_start, g, d)
-			elseif seg_end then
-				self:add_segment(seg_start, seg_end, d)
-				self:add_segment(b, math.min(N, self.clean_frames - nd), nd)
-			else
-				self:add_segment(seg_start, e, d)
-			end
-		else
-			self:add_segment(seg_start, e, d)
-		end
+	add_segment(e, e.seg_start, t, e.d)
+end
+
+-- ---- entry point ----
+
+local function set_marker_symbols(e, take_id, amp)
+	e.marker_sym = core.marker_symbols(take_id, 0)
+	e.marker_sign_known = {}
+	for i = 0, MARKER_FRAMES - 1 do
+		-- Preamble and the 32 take-id bits (64 symbols) do not depend on the channel.
+		e.marker_sign_known[i] = i < MARKER_PREAMBLE_FRAMES + 64
 	end
-	self.T:close(); self.C:close()
-	return {
-		take_id = opts.take_id or (m and m.take_id) or nil,
-		clean_channel = clean_channel or -1,
-		take_frames = N,
-		rate = self.rate,
-		alignment = alignment,
-		segments = self.segments,
-		glitches = self.glitches,
-	}
+	e.marker_amp = amp
+end
+
+-- Runs the engine (ghostrec_conform_run). take_info / clean_info from core.open_audio;
+-- meta = core.clean_meta(clean_info) (or nil); opt: check_step, max_shift, marker_scan
+-- (frames), progress(done, total). Returns the result or nil, one-line reason.
+-- result: alignment ("marker"|"content"), take_id (nil when unknown), clean_channel,
+-- take_frames, rate, segments, glitches: the report contract.
+function core.conform_run(take_info, clean_info, meta, opt)
+	opt = opt or {}
+	local ti, ci = take_info, clean_info
+	local res = { segments = {}, glitches = {}, take_frames = ti.frames, rate = ti.rate, clean_channel = 0 }
+	if ti.rate ~= ci.rate then
+		return nil, string.format("sample rate mismatch: take %d Hz, clean %d Hz", ti.rate, ci.rate)
+	end
+	if ti.channels > ci.channels or ti.channels > 64 then
+		return nil, string.format("take has %d channels, clean file only %d", ti.channels, ci.channels)
+	end
+
+	local e = {}
+	local err
+	e.take, err = core.reader(ti)
+	if not e.take then return nil, err end
+	e.clean, err = core.reader(ci)
+	if not e.clean then e.take:close(); return nil, err end
+	e.take_frames = ti.frames
+	e.clean_frames = ci.frames
+	e.take_channels = ti.channels
+	e.clean_channels = ci.channels
+	e.clean_channel = 0
+	e.tol = core.conform_tolerance(ti, ci)
+	e.marker_take = -1
+	e.marker_clean = -1
+	e.marker_amp = 0
+	e.check_step = (opt.check_step and opt.check_step > 0) and opt.check_step or core.CONFORM_CHECK_STEP
+	e.max_shift = (opt.max_shift and opt.max_shift > 0) and opt.max_shift or 2 * ti.rate
+	e.opt = opt
+	e.next_progress = 0
+	e.res = res
+	local scan = (opt.marker_scan and opt.marker_scan > 0) and opt.marker_scan or 60 * ti.rate
+
+	local function finish(ok_or_nil, why)
+		e.take:close()
+		e.clean:close()
+		if ok_or_nil == nil then return nil, why end
+		return ok_or_nil
+	end
+
+	local m = find_take_marker(e, scan)
+	local have_marker = m ~= nil
+	if have_marker then
+		res.take_id = m.take_id
+		e.marker_take = m.frame
+		e.marker_amp = m.amplitude
+	elseif meta and meta.valid then
+		res.take_id = meta.take_id
+	end
+
+	-- Which clean channels to compare: all if the counts agree; for a take with fewer
+	-- channels, the marker's channel index, else found by content below.
+	local channel_known = ti.channels == ci.channels
+	if not channel_known and have_marker and m.channel + ti.channels <= ci.channels then
+		e.clean_channel = m.channel
+		channel_known = true
+	end
+
+	local anchor, d = -1, 0
+	local meta_usable = meta and meta.valid and meta.marker_frame >= 0 and meta.marker_frame < ci.frames
+	if have_marker and meta_usable and meta.take_id == m.take_id and channel_known then
+		anchor = e.marker_take
+		d = meta.marker_frame - e.marker_take
+		res.alignment = "marker"
+	else
+		if not have_marker and meta_usable then
+			-- The marker was in the take but a glitch destroyed it: recognise what is left
+			-- of it where the metadata says it was.
+			e.marker_clean = meta.marker_frame
+			set_marker_symbols(e, meta.take_id, 0.25)
+		end
+		local t0 = have_marker and (e.marker_take + MARKER_FRAMES) or 0
+		local a, dd = find_anchor(e, t0, e.take_frames, not channel_known)
+		if not a and t0 > 0 then a, dd = find_anchor(e, 0, t0, not channel_known) end
+		if not a then
+			return finish(nil, "no alignment found: the take's audio does not occur in the clean file")
+		end
+		anchor, d = a, dd
+		res.alignment = "content"
+	end
+
+	-- Head: a glitch before the anchor (in the pre-roll) stops the backward extension;
+	-- then an earlier content anchor, if any, becomes the start of the walk.
+	local start = extend_back(e, anchor, d)
+	while start > 0 and start - 1 + d >= 0 do
+		local a2, d2 = find_anchor(e, 0, start - 1, false)
+		if not a2 then break end
+		d = d2
+		start = extend_back(e, a2, d)
+	end
+
+	res.clean_channel = e.clean_channel
+	e.d = d
+	walk(e, start)
+	return finish(res)
+end
+
+-- The report JSON (contract: TEAM.md "Conform report"), same layout as ghostrec-sync.
+function core.report_json(r)
+	local out = {}
+	out[#out + 1] = string.format('{"take_id": %s, "clean_channel": %d, "take_frames": %d, "rate": %d, "alignment": "%s",\n',
+		r.take_id and string.format("%d", r.take_id) or "null", r.clean_channel, r.take_frames, r.rate, r.alignment)
+	out[#out + 1] = ' "segments": ['
+	for i, s in ipairs(r.segments) do
+		out[#out + 1] = string.format('%s\n  {"take_start": %d, "take_end": %d, "clean_start": %d}', i > 1 and "," or "",
+			s.take_start, s.take_end, s.clean_start)
+	end
+	out[#out + 1] = '],\n "glitches": ['
+	for i, g in ipairs(r.glitches) do
+		out[#out + 1] = string.format('%s\n  {"take_frame": %d, "kind": "%s", "frames": %d}', i > 1 and "," or "",
+			g.take_frame, g.kind, g.frames)
+	end
+	out[#out + 1] = ']}\n'
+	return table.concat(out)
+end
+
+-- Parses a report JSON (ghostrec-sync --report) into the same table shape.
+function core.parse_report(text)
+	local r = { segments = {}, glitches = {} }
+	local id = text:match('"take_id"%s*:%s*(%d+)')
+	r.take_id = id and tonumber(id) or nil
+	r.clean_channel = tonumber(text:match('"clean_channel"%s*:%s*(%-?%d+)'))
+	r.take_frames = tonumber(text:match('"take_frames"%s*:%s*(%d+)'))
+	r.rate = tonumber(text:match('"rate"%s*:%s*(%d+)'))
+	r.alignment = text:match('"alignment"%s*:%s*"(%a+)"')
+	for a, b, c in text:gmatch('{%s*"take_start"%s*:%s*(%-?%d+)%s*,%s*"take_end"%s*:%s*(%-?%d+)%s*,%s*"clean_start"%s*:%s*(%-?%d+)%s*}') do
+		r.segments[#r.segments + 1] = { take_start = tonumber(a), take_end = tonumber(b), clean_start = tonumber(c) }
+	end
+	for a, k, n in text:gmatch('{%s*"take_frame"%s*:%s*(%-?%d+)%s*,%s*"kind"%s*:%s*"(%a+)"%s*,%s*"frames"%s*:%s*(%-?%d+)%s*}') do
+		r.glitches[#r.glitches + 1] = { take_frame = tonumber(a), kind = k, frames = tonumber(n) }
+	end
+	return r
 end
 
 return core

@@ -8,7 +8,7 @@ local settings = require("ghostrec.settings")
 
 local replace = {}
 
-local MARKER_SCAN_SECONDS = 10
+local MARKER_SCAN_SECONDS = 60 -- as ghostrec-sync
 
 local function msg(s) reaper.ShowConsoleMsg("ghostrec: " .. s .. "\n") end
 replace.msg = msg
@@ -123,36 +123,19 @@ local function conform_with(take_info, marker, clean_path, mono_channel_file)
 	if ci.rate ~= take_info.rate then
 		return nil, string.format("%s is %d Hz but the take is %d Hz", basename(clean_path), ci.rate, take_info.rate)
 	end
-	local meta = core.clean_metadata(ci)
-	local opts = { take_marker = marker, take_id = meta.take_id }
-	if marker and meta.marker_frame and (not meta.take_id or meta.take_id == marker.take_id) then
-		opts.clean_marker_frame = meta.marker_frame
-	end
-	local chanmode = nil
-	if take_info.channels == 1 and ci.channels > 1 then
-		local ch = marker and marker.channel or nil
-		if ch and ch >= ci.channels then
-			return nil, string.format("marker names channel %d but %s has %d channels", ch, basename(clean_path), ci.channels)
-		end
-		opts.clean_channel = ch
-		chanmode = ch and (3 + ch) or nil
-	elseif take_info.channels ~= ci.channels then
+	if take_info.channels > 1 and take_info.channels ~= ci.channels then
 		return nil, string.format("take has %d channels, %s has %d: cannot map them", take_info.channels,
 			basename(clean_path), ci.channels)
 	end
+	-- Metadata: sidecar, else bext, else cue point (the engine needs take id + marker frame).
+	local md = core.clean_metadata(ci)
+	local meta = { valid = md.take_id ~= nil and md.marker_frame ~= nil, take_id = md.take_id,
+		marker_frame = md.marker_frame }
 	local report
-	if take_info.channels == 1 and ci.channels > 1 and opts.clean_channel == nil then
-		-- No marker to name the channel: find it by content.
-		for ch = 0, ci.channels - 1 do
-			opts.clean_channel = ch
-			report = core.conform(take_info, ci, opts)
-			if report then chanmode = 3 + ch; break end
-		end
-		if not report then return nil, "no alignment found with " .. basename(clean_path) end
-	else
-		report, err = core.conform(take_info, ci, opts)
-		if not report then return nil, basename(clean_path) .. ": " .. err end
-	end
+	report, err = core.conform_run(take_info, ci, meta, { marker_scan = MARKER_SCAN_SECONDS * take_info.rate })
+	if not report then return nil, basename(clean_path) .. ": " .. err end
+	local chanmode = nil
+	if take_info.channels == 1 and ci.channels > 1 then chanmode = 3 + report.clean_channel end
 	return { clean_path = clean_path, clean_info = ci, report = report, chanmode = chanmode,
 		mono_channel_file = mono_channel_file }
 end

@@ -82,7 +82,7 @@ function M.new(opts)
 	local function new_item(tr, fields)
 		local it = { kind = "MediaItem", id = new_id(), track = tr, takes = {}, cur = 1,
 			D_POSITION = 0, D_LENGTH = 0, D_FADEINLEN = 0, D_FADEOUTLEN = 0,
-			D_FADEINLEN_AUTO = 0, D_FADEOUTLEN_AUTO = 0, C_FADEINSHAPE = 0, C_FADEOUTSHAPE = 0,
+			D_FADEINLEN_AUTO = -1, D_FADEOUTLEN_AUTO = -1, C_FADEINSHAPE = 0, C_FADEOUTSHAPE = 0,
 			D_VOL = 1, B_MUTE = 0, B_LOOPSRC = 0, B_UISEL = 0 }
 		for k, v in pairs(fields or {}) do it[k] = v end
 		tr.items[#tr.items + 1] = it
@@ -401,13 +401,24 @@ function M.new(opts)
 	end
 	P.take_channels = take_channels
 
-	-- Fade gain at time t into an item of length len (linear shapes, C_FADE*SHAPE = 0).
-	local function fade_gain(it, t)
+	-- Positions and lengths are seconds (doubles); the renderer works in frames, snapping
+	-- values that are a whole number of frames up to float noise onto that number.
+	local function frames_of(seconds, rate)
+		local x = seconds * rate
+		local r = round(x)
+		if math.abs(x - r) < 1e-6 then return r end
+		return x
+	end
+
+	-- Fade gain `t` frames into an item (linear shapes, C_FADE*SHAPE = 0). Auto fades (the
+	-- _AUTO values, when >= 0) take precedence over manual ones, as in REAPER.
+	local function fade_gain(it, t, rate)
 		local g = 1
-		local fi = it.D_FADEINLEN
+		local fi = (it.D_FADEINLEN_AUTO and it.D_FADEINLEN_AUTO > 0) and it.D_FADEINLEN_AUTO or it.D_FADEINLEN
+		local fo = (it.D_FADEOUTLEN_AUTO and it.D_FADEOUTLEN_AUTO > 0) and it.D_FADEOUTLEN_AUTO or it.D_FADEOUTLEN
+		fi, fo = frames_of(fi, rate), frames_of(fo, rate)
 		if fi > 0 and t < fi then g = g * (t / fi) end
-		local fo = it.D_FADEOUTLEN
-		local rem = it.D_LENGTH - t
+		local rem = frames_of(it.D_LENGTH, rate) - t
 		if fo > 0 and rem < fo then g = g * (rem / fo) end
 		return g
 	end
@@ -428,10 +439,11 @@ function M.new(opts)
 				assert(tk.D_PLAYRATE == 1, "renderer models playrate 1 only")
 				local info = tk.source.info
 				assert(info.rate == rate, "renderer: source rate differs from the timeline rate")
-				local f0 = math.max(0, math.ceil(it.D_POSITION * rate - 1e-6))
-				local f1 = math.min(nframes, math.ceil((it.D_POSITION + it.D_LENGTH) * rate - 1e-6))
+				local p0 = frames_of(it.D_POSITION, rate)
+				local f0 = math.max(0, math.ceil(p0))
+				local f1 = math.min(nframes, math.ceil(frames_of(it.D_POSITION + it.D_LENGTH, rate)))
 				if f1 > f0 then
-					local src0 = round((tk.D_STARTOFFS + (f0 / rate - it.D_POSITION)) * rate)
+					local src0 = round(frames_of(tk.D_STARTOFFS, rate) + (f0 - p0))
 					local lo = math.max(0, src0)
 					local hi = math.min(info.frames, src0 + (f1 - f0))
 					local rd = assert(core.reader(info))
@@ -443,7 +455,7 @@ function M.new(opts)
 					for f = f0, f1 - 1 do
 						local sf = src0 + (f - f0)
 						if sf >= lo and sf < hi then
-							local g = fade_gain(it, f / rate - it.D_POSITION) * it.D_VOL * tk.D_VOL
+							local g = fade_gain(it, f - p0, rate) * it.D_VOL * tk.D_VOL
 							local base = (sf - lo) * n
 							if mode == 0 then
 								for c = 1, math.min(n, nch) do
