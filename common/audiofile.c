@@ -25,6 +25,7 @@ struct ghostrec_audiofile {
 	struct ghostrec_audioinfo info;
 	struct cache_slot slots[CACHE_SLOTS];
 	uint64_t use_clock;
+	void *memfile;      /* state of an in-memory reader, freed on close */
 };
 
 static int bits_of(int format, int *is_float)
@@ -86,18 +87,13 @@ static int looks_truncated(SNDFILE *sf)
 	return 0;
 }
 
-struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize)
+/* Checks what libsndfile opened and wraps it; closes sf on failure. */
+static struct ghostrec_audiofile *wrap_reader(SNDFILE *sf, const SF_INFO *sfi, const char *path,
+					      char *err, size_t errsize)
 {
-	SF_INFO sfi;
-	memset(&sfi, 0, sizeof(sfi));
-	SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
-	if (!sf) {
-		snprintf(err, errsize, "%s: cannot read audio file: %s", path, sf_strerror(NULL));
-		return NULL;
-	}
 	int is_float;
-	int bits = bits_of(sfi.format, &is_float);
-	if (bits == 0 || sfi.channels <= 0 || sfi.samplerate <= 0 || sfi.frames < 0) {
+	int bits = bits_of(sfi->format, &is_float);
+	if (bits == 0 || sfi->channels <= 0 || sfi->samplerate <= 0 || sfi->frames < 0) {
 		snprintf(err, errsize, "%s: unsupported sample format (need 8/16/24/32-bit PCM or float)",
 			 path);
 		sf_close(sf);
@@ -116,16 +112,104 @@ struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, 
 		return NULL;
 	}
 	af->sf = sf;
-	af->info.frames = sfi.frames;
-	af->info.rate = sfi.samplerate;
-	af->info.channels = sfi.channels;
+	af->info.frames = sfi->frames;
+	af->info.rate = sfi->samplerate;
+	af->info.channels = sfi->channels;
 	af->info.bits = bits;
 	af->info.is_float = is_float;
-	af->info.format = sfi.format;
+	af->info.format = sfi->format;
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		af->slots[i].block = -1;
 	/* Normalised float is libsndfile's default; say it so a changed default cannot bite. */
 	sf_command(sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+	return af;
+}
+
+struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize)
+{
+	SF_INFO sfi;
+	memset(&sfi, 0, sizeof(sfi));
+	SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
+	if (!sf) {
+		snprintf(err, errsize, "%s: cannot read audio file: %s", path, sf_strerror(NULL));
+		return NULL;
+	}
+	return wrap_reader(sf, &sfi, path, err, errsize);
+}
+
+/* libsndfile virtual I/O over a memory image. */
+struct memfile {
+	const unsigned char *data;
+	sf_count_t size;
+	sf_count_t pos;
+};
+
+static sf_count_t mem_get_filelen(void *user)
+{
+	return ((struct memfile *)user)->size;
+}
+
+static sf_count_t mem_seek(sf_count_t offset, int whence, void *user)
+{
+	struct memfile *m = user;
+	sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? m->pos + offset : m->size + offset;
+	if (to < 0 || to > m->size)
+		return -1;
+	m->pos = to;
+	return to;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *user)
+{
+	struct memfile *m = user;
+	if (count > m->size - m->pos)
+		count = m->size - m->pos;
+	if (count <= 0)
+		return 0;
+	memcpy(ptr, m->data + m->pos, (size_t)count);
+	m->pos += count;
+	return count;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *user)
+{
+	(void)ptr;
+	(void)count;
+	(void)user;
+	return 0;
+}
+
+static sf_count_t mem_tell(void *user)
+{
+	return ((struct memfile *)user)->pos;
+}
+
+struct ghostrec_audiofile *ghostrec_audiofile_open_memory(const void *data, size_t size,
+							  const char *name, char *err,
+							  size_t errsize)
+{
+	static SF_VIRTUAL_IO vio = {mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell};
+	struct memfile *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errsize, "%s: out of memory", name);
+		return NULL;
+	}
+	m->data = data;
+	m->size = (sf_count_t)size;
+	SF_INFO sfi;
+	memset(&sfi, 0, sizeof(sfi));
+	SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &sfi, m);
+	if (!sf) {
+		snprintf(err, errsize, "%s: cannot read audio file: %s", name, sf_strerror(NULL));
+		free(m);
+		return NULL;
+	}
+	struct ghostrec_audiofile *af = wrap_reader(sf, &sfi, name, err, errsize);
+	if (!af) {
+		free(m);
+		return NULL;
+	}
+	af->memfile = m;
 	return af;
 }
 
@@ -172,6 +256,7 @@ int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
 		rc = -1;
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		free(af->slots[i].data);
+	free(af->memfile);
 	free(af);
 	return rc;
 }

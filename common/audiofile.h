@@ -26,6 +26,11 @@ struct ghostrec_audiofile;
 /* Opens a file for reading. On failure returns NULL and writes a one-line reason to err. */
 struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize);
 
+/* Opens an in-memory file image (data must outlive the handle); name is used in errors. */
+struct ghostrec_audiofile *ghostrec_audiofile_open_memory(const void *data, size_t size,
+							  const char *name, char *err,
+							  size_t errsize);
+
 /* Creates a file for writing with `like`'s container and sample format, `like`'s rate and
  * `channels` channels. Values outside [-1, 1] are clipped, never wrapped. */
 struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
