@@ -1,0 +1,41 @@
+#!/bin/sh
+# Benchmark (not a test): the Lua conform engine (reascripts/ghostrec/core.lua, what REAPER
+# runs) on a long stereo 24-bit take with glitches, against ghostrec-sync (C) and `cat` of
+# both files in the same run. Prints wall seconds and checks both reports agree.
+#   tests/bench/lua-conform.sh [BUILD_DIR] [SECONDS] [GLITCHES]     (defaults: build 600 20)
+set -eu
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-build}
+seconds=${2:-600}
+glitches=${3:-20}
+lua=${LUA:-lua5.4}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+"$build/tests/lua/ghostrec-lua-bench-material" "$tmp" "$seconds" "$glitches"
+ls -l "$tmp"/take.wav "$tmp"/clean.wav | awk '{print $5, $9}'
+
+t0=$(now); cat "$tmp/take.wav" "$tmp/clean.wav" > /dev/null; t1=$(now)
+echo "cat both files:            $(elapsed "$t0" "$t1") s"
+
+t0=$(now)
+"$build/exporter/ghostrec-sync" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" \
+	--join cut --report "$tmp/c.json" > /dev/null
+t1=$(now)
+echo "ghostrec-sync (C, incl. writing OUT): $(elapsed "$t0" "$t1") s"
+
+t0=$(now)
+GHOSTREC_SRC="$here" /usr/bin/time -f "%M" -o "$tmp/lua.mem" \
+	"$lua" "$here/tests/lua/conform_file.lua" "$tmp/take.wav" "$tmp/clean.wav" > "$tmp/lua.json"
+t1=$(now)
+echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s, max RSS $(cat "$tmp/lua.mem") KiB"
+
+if cmp -s "$tmp/c.json" "$tmp/lua.json"; then
+	echo "reports: identical ($(grep -c '"kind"' "$tmp/lua.json") glitches)"
+else
+	echo "reports DIFFER:"; diff "$tmp/c.json" "$tmp/lua.json" | head -20
+	exit 1
+fi
