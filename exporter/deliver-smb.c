@@ -1,0 +1,280 @@
+/* Delivery straight to a Windows (SMB) share with libsmbclient (see deliver.h).
+ *
+ * URL smb://host[:port]/share/dir; credentials file with "username = ...", "password = ...",
+ * optional "domain = ..." (the smbclient -A format), which must not be readable by others.
+ * A fresh connection per attempt, so a share that went away and came back just works. */
+#include "deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ghostrec-config.h"
+
+#define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
+
+#ifdef GHOSTREC_HAVE_SMBCLIENT
+#include <libsmbclient.h>
+
+struct smb_target {
+	struct deliver_target base;
+	char host[256];
+	uint16_t port;
+	char share_path[768];  /* "share/dir" without slashes around */
+	char credentials[4096];
+	char user[256], password[256], domain[256];
+};
+
+static int read_credentials(struct smb_target *s, char *err, size_t errsize)
+{
+	struct stat st;
+	int fd = open(s->credentials, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		SET_ERR("smb-credentials %s: %s", s->credentials, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		SET_ERR("smb-credentials %s: not a regular file", s->credentials);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 0077) {
+		SET_ERR("smb-credentials %s has mode %04o: others could read the password; "
+			"refusing it (chmod 600 %s)", s->credentials, (unsigned)(st.st_mode & 07777), s->credentials);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != getuid()) {
+		SET_ERR("smb-credentials %s is not owned by this user; refusing it", s->credentials);
+		close(fd);
+		return -1;
+	}
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		SET_ERR("smb-credentials %s: %s", s->credentials, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	s->user[0] = s->password[0] = s->domain[0] = '\0';
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		char *k = line, *v = eq + 1;
+		*eq = '\0';
+		while (*k == ' ' || *k == '\t') k++;
+		for (char *e = eq - 1; e >= k && (*e == ' ' || *e == '\t'); e--) *e = '\0';
+		while (*v == ' ' || *v == '\t') v++;
+		for (char *e = v + strlen(v) - 1; e >= v && (*e == ' ' || *e == '\t' || *e == '\r'); e--) *e = '\0';
+		if (!strcmp(k, "username") || !strcmp(k, "user"))
+			snprintf(s->user, sizeof(s->user), "%s", v);
+		else if (!strcmp(k, "password"))
+			snprintf(s->password, sizeof(s->password), "%s", v);
+		else if (!strcmp(k, "domain") || !strcmp(k, "workgroup"))
+			snprintf(s->domain, sizeof(s->domain), "%s", v);
+	}
+	if (!s->user[0]) {
+		SET_ERR("smb-credentials %s: no \"username = ...\" line", s->credentials);
+		return -1;
+	}
+	return 0;
+}
+
+static void auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int wglen,
+		    char *un, int unlen, char *pw, int pwlen)
+{
+	struct smb_target *s = smbc_getOptionUserData(c);
+	if (s->domain[0])
+		snprintf(wg, (size_t)wglen, "%s", s->domain);
+	snprintf(un, (size_t)unlen, "%s", s->user);
+	snprintf(pw, (size_t)pwlen, "%s", s->password);
+}
+
+static SMBCCTX *connect_ctx(struct smb_target *s, char *err, size_t errsize)
+{
+	if (read_credentials(s, err, errsize) < 0)
+		return NULL;
+	SMBCCTX *ctx = smbc_new_context();
+	if (!ctx) {
+		SET_ERR("smb: cannot create a libsmbclient context");
+		return NULL;
+	}
+	smbc_setDebug(ctx, 0);
+	smbc_setOptionUserData(ctx, s);
+	smbc_setFunctionAuthDataWithContext(ctx, auth_fn);
+	smbc_setOptionNoAutoAnonymousLogin(ctx, 1);
+	smbc_setTimeout(ctx, 5000);
+	if (s->port)
+		smbc_setPort(ctx, s->port);
+	if (!smbc_init_context(ctx)) {
+		SET_ERR("smb: cannot initialise libsmbclient: %s", strerror(errno));
+		smbc_free_context(ctx, 1);
+		return NULL;
+	}
+	return ctx;
+}
+
+static void url(char *buf, size_t size, const struct smb_target *s, const char *name)
+{
+	snprintf(buf, size, "smb://%s/%s%s%s", s->host, s->share_path, name ? "/" : "", name ? name : "");
+}
+
+/* Creates the directories below the share (ignores "exists"). */
+static void ensure_dirs(SMBCCTX *ctx, const struct smb_target *s)
+{
+	char path[768], u[1100];
+	const char *slash = strchr(s->share_path, '/');
+	if (!slash)
+		return;
+	snprintf(path, sizeof(path), "%s", s->share_path);
+	for (char *p = path + (slash - s->share_path) + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			snprintf(u, sizeof(u), "smb://%s/%s", s->host, path);
+			smbc_getFunctionMkdir(ctx)(ctx, u, 0755);
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+}
+
+static int smb_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+{
+	struct smb_target *s = (struct smb_target *)t;
+	char tmpname[300], tmpurl[1500], dsturl[1500];
+	static char buf[1 << 20];
+	struct stat st_src, st_dst;
+	int rc = -1, in = -1;
+	SMBCFILE *f = NULL;
+
+	SMBCCTX *ctx = connect_ctx(s, err, errsize);
+	if (!ctx)
+		return -1;
+	snprintf(tmpname, sizeof(tmpname), ".%s.part", name);
+	url(tmpurl, sizeof(tmpurl), s, tmpname);
+	url(dsturl, sizeof(dsturl), s, name);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st_src) < 0) {
+		SET_ERR("%s: %s", src, strerror(errno));
+		goto out;
+	}
+	ensure_dirs(ctx, s);
+	f = smbc_getFunctionOpen(ctx)(ctx, tmpurl, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (!f) {
+		SET_ERR("smb: cannot create %s: %s", tmpurl, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0) {
+			SET_ERR("%s: %s", src, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = smbc_getFunctionWrite(ctx)(ctx, f, buf + off, (size_t)(n - off));
+			if (w <= 0) {
+				SET_ERR("smb: writing %s failed: %s", tmpurl, strerror(errno ? errno : EIO));
+				goto out;
+			}
+			off += w;
+		}
+	}
+	int cr = smbc_getFunctionClose(ctx)(ctx, f);
+	f = NULL;
+	if (cr < 0) {
+		SET_ERR("smb: closing %s failed: %s", tmpurl, strerror(errno));
+		goto out;
+	}
+	/* SMB rename does not replace: remove an older copy first (a re-delivery) */
+	smbc_getFunctionUnlink(ctx)(ctx, dsturl);
+	if (smbc_getFunctionRename(ctx)(ctx, tmpurl, ctx, dsturl) < 0) {
+		SET_ERR("smb: renaming to %s failed: %s", dsturl, strerror(errno));
+		goto out;
+	}
+	if (smbc_getFunctionStat(ctx)(ctx, dsturl, &st_dst) < 0 || st_dst.st_size != st_src.st_size) {
+		SET_ERR("smb: %s is not complete on the share after the copy", dsturl);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f)
+		smbc_getFunctionClose(ctx)(ctx, f);
+	if (rc < 0 && f == NULL)
+		smbc_getFunctionUnlink(ctx)(ctx, tmpurl);
+	if (in >= 0)
+		close(in);
+	smbc_free_context(ctx, 1);
+	return rc;
+}
+
+static void smb_destroy(struct deliver_target *t)
+{
+	struct smb_target *s = (struct smb_target *)t;
+	memset(s->password, 0, sizeof(s->password));
+	free(s);
+}
+
+struct deliver_target *deliver_smb_new(const char *u, const char *credentials, char *err, size_t errsize)
+{
+	if (strncmp(u, "smb://", 6) != 0) {
+		SET_ERR("smb-url %s: must start with smb://", u);
+		return NULL;
+	}
+	struct smb_target *s = calloc(1, sizeof(*s));
+	if (!s) {
+		SET_ERR("out of memory");
+		return NULL;
+	}
+	const char *h = u + 6, *slash = strchr(h, '/');
+	if (!slash || slash == h || slash[1] == '\0' || (size_t)(slash - h) >= sizeof(s->host)) {
+		SET_ERR("smb-url %s: expected smb://host[:port]/share[/dir]", u);
+		free(s);
+		return NULL;
+	}
+	memcpy(s->host, h, (size_t)(slash - h));
+	char *colon = strrchr(s->host, ':');
+	if (colon && !strchr(colon, ']')) {
+		char *end;
+		long p = strtol(colon + 1, &end, 10);
+		if (*end || p < 1 || p > 65535) {
+			SET_ERR("smb-url %s: bad port", u);
+			free(s);
+			return NULL;
+		}
+		s->port = (uint16_t)p;
+		*colon = '\0';
+	}
+	snprintf(s->share_path, sizeof(s->share_path), "%s", slash + 1);
+	size_t l = strlen(s->share_path);
+	while (l > 0 && s->share_path[l - 1] == '/')
+		s->share_path[--l] = '\0';
+	snprintf(s->credentials, sizeof(s->credentials), "%s", credentials);
+	if (read_credentials(s, err, errsize) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->base.name = "smb";
+	snprintf(s->base.where, sizeof(s->base.where), "%s", u);
+	s->base.put = smb_put;
+	s->base.destroy = smb_destroy;
+	return &s->base;
+}
+
+#else
+
+struct deliver_target *deliver_smb_new(const char *u, const char *credentials, char *err, size_t errsize)
+{
+	SET_ERR("smb-url %s: this build has no libsmbclient support", u);
+	return NULL;
+}
+
+#endif

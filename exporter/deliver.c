@@ -1,0 +1,183 @@
+/* Folder delivery and per-take delivery bookkeeping (see deliver.h). */
+#include "deliver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
+
+struct outbox {
+	struct deliver_target base;
+	char dir[4096];
+};
+
+static int copy_fd(int in, int out)
+{
+	static char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			off += w;
+		}
+	}
+}
+
+static int outbox_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+{
+	struct outbox *o = (struct outbox *)t;
+	char tmp[4400], dst[4400];
+	struct stat st_src, st_dst;
+	int in = -1, out = -1, e = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.part", o->dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s", o->dir, name);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st_src) < 0) {
+		SET_ERR("%s: %s", src, strerror(errno));
+		e = -1;
+		goto out;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		SET_ERR("%s: %s", tmp, strerror(errno));
+		e = -1;
+		goto out;
+	}
+	int r = copy_fd(in, out);
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (r == 0 && (fstat(out, &st_dst) < 0 || st_dst.st_size != st_src.st_size))
+		r = -EIO;
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	out = -1;
+	if (r == 0 && rename(tmp, dst) < 0)
+		r = -errno;
+	if (r < 0) {
+		SET_ERR("writing %s: %s", dst, strerror(-r));
+		unlink(tmp);
+		e = -1;
+		goto out;
+	}
+	int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* the rename itself must survive a power cut */
+		close(dfd);
+	}
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return e;
+}
+
+static void outbox_destroy(struct deliver_target *t)
+{
+	free(t);
+}
+
+struct deliver_target *deliver_outbox_new(const char *dir, char *err, size_t errsize)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		SET_ERR("outbox %s: %s", dir, errno ? strerror(errno) : "not a directory");
+		return NULL;
+	}
+	struct outbox *o = calloc(1, sizeof(*o));
+	if (!o) {
+		SET_ERR("out of memory");
+		return NULL;
+	}
+	snprintf(o->dir, sizeof(o->dir), "%s", dir);
+	o->base.name = "outbox";
+	snprintf(o->base.where, sizeof(o->base.where), "%s", dir);
+	o->base.put = outbox_put;
+	o->base.destroy = outbox_destroy;
+	return &o->base;
+}
+
+static int done_path(char *buf, size_t size, const struct deliver_target *t, const char *dir)
+{
+	return snprintf(buf, size, "%s/.done-%s", dir, t->name);
+}
+
+int deliver_take_done(const struct deliver_target *t, const char *dir)
+{
+	char p[4400];
+	done_path(p, sizeof(p), t, dir);
+	return access(p, F_OK) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+	int jx = lx > 5 && !strcmp(x + lx - 5, ".json"), jy = ly > 5 && !strcmp(y + ly - 5, ".json");
+	if (jx != jy)
+		return jx - jy; /* sidecar last */
+	return strcmp(x, y);
+}
+
+int deliver_take_dir(struct deliver_target *t, const char *dir, char *err, size_t errsize)
+{
+	char *names[64];
+	size_t n = 0;
+	int rc = 0;
+
+	if (deliver_take_done(t, dir))
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d) {
+		SET_ERR("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && n < 64) {
+		if (e->d_name[0] == '.')
+			continue;
+		names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	if (n == 0) {
+		SET_ERR("%s: no files to deliver", dir);
+		rc = -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char src[4400];
+		snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
+		rc = t->put(t, src, names[i], err, errsize);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	if (rc == 0) {
+		char p[4400];
+		done_path(p, sizeof(p), t, dir);
+		int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			SET_ERR("%s: %s", p, strerror(errno));
+			return -1;
+		}
+		fsync(fd);
+		close(fd);
+	}
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* Delivery targets: where finalized takes go (a folder, an SMB share). Every file lands
+ * atomically (temp name + rename) and is checked (size) before it counts as delivered; a take's
+ * sidecar JSON goes last, so a reader that sees the sidecar finds every WAV complete. */
+#ifndef GHOSTREC_EXPORTER_DELIVER_H
+#define GHOSTREC_EXPORTER_DELIVER_H
+
+#include <stddef.h>
+
+struct deliver_target {
+	const char *name; /* "outbox", "smb": also the done-marker name in the queue dir */
+	char where[1100]; /* for logs: the directory or URL */
+	/* Copies local file `src` to `<target>/<name>`. Returns 0 or -1 with a reason in err. */
+	int (*put)(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize);
+	void (*destroy)(struct deliver_target *t);
+};
+
+struct deliver_target *deliver_outbox_new(const char *dir, char *err, size_t errsize);
+/* NULL with a reason if libsmbclient is unavailable or the credentials file is unsafe. */
+struct deliver_target *deliver_smb_new(const char *url, const char *credentials, char *err, size_t errsize);
+
+/* Delivers every file of queue directory `dir` to t (WAVs first, the sidecar last) unless
+ * `<dir>/.done-<t->name>` says it already happened; writes that marker on success.
+ * Returns 0 or -1 with a reason in err. */
+int deliver_take_dir(struct deliver_target *t, const char *dir, char *err, size_t errsize);
+int deliver_take_done(const struct deliver_target *t, const char *dir);
+
+#endif

@@ -1,0 +1,466 @@
+/* Finalize + delivery thread (see worker.h). */
+#include "worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/takemeta.h"
+#include "finalize.h"
+#include "log.h"
+#include "osc.h"
+#include "spool.h"
+
+#define MAX_ENTRIES 256
+#define MAX_HISTORY 32
+#define MAX_JOBS 64
+
+struct entry {
+	uint32_t take_id;
+	bool finalizing;
+	unsigned attempts;
+	double next_try;      /* CLOCK_MONOTONIC seconds */
+	double backoff;
+	char last_error[256];
+	uint64_t frames;
+	unsigned done_mask;   /* bit i: target i confirmed */
+};
+
+struct delivered {
+	uint32_t take_id;
+	uint64_t frames;
+	char when_utc[40];
+};
+
+struct worker {
+	const struct exporter_config *cfg;
+	struct deliver_target *targets[4];
+	unsigned n_targets;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+
+	struct take jobs[MAX_JOBS];
+	unsigned n_jobs;
+	struct entry entries[MAX_ENTRIES];
+	unsigned n_entries;
+	struct delivered history[MAX_HISTORY];
+	unsigned n_history;
+	struct worker_counters counters;
+	char reaper_host[128];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Locked. */
+static struct entry *add_entry(struct worker *w, uint32_t take_id)
+{
+	for (unsigned i = 0; i < w->n_entries; i++)
+		if (w->entries[i].take_id == take_id)
+			return &w->entries[i];
+	if (w->n_entries >= MAX_ENTRIES)
+		return NULL;
+	struct entry *e = &w->entries[w->n_entries++];
+	memset(e, 0, sizeof(*e));
+	e->take_id = take_id;
+	e->backoff = 1.0;
+	e->next_try = 0;
+	return e;
+}
+
+static void remove_entry(struct worker *w, uint32_t take_id)
+{
+	for (unsigned i = 0; i < w->n_entries; i++)
+		if (w->entries[i].take_id == take_id) {
+			w->entries[i] = w->entries[--w->n_entries];
+			return;
+		}
+}
+
+static void scan_queue(struct worker *w)
+{
+	char q[4200];
+	snprintf(q, sizeof(q), "%s/queue", w->cfg->spool_dir);
+	DIR *d = opendir(q);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		if (!strncmp(de->d_name, ".tmp-", 5)) {
+			/* a finalize interrupted by a crash: the spool file is still there, redo it */
+			char p[4500];
+			snprintf(p, sizeof(p), "%s/%s", q, de->d_name);
+			spool_remove_dir(p);
+			continue;
+		}
+		unsigned long id = strtoul(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || id > UINT32_MAX)
+			continue;
+		struct entry *e = add_entry(w, (uint32_t)id);
+		if (e)
+			log_info("take %lu: found in the delivery queue, will deliver", id);
+	}
+	closedir(d);
+}
+
+/* Turns a spooled take into a queue directory; removes state + spool file after. */
+static int do_finalize(struct worker *w, const struct take *t, uint64_t *frames, char *err, size_t errsize)
+{
+	char tmp[4200], dst[4200], raw[4200], state[4200];
+	spool_queue_path(dst, sizeof(dst), w->cfg->spool_dir, t->take_id);
+	snprintf(tmp, sizeof(tmp), "%s/queue/.tmp-%" PRIu32, w->cfg->spool_dir, t->take_id);
+	spool_raw_path(raw, sizeof(raw), w->cfg->spool_dir, t->take_id);
+	spool_state_path(state, sizeof(state), w->cfg->spool_dir, t->take_id);
+
+	struct stat st;
+	if (stat(dst, &st) == 0) {
+		/* finalized before a crash, only the clean-up was missing */
+		*frames = 0;
+	} else {
+		spool_remove_dir(tmp);
+		if (mkdir(tmp, 0700) < 0) {
+			snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
+			return -1;
+		}
+		if (finalize_take(t, raw, tmp, frames, err, errsize) < 0) {
+			spool_remove_dir(tmp);
+			return -1;
+		}
+		if (rename(tmp, dst) < 0) {
+			snprintf(err, errsize, "%s: %s", dst, strerror(errno));
+			spool_remove_dir(tmp);
+			return -1;
+		}
+	}
+	unlink(state);
+	unlink(raw);
+	return 0;
+}
+
+static void send_action(struct worker *w, uint32_t take_id)
+{
+	const struct exporter_config *c = w->cfg;
+	char host[128], err[256];
+	if (!c->reaper_action[0])
+		return;
+	pthread_mutex_lock(&w->lock);
+	snprintf(host, sizeof(host), "%s", c->reaper_host[0] ? c->reaper_host : w->reaper_host);
+	pthread_mutex_unlock(&w->lock);
+	if (!host[0]) {
+		log_warn("take %" PRIu32 ": not sending /action/str %s: REAPER's address is unknown "
+			 "(set --reaper-host)", take_id, c->reaper_action);
+		return;
+	}
+	if (osc_send_action(host, c->reaper_port, c->reaper_action, err, sizeof(err)) < 0) {
+		log_warn("take %" PRIu32 ": %s", take_id, err);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->counters.actions_sent++;
+	pthread_mutex_unlock(&w->lock);
+	log_info("take %" PRIu32 ": sent /action/str %s to %s:%u", take_id, c->reaper_action, host,
+		 c->reaper_port);
+}
+
+/* One delivery attempt of one take to every target still missing it. */
+static void attempt(struct worker *w, uint32_t take_id)
+{
+	char dir[4200], err[512] = "";
+	unsigned done = 0;
+	int failed = 0;
+	spool_queue_path(dir, sizeof(dir), w->cfg->spool_dir, take_id);
+
+	for (unsigned i = 0; i < w->n_targets; i++) {
+		struct deliver_target *t = w->targets[i];
+		if (deliver_take_done(t, dir)) {
+			done |= 1u << i;
+			continue;
+		}
+		if (deliver_take_dir(t, dir, err, sizeof(err)) == 0) {
+			done |= 1u << i;
+			log_info("take %" PRIu32 ": delivered to %s", take_id, t->where);
+		} else {
+			failed = 1;
+			log_err("take %" PRIu32 ": delivery to %s failed: %s (kept in %s, will retry)",
+				take_id, t->where, err, dir);
+		}
+	}
+
+	pthread_mutex_lock(&w->lock);
+	struct entry *e = add_entry(w, take_id);
+	if (e) {
+		e->done_mask = done;
+		e->attempts++;
+	}
+	if (failed) {
+		w->counters.delivery_failures++;
+		if (e) {
+			snprintf(e->last_error, sizeof(e->last_error), "%s", err);
+			e->next_try = now_s() + e->backoff;
+			e->backoff = e->backoff * 2 > w->cfg->retry_max ? w->cfg->retry_max : e->backoff * 2;
+			if (e->backoff < 0.1)
+				e->backoff = 0.1;
+		}
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	if (w->n_targets == 0) {
+		if (e) {
+			snprintf(e->last_error, sizeof(e->last_error), "no delivery target configured");
+			e->next_try = 1e300; /* stays queued until a target is configured */
+		}
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	uint64_t frames = e ? e->frames : 0;
+	remove_entry(w, take_id);
+	w->counters.delivered++;
+	struct delivered *h = &w->history[w->n_history % MAX_HISTORY];
+	w->n_history++;
+	h->take_id = take_id;
+	h->frames = frames;
+	ghostrec_takemeta_now_utc(h->when_utc, sizeof(h->when_utc));
+	pthread_mutex_unlock(&w->lock);
+
+	/* every target has it: only now the local copy may go */
+	int r = spool_remove_dir(dir);
+	if (r < 0)
+		log_warn("take %" PRIu32 ": delivered, but removing %s failed: %s", take_id, dir, strerror(-r));
+	else
+		log_info("take %" PRIu32 ": delivered to every target; removed %s", take_id, dir);
+	send_action(w, take_id);
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		if (w->n_jobs > 0) {
+			struct take t = w->jobs[0];
+			memmove(w->jobs, w->jobs + 1, (w->n_jobs - 1) * sizeof(w->jobs[0]));
+			w->n_jobs--;
+			struct entry *e = add_entry(w, t.take_id);
+			if (e)
+				e->finalizing = true;
+			pthread_mutex_unlock(&w->lock);
+
+			char err[9000];
+			uint64_t frames = 0;
+			int r = do_finalize(w, &t, &frames, err, sizeof(err));
+			pthread_mutex_lock(&w->lock);
+			e = add_entry(w, t.take_id);
+			if (r < 0) {
+				w->counters.finalize_failed++;
+				if (e)
+					remove_entry(w, t.take_id);
+				log_err("take %" PRIu32 ": finalize failed: %s (spool file kept)", t.take_id, err);
+			} else {
+				w->counters.finalized++;
+				if (e) {
+					e->finalizing = false;
+					if (frames)
+						e->frames = frames;
+					e->next_try = 0;
+				}
+				log_info("take %" PRIu32 ": finalized %" PRIu64 " frames (%.3f s, marker at frame %" PRIu64
+					 ") into the delivery queue", t.take_id, frames,
+					 (double)frames / t.rate, take_marker_offset(&t));
+			}
+			continue;
+		}
+		double now = now_s(), next = now + 1.0;
+		struct entry *due = NULL;
+		for (unsigned i = 0; i < w->n_entries; i++) {
+			struct entry *e = &w->entries[i];
+			if (e->finalizing)
+				continue;
+			if (e->next_try <= now) {
+				due = e;
+				break;
+			}
+			if (e->next_try < next)
+				next = e->next_try;
+		}
+		if (due) {
+			uint32_t id = due->take_id;
+			due->next_try = now + 3600; /* being attempted */
+			pthread_mutex_unlock(&w->lock);
+			attempt(w, id);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		double wait = next - now;
+		if (wait < 0.01)
+			wait = 0.01;
+		ts.tv_sec += (time_t)wait;
+		ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+struct worker *worker_start(const struct exporter_config *cfg, struct deliver_target **targets,
+			    unsigned n_targets)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->cfg = cfg;
+	for (unsigned i = 0; i < n_targets && i < 4; i++)
+		w->targets[w->n_targets++] = targets[i];
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	scan_queue(w);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	for (unsigned i = 0; i < w->n_targets; i++)
+		w->targets[i]->destroy(w->targets[i]);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+void worker_submit(struct worker *w, const struct take *t)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->n_jobs < MAX_JOBS) {
+		w->jobs[w->n_jobs++] = *t;
+		struct entry *e = add_entry(w, t->take_id);
+		if (e)
+			e->finalizing = true;
+	} else {
+		log_err("take %" PRIu32 ": finalize queue full; spool file kept for the next start", t->take_id);
+	}
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_retry_now(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; i < w->n_entries; i++) {
+		if (w->entries[i].next_try < 1e300)
+			w->entries[i].next_try = 0;
+		w->entries[i].backoff = 1.0;
+	}
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_set_reaper_host(struct worker *w, const char *host)
+{
+	pthread_mutex_lock(&w->lock);
+	snprintf(w->reaper_host, sizeof(w->reaper_host), "%s", host);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_counters(struct worker *w, struct worker_counters *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->counters;
+	pthread_mutex_unlock(&w->lock);
+}
+
+unsigned worker_pending(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	unsigned n = w->n_entries;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void worker_status_json(struct worker *w, struct jsonw *jw)
+{
+	pthread_mutex_lock(&w->lock);
+	double now = now_s();
+	jw_key(jw, "targets");
+	jw_arr(jw);
+	for (unsigned i = 0; i < w->n_targets; i++) {
+		jw_obj(jw);
+		jw_key(jw, "kind"); jw_str(jw, w->targets[i]->name);
+		jw_key(jw, "where"); jw_str(jw, w->targets[i]->where);
+		jw_obj_end(jw);
+	}
+	jw_arr_end(jw);
+	jw_key(jw, "queue");
+	jw_arr(jw);
+	for (unsigned i = 0; i < w->n_entries; i++) {
+		const struct entry *e = &w->entries[i];
+		jw_obj(jw);
+		jw_key(jw, "take_id"); jw_u64(jw, e->take_id);
+		jw_key(jw, "state"); jw_str(jw, e->finalizing ? "finalizing" :
+					       e->next_try > now + 3000 && e->next_try < 1e300 ? "delivering" :
+					       e->attempts ? "retrying" : "queued");
+		jw_key(jw, "attempts"); jw_u64(jw, e->attempts);
+		jw_key(jw, "next_try_s");
+		if (e->finalizing || e->next_try >= 1e300 || e->next_try > now + 3000)
+			jw_null(jw);
+		else
+			jw_double(jw, e->next_try > now ? e->next_try - now : 0);
+		jw_key(jw, "delivered_to"); jw_arr(jw);
+		for (unsigned t = 0; t < w->n_targets; t++)
+			if (e->done_mask & (1u << t))
+				jw_str(jw, w->targets[t]->name);
+		jw_arr_end(jw);
+		jw_key(jw, "last_error"); jw_str(jw, e->last_error);
+		jw_obj_end(jw);
+	}
+	jw_arr_end(jw);
+	jw_key(jw, "delivered");
+	jw_arr(jw);
+	unsigned n = w->n_history < MAX_HISTORY ? w->n_history : MAX_HISTORY;
+	for (unsigned k = 0; k < n; k++) {
+		const struct delivered *h = &w->history[(w->n_history - n + k) % MAX_HISTORY];
+		jw_obj(jw);
+		jw_key(jw, "take_id"); jw_u64(jw, h->take_id);
+		jw_key(jw, "frames"); jw_u64(jw, h->frames);
+		jw_key(jw, "at_utc"); jw_str(jw, h->when_utc);
+		jw_obj_end(jw);
+	}
+	jw_arr_end(jw);
+	jw_key(jw, "counters");
+	jw_obj(jw);
+	jw_key(jw, "finalized"); jw_u64(jw, w->counters.finalized);
+	jw_key(jw, "finalize_failed"); jw_u64(jw, w->counters.finalize_failed);
+	jw_key(jw, "delivered"); jw_u64(jw, w->counters.delivered);
+	jw_key(jw, "delivery_failures"); jw_u64(jw, w->counters.delivery_failures);
+	jw_key(jw, "actions_sent"); jw_u64(jw, w->counters.actions_sent);
+	jw_obj_end(jw);
+	pthread_mutex_unlock(&w->lock);
+}
