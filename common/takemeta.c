@@ -291,8 +291,12 @@ int ghostrec_takemeta_append_cue(const char *path, uint64_t frame)
 		return -ERANGE; /* cue positions are 32-bit; the bext + sidecar still carry it */
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 		return -errno;
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || fstat(fd, &st) < 0) {
-		e = -EIO;
+	if (fstat(fd, &st) < 0) {
+		e = -errno;
+		goto out;
+	}
+	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+		e = -EINVAL; /* too short for a WAV header */
 		goto out;
 	}
 	int rf64 = memcmp(hdr, "RF64", 4) == 0;

@@ -17,7 +17,7 @@
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 #define OSC_MAX_BUNDLE_DEPTH 8
-#define OSC_RECV_BUFFER 65536
+#define OSC_RECV_BUFFER 16384 /* REAPER sends at most ~1.5 KB per datagram */
 
 void osc_format_addr(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -204,6 +204,8 @@ int osc_server_open(struct osc_server *s, const char *bind_addr, uint16_t port,
 		return -1;
 	}
 	freeaddrinfo(res);
+	int rcvbuf = 1 << 20; /* a burst of REAPER feedback must not push a /record out */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);

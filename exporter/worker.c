@@ -111,8 +111,15 @@ static void scan_queue(struct worker *w)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || id > UINT32_MAX)
 			continue;
 		struct entry *e = add_entry(w, (uint32_t)id);
-		if (e)
+		if (e) {
+			char side[4600], name[64], err[256];
+			struct ghostrec_takemeta m;
+			ghostrec_take_sidecar_name(name, sizeof(name), (uint32_t)id);
+			snprintf(side, sizeof(side), "%s/%s/%s", q, de->d_name, name);
+			if (ghostrec_takemeta_read_sidecar(side, &m, err, sizeof(err)) == 0)
+				e->frames = m.frames;
 			log_info("take %lu: found in the delivery queue, will deliver", id);
+		}
 	}
 	closedir(d);
 }
