@@ -13,13 +13,14 @@ local settings = require("ghostrec.settings")
 
 local function run()
 	local s = settings.load()
-	local defaults = table.concat({ s.inbox, s.join, tostring(s.xfade_ms), s.markers and "on" or "off" }, "\t")
+	-- "|" separates the fields: it cannot occur in a Windows path, commas can.
+	local defaults = table.concat({ s.inbox, s.join, tostring(s.xfade_ms), s.markers and "on" or "off" }, "|")
 	local ok, csv = reaper.GetUserInputs("ghostrec settings", 4,
-		"Inbox folder,Join policy (cut|crossfade),Crossfade (ms),Glitch markers (on|off),separator=\t,extrawidth=250",
+		"Inbox folder,Join policy (cut or crossfade),Crossfade (ms),Glitch markers (on or off),separator=|,extrawidth=250",
 		defaults)
 	if not ok then return end
 	local fields = {}
-	for v in (csv .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = v end
+	for v in (csv .. "|"):gmatch("([^|]*)|") do fields[#fields + 1] = v end
 	local new, err = settings.parse(fields[1], fields[2], fields[3], fields[4])
 	if not new then
 		reaper.MB("Settings not saved: " .. err, "ghostrec", 0)

@@ -143,6 +143,11 @@ end
 -- Builds the plan for one group (one REAPER source file). Read-only.
 -- Returns plan or nil, message.
 function replace.plan_group(group, cfg, names)
+	for _, e in ipairs(group.takes) do
+		if reaper.GetMediaItemTakeInfo_Value(e.take, "D_PLAYRATE") ~= 1 then
+			return nil, basename(group.file) .. ": a take plays at a changed rate; reset it to 1.0 first"
+		end
+	end
 	local take_info, err = core.open_audio(group.file)
 	if not take_info then return nil, err end
 	local marker = core.find_take_marker(take_info, MARKER_SCAN_SECONDS)
@@ -224,6 +229,18 @@ function replace.apply(plan, cfg)
 
 	for _, item in ipairs(item_order) do
 		local takes = by_item[item]
+		-- Clean sources first: if the file cannot be opened now, leave this item alone.
+		local new_src = {}
+		for i = 1, #takes do
+			new_src[i] = reaper.PCM_Source_CreateFromFile(plan.clean_path)
+			if not new_src[i] then
+				for j = 1, i - 1 do reaper.PCM_Source_Destroy(new_src[j]) end
+				new_src = nil
+				counts.failed = (counts.failed or 0) + 1
+				break
+			end
+		end
+		if new_src then
 		local P = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
 		local L = reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
 		local fade_in = reaper.GetMediaItemInfo_Value(item, "D_FADEINLEN")
@@ -261,10 +278,9 @@ function replace.apply(plan, cfg)
 		table.sort(joins, function(a, b) return a.time < b.time end)
 
 		-- New clean source on every take of the group in this item; old source destroyed.
-		for _, take in ipairs(takes) do
+		for i, take in ipairs(takes) do
 			local old = reaper.GetMediaItemTake_Source(take)
-			local src = reaper.PCM_Source_CreateFromFile(plan.clean_path)
-			reaper.SetMediaItemTake_Source(take, src)
+			reaper.SetMediaItemTake_Source(take, new_src[i])
 			if old then reaper.PCM_Source_Destroy(old) end
 			if plan.chanmode and not plan.mono_channel_file then
 				reaper.SetMediaItemTakeInfo_Value(take, "I_CHANMODE", plan.chanmode)
@@ -334,6 +350,7 @@ function replace.apply(plan, cfg)
 				reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf + d - pre * r) / r)
 			end
 		end
+		end
 	end
 	return counts
 end
@@ -369,6 +386,10 @@ function replace.run_groups(groups, cfg, opts)
 	for _, plan in ipairs(plans) do
 		local counts = replace.apply(plan, cfg)
 		lines[#lines + 1] = summarize(plan, counts)
+		if counts.failed then
+			lines[#lines + 1] = string.format("%d item(s) left unchanged: %s could not be opened", counts.failed,
+				basename(plan.clean_path))
+		end
 	end
 	reaper.PreventUIRefresh(-1)
 	reaper.UpdateArrange()

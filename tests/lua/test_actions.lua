@@ -310,9 +310,40 @@ end, "inbox folder not found")
 bad_case("no inbox set", function(sc, P)
 	P.extstate.ghostrec.inbox = nil
 end, "no inbox folder set")
+bad_case("take plays at a changed rate", function(sc, P)
+	P.tracks[1].items[1].takes[1].D_PLAYRATE = 1.5
+end, "plays at a changed rate")
 bad_case("clean file not delivered yet", function(sc)
 	os.remove(sc.clean_path)
 end, "is not in")
+
+case("glitch markers off: no project markers, audio still replaced", function()
+	local dir = T.dir("nomarkers")
+	local sc = scenario(dir)
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut", 4, false)
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0, 2.0, 0, { B_UISEL = 1 })
+	T.eq(replace.run_selected(), 1, "replaced")
+	T.eq(#P.markers, 0, "markers")
+	T.eq(#tr.items, 4, "split at joins")
+end)
+
+case("running the action again on replaced items changes nothing", function()
+	local dir = T.dir("rerun")
+	local sc = scenario(dir)
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "crossfade")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0, 2.0, 0, { B_UISEL = 1 })
+	T.eq(replace.run_selected(), 1, "first run")
+	local before = snapshot(P)
+	for _, x in ipairs(tr.items) do x.B_UISEL = 1 end
+	T.eq(replace.run_selected(), 0, "second run")
+	T.eq(snapshot(P), before, "project unchanged")
+	T.eq(#P.undo_points, 1, "still one undo point")
+	T.contains(P.mb[1].msg, "already a clean recording")
+end)
 
 case("bad input: nothing selected", function()
 	local P, replace = fresh()
@@ -370,17 +401,17 @@ end)
 
 case("settings action: GetUserInputs values saved to ExtState, bad values refused", function()
 	local P, _, settings = fresh({ script_path = "/x/ghostrec_Settings.lua" })
-	P.user_inputs = { "C:\\ghostrec\\inbox\tcut\t7.5\toff" }
+	P.user_inputs = { "C:\\ghost,rec\\inbox|cut|7.5|off" }
 	package.loaded["ghostrec.settings"] = nil
 	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Settings.lua")
 	settings = require("ghostrec.settings")
 	local s = settings.load()
-	T.eq(s.inbox, "C:\\ghostrec\\inbox", "inbox")
+	T.eq(s.inbox, "C:\\ghost,rec\\inbox", "inbox")
 	T.eq(s.join, "cut", "join")
 	T.eq(s.xfade_ms, 7.5, "xfade")
 	T.eq(s.markers, false, "markers")
 	T.eq(P.persisted["ghostrec/join"], "cut", "persisted")
-	P.user_inputs = { "x\tsideways\t5\ton" }
+	P.user_inputs = { "x|sideways|5|on" }
 	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Settings.lua")
 	T.eq(settings.load().join, "cut", "bad join not saved")
 	T.contains(P.mb[1].msg, "join policy must be")

@@ -188,4 +188,31 @@ case("conform: unrelated audio finds no alignment", function()
 	T.contains(err, "no alignment")
 end)
 
+case("reapack: index.xml matches the script headers and every file it lists exists", function()
+	local src = os.getenv("GHOSTREC_SRC") or "."
+	local index = T.read_file(src .. "/reascripts/index.xml")
+	local main = T.read_file(src .. "/reascripts/ghostrec_Replace selected takes with clean recordings.lua")
+	local version = main:match("%-%- @version ([%d%.]+)")
+	T.ok(version, "@version in the main script")
+	T.contains(index, '<version name="' .. version .. '"', "index version")
+	local listed = 0
+	for url in index:gmatch("<source[^>]*>([^<]+)</source>") do
+		local rel = url:match("/reascripts/(.+)$"):gsub("%%20", " ")
+		local f = io.open(src .. "/reascripts/" .. rel, "rb")
+		T.ok(f, "listed file exists: " .. rel)
+		f:close()
+		listed = listed + 1
+	end
+	local provided = 1
+	for file in main:gmatch("%-%-%s+%[n?o?main%]%s+([^\n]+)") do
+		T.contains(index, 'file="' .. file .. '"', "provided file in the index")
+		provided = provided + 1
+	end
+	T.eq(listed, provided, "sources in index vs @provides + the script")
+	-- every script REAPER runs finds its modules next to itself
+	for _, name in ipairs({ "ghostrec_Settings.lua", "ghostrec_Watch inbox and replace takes automatically.lua" }) do
+		T.contains(T.read_file(src .. "/reascripts/" .. name), "package.path = script_dir", name)
+	end
+end)
+
 return cases

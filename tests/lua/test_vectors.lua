@@ -73,7 +73,8 @@ cases[#cases + 1] = { "vectors: Lua report == ghostrec-sync --report on every ve
 	end
 end }
 
-cases[#cases + 1] = { "vectors: replace action in the REAPER mock == ghostrec-sync render", function()
+for _, join in ipairs({ "cut", "crossfade" }) do
+cases[#cases + 1] = { "vectors: replace action (join=" .. join .. ") in the REAPER mock == ghostrec-sync render", function()
 	if #vectors == 0 then T.skip("no vectors") end
 	for _, name in ipairs(vectors) do
 		local v = dir .. "/" .. name
@@ -89,7 +90,8 @@ cases[#cases + 1] = { "vectors: replace action in the REAPER mock == ghostrec-sy
 			for _, m in ipairs({ "ghostrec.replace", "ghostrec.settings" }) do package.loaded[m] = nil end
 			local replace = require("ghostrec.replace")
 			P.reaper.SetExtState("ghostrec", "inbox", inbox, true)
-			P.reaper.SetExtState("ghostrec", "join", "cut", true)
+			P.reaper.SetExtState("ghostrec", "join", join, true)
+			P.reaper.SetExtState("ghostrec", "xfade_ms", "5", true)
 			local ti = assert(core.open_audio(v .. "/take.wav"))
 			local tr = P.add_track()
 			local pos = 1.0
@@ -103,9 +105,13 @@ cases[#cases + 1] = { "vectors: replace action in the REAPER mock == ghostrec-sy
 			local fixed = rd:read(0, oi.frames)
 			rd:close()
 			local lsb = ti.float and 0 or 1 / (1 << (ti.bits - 1))
+			-- With crossfades, frames within half a crossfade of a join are a blend.
+			local half = (join == "crossfade") and math.ceil(0.0025 * ti.rate) + 1 or 0
 			local checked = 0
-			for _, s in ipairs(c.segments) do
-				for tf = s.take_start, s.take_end - 1 do
+			for i, s in ipairs(c.segments) do
+				local from = s.take_start + ((i > 1) and half or 0)
+				local to = s.take_end - ((i < #c.segments) and half or 0)
+				for tf = from, to - 1 do
 					for k = 1, ti.channels do
 						local got, want = out[k][f0 + tf + 1], fixed[tf * ti.channels + k]
 						if math.abs(got - want) > lsb * 1.0001 then
@@ -115,7 +121,7 @@ cases[#cases + 1] = { "vectors: replace action in the REAPER mock == ghostrec-sy
 					end
 				end
 			end
-			T.ok(checked > ti.frames * ti.channels * 0.9, name .. ": frames checked")
+			T.ok(checked > ti.frames * ti.channels * 0.85, name .. ": frames checked")
 			-- markers at every glitch, at the glitch's timeline position
 			T.eq(#P.markers, #c.glitches, name .. ": glitch markers")
 			for i, g in ipairs(c.glitches) do
@@ -124,5 +130,6 @@ cases[#cases + 1] = { "vectors: replace action in the REAPER mock == ghostrec-sy
 		end
 	end
 end }
+end
 
 return cases
