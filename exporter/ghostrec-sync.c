@@ -6,7 +6,7 @@
  * OUT has the take's length, rate, channel count and sample format; every take frame
  * with a clean counterpart is the clean sample mapped through the EDL. */
 #include <getopt.h>
-#include <sndfile.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 
 #include "common/audiofile.h"
 #include "common/conform.h"
+#include "common/takemeta.h"
 
 #define DEFAULT_XFADE_MS 5.0
 
@@ -37,26 +38,31 @@ static void usage(FILE *f)
 		DEFAULT_XFADE_MS);
 }
 
-/* Reads the clean file's ghostrec facts from its BWF bext description
- * ("ghostrec take_id=<id> marker_frame=<n> rate=<r> channels=<c>"). */
-static void read_clean_meta(struct ghostrec_audiofile *clean, struct ghostrec_clean_meta *meta)
+/* The clean file's ghostrec facts (takemeta): its bext description, else the sidecar
+ * ghostrec-<take_id>.json next to it (the name carries the take id). */
+static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *meta)
 {
-	SF_BROADCAST_INFO bext;
+	struct ghostrec_takemeta tm;
+	uint64_t cue;
+	char err[256];
 	memset(meta, 0, sizeof(*meta));
-	memset(&bext, 0, sizeof(bext));
-	if (sf_command(ghostrec_audiofile_sndfile(clean), SFC_GET_BROADCAST_INFO, &bext,
-		       sizeof(bext)) != SF_TRUE)
-		return;
-	char desc[sizeof(bext.description) + 1];
-	memcpy(desc, bext.description, sizeof(bext.description));
-	desc[sizeof(bext.description)] = '\0';
-	unsigned int take_id;
-	long long marker_frame;
-	if (sscanf(desc, "ghostrec take_id=%u marker_frame=%lld", &take_id, &marker_frame) == 2 &&
-	    marker_frame >= 0) {
+	memset(&tm, 0, sizeof(tm));
+	int ok = ghostrec_takemeta_read_wav(clean_path, &tm, &cue, err, sizeof(err)) == 0;
+	if (!ok) {
+		const char *base = strrchr(clean_path, '/');
+		base = base ? base + 1 : clean_path;
+		unsigned long id;
+		char sidecar[4096];
+		if (sscanf(base, "ghostrec-%lu", &id) == 1 && id <= UINT32_MAX) {
+			snprintf(sidecar, sizeof(sidecar), "%.*sghostrec-%lu.json", (int)(base - clean_path),
+				 clean_path, id);
+			ok = ghostrec_takemeta_read_sidecar(sidecar, &tm, err, sizeof(err)) == 0;
+		}
+	}
+	if (ok && tm.marker_frame <= INT64_MAX) {
 		meta->valid = 1;
-		meta->take_id = take_id;
-		meta->marker_frame = marker_frame;
+		meta->take_id = tm.take_id;
+		meta->marker_frame = (int64_t)tm.marker_frame;
 	}
 }
 
@@ -143,7 +149,7 @@ int main(int argc, char **argv)
 	}
 
 	struct ghostrec_clean_meta meta;
-	read_clean_meta(clean, &meta);
+	read_clean_meta(clean_path, &meta);
 	struct ghostrec_conform_options copt;
 	memset(&copt, 0, sizeof(copt));
 	if (isatty(STDERR_FILENO)) {
