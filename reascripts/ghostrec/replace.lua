@@ -116,7 +116,7 @@ local function clean_candidates(inbox, take_id, names)
 end
 
 -- Conforms a take file against one clean file. Returns plan or nil, message.
-local function conform_with(take_info, marker, clean_path, mono_channel_file)
+local function conform_with(take_info, marker, clean_path, mono_channel_file, progress)
 	local ci, err = core.open_audio(clean_path)
 	if not ci then return nil, err end
 	if ci.truncated then return nil, basename(clean_path) .. " is truncated (still being written?)" end
@@ -132,7 +132,8 @@ local function conform_with(take_info, marker, clean_path, mono_channel_file)
 	local meta = { valid = md.take_id ~= nil and md.marker_frame ~= nil, take_id = md.take_id,
 		marker_frame = md.marker_frame }
 	local report
-	report, err = core.conform_run(take_info, ci, meta, { marker_scan = MARKER_SCAN_SECONDS * take_info.rate })
+	report, err = core.conform_run(take_info, ci, meta, { marker_scan = MARKER_SCAN_SECONDS * take_info.rate,
+		progress = progress })
 	if not report then return nil, basename(clean_path) .. ": " .. err end
 	local chanmode = nil
 	if take_info.channels == 1 and ci.channels > 1 then chanmode = 3 + report.clean_channel end
@@ -142,7 +143,7 @@ end
 
 -- Builds the plan for one group (one REAPER source file). Read-only.
 -- Returns plan or nil, message.
-function replace.plan_group(group, cfg, names)
+function replace.plan_group(group, cfg, names, progress)
 	for _, e in ipairs(group.takes) do
 		if reaper.GetMediaItemTakeInfo_Value(e.take, "D_PLAYRATE") ~= 1 then
 			return nil, basename(group.file) .. ": a take plays at a changed rate; reset it to 1.0 first"
@@ -160,7 +161,7 @@ function replace.plan_group(group, cfg, names)
 		end
 		for _, c in ipairs(cands) do
 			if c.channel == nil or (take_info.channels == 1 and c.channel == marker.channel) then
-				plan, why = conform_with(take_info, marker, c.path, c.channel ~= nil)
+				plan, why = conform_with(take_info, marker, c.path, c.channel ~= nil, progress)
 				if plan then break end
 			end
 		end
@@ -174,7 +175,7 @@ function replace.plan_group(group, cfg, names)
 		end
 		table.sort(ids, function(a, b) return a > b end)
 		for i = 1, math.min(#ids, cfg.search_recent) do
-			plan = conform_with(take_info, nil, join_path(cfg.inbox, core.clean_file_name(ids[i])), false)
+			plan = conform_with(take_info, nil, join_path(cfg.inbox, core.clean_file_name(ids[i])), false, progress)
 			if plan then break end
 		end
 		if not plan then
@@ -307,22 +308,19 @@ function replace.apply(plan, cfg)
 			end
 		end
 
+		-- Overlaps at each join: the right piece reaches back over the gap (inserted frames)
+		-- plus half a crossfade, the left one forward by half a crossfade; the halves are
+		-- clamped so neighbouring crossfades never meet and nothing reaches past the item.
+		for i = 2, #pieces do
+			local pc, prev = pieces[i], pieces[i - 1]
+			local room = math.min(pc.e - pc.s, prev.e - prev.s) / 4
+			local h = math.min(half, room)
+			pc.pre = math.min(pc.join.gap + h, pc.s - prev.s)
+			prev.post = h
+		end
 		for i, pc in ipairs(pieces) do
-			-- How far this piece reaches over its joins: gap + crossfade half, clamped so
-			-- neighbouring crossfades never meet.
-			local pre, post = 0, 0
-			if pc.join then
-				local room = math.min(pc.e - pc.s, pieces[i - 1].e - pieces[i - 1].s) / 4
-				local h = math.min(half, room)
-				pre = pc.join.gap + h
-				pc.h_in = h
-			end
+			local pre, post = pc.pre or 0, pc.post or 0
 			local nxt = pieces[i + 1]
-			if nxt then
-				local room = math.min(nxt.e - nxt.s, pc.e - pc.s) / 4
-				post = math.min(half, room)
-				pc.h_out = post
-			end
 			local pos = pc.s - pre
 			local len = (pc.e + post) - pos
 			reaper.SetMediaItemInfo_Value(pc.item, "D_POSITION", pos)
@@ -330,13 +328,13 @@ function replace.apply(plan, cfg)
 			reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN_AUTO", -1)
 			reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN_AUTO", -1)
 			if pc.join then
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", pre + pc.h_in)
+				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", pre + pieces[i - 1].post)
 				reaper.SetMediaItemInfo_Value(pc.item, "C_FADEINSHAPE", 0)
 			else
 				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", fade_in)
 			end
 			if nxt then
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", nxt.join.gap + 2 * post)
+				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", nxt.pre + post)
 				reaper.SetMediaItemInfo_Value(pc.item, "C_FADEOUTSHAPE", 0)
 			else
 				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", fade_out)
@@ -375,9 +373,26 @@ function replace.run_groups(groups, cfg, opts)
 		if is_clean_file(g.file) then
 			failures[#failures + 1] = basename(g.file) .. " is already a clean recording"
 		else
-			local plan, why = replace.plan_group(g, cfg, names)
+			local plan, why = replace.plan_group(g, cfg, names, opts.progress)
 			if plan then plans[#plans + 1] = plan else failures[#failures + 1] = why end
 		end
+	end
+	-- Analysis may have been spread over several UI cycles (background watcher): make sure
+	-- the takes are still there and REAPER is not recording before touching anything.
+	if #plans > 0 and opts.progress then
+		if reaper.GetPlayState() & 4 ~= 0 then return 0, failures, "recording started" end
+		local still = {}
+		for _, plan in ipairs(plans) do
+			local ok = true
+			for _, e in ipairs(plan.group.takes) do
+				if reaper.ValidatePtr2 and not (reaper.ValidatePtr2(0, e.item, "MediaItem*") and
+					reaper.ValidatePtr2(0, e.take, "MediaItem_Take*")) then
+					ok = false
+				end
+			end
+			if ok then still[#still + 1] = plan end
+		end
+		plans = still
 	end
 	if #plans == 0 then return 0, failures end
 	reaper.Undo_BeginBlock()

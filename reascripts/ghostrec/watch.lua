@@ -15,6 +15,8 @@ function watch.new()
 		marker_of_file = {}, -- REAPER take file -> decoded take id, or false (no marker)
 		done = {},           -- take ids replaced
 		reported = {},       -- failure messages already shown (no console spam)
+		tried = {},          -- take id -> inbox signature of the last failed attempt
+		job = nil,           -- coroutine of the poll in progress
 		last_poll = nil,
 		running = false,
 	}
@@ -35,6 +37,34 @@ local function take_id_of(state, file)
 	return v
 end
 
+-- What the inbox holds for a take id (names, sizes, headers): a failed attempt is retried only
+-- when this changes, so a take that cannot be replaced does not cost a conform per poll.
+local function signature(inbox, names, id)
+	local parts = {}
+	local prefix = "ghostrec-" .. id
+	for _, n in ipairs(names) do
+		if n == prefix .. ".wav" or n:match("^" .. prefix .. "%-ch%d+%.wav$") or n == prefix .. ".json" then
+			-- size plus the header bytes: a re-delivered file differs in one or the other
+			local f = io.open(replace.join_path(inbox, n), "rb")
+			local size, head = -1, ""
+			if f then
+				size = f:seek("end")
+				f:seek("set", 0)
+				head = f:read(512) or ""
+				f:close()
+			end
+			parts[#parts + 1] = n .. "=" .. size .. ":" .. head
+		end
+	end
+	table.sort(parts)
+	return table.concat(parts, ";")
+end
+
+-- Yields to REAPER's UI between slices of a long conform when running as a coroutine.
+local function yield_slice()
+	if coroutine.isyieldable() then coroutine.yield() end
+end
+
 -- One poll: returns the number of groups replaced.
 function watch.poll(state)
 	if reaper.GetPlayState() & 4 ~= 0 then return 0 end -- recording: wait until it stops
@@ -48,7 +78,10 @@ function watch.poll(state)
 	for _, n in ipairs(names) do
 		local id = n:match("^ghostrec%-(%d+)%.wav$") or n:match("^ghostrec%-(%d+)%-ch%d+%.wav$")
 		id = id and tonumber(id)
-		if id and not state.done[id] then arrived[id] = true end
+		if id and not state.done[id] and not arrived[id] then
+			local sig = signature(cfg.inbox, names, id)
+			if state.tried[id] ~= sig then arrived[id] = sig end
+		end
 	end
 	if next(arrived) == nil then return 0 end
 	-- REAPER take files (not yet replaced) whose marker names an arrived take id.
@@ -64,20 +97,23 @@ function watch.poll(state)
 	end
 	if #order == 0 then return 0 end
 	local groups = replace.groups_for_files(order)
-	local n, failures = replace.run_groups(groups, cfg, { undo_name = "ghostrec: replace takes with clean recordings (automatic)" })
+	local n, failures, postponed = replace.run_groups(groups, cfg, {
+		undo_name = "ghostrec: replace takes with clean recordings (automatic)",
+		progress = yield_slice,
+	})
+	if postponed then return 0 end
 	for _, f in ipairs(failures) do
 		if not state.reported[f] then state.reported[f] = true; replace.msg(f) end
 	end
-	if n > 0 then
-		-- A take id is done once none of its files is left unreplaced.
-		local left = {}
-		for _, e in ipairs(replace.all_takes()) do
-			local id = files[e.file]
-			if id then left[id] = true end
-		end
-		for _, id in pairs(files) do
-			if not left[id] then state.done[id] = true end
-		end
+	-- A take id is done once none of its files is left unreplaced; otherwise it is tried
+	-- again when its inbox files change.
+	local left = {}
+	for _, e in ipairs(replace.all_takes()) do
+		local id = files[e.file]
+		if id then left[id] = true end
+	end
+	for _, id in pairs(files) do
+		if left[id] then state.tried[id] = arrived[id] else state.done[id] = true end
 	end
 	return n
 end
@@ -96,13 +132,21 @@ function watch.start()
 	replace.msg("watching the inbox for clean takes (run the action again to stop)")
 	local function loop()
 		if not state.running then return end
-		local now = reaper.time_precise()
-		if not state.last_poll or now - state.last_poll >= watch.POLL_SECONDS then
-			state.last_poll = now
-			local ok, err = pcall(watch.poll, state)
-			if not ok and not state.reported[err] then
-				state.reported[err] = true
-				replace.msg("watcher error: " .. tostring(err))
+		if state.job then
+			-- A poll in progress: run its next slice.
+			local ok, err = coroutine.resume(state.job)
+			if coroutine.status(state.job) == "dead" then
+				state.job = nil
+				if not ok and not state.reported[err] then
+					state.reported[err] = true
+					replace.msg("watcher error: " .. tostring(err))
+				end
+			end
+		else
+			local now = reaper.time_precise()
+			if not state.last_poll or now - state.last_poll >= watch.POLL_SECONDS then
+				state.last_poll = now
+				state.job = coroutine.create(function() return watch.poll(state) end)
 			end
 		end
 		reaper.defer(loop)

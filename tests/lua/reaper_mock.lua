@@ -238,6 +238,21 @@ function M.new(opts)
 		return right
 	end
 
+	-- "Return true if the pointer is a valid object of the right type in proj".
+	function R.ValidatePtr2(proj, ptr, typename)
+		for _, tr in ipairs(P.tracks) do
+			if typename == "MediaTrack*" and ptr == tr then return true end
+			for _, it in ipairs(tr.items) do
+				if typename == "MediaItem*" and ptr == it then return true end
+				for _, tk in ipairs(it.takes) do
+					if typename == "MediaItem_Take*" and ptr == tk then return true end
+				end
+			end
+		end
+		return false
+	end
+	function R.ValidatePtr(ptr, typename) return R.ValidatePtr2(0, ptr, typename) end
+
 	function R.DeleteTrackMediaItem(tr, it)
 		for i, x in ipairs(tr.items) do
 			if x == it then table.remove(tr.items, i); return true end

@@ -317,6 +317,40 @@ bad_case("clean file not delivered yet", function(sc)
 	os.remove(sc.clean_path)
 end, "is not in")
 
+case("trimmed item starting inside inserted frames, ending past a join: stays inside its bounds", function()
+	local dir = T.dir("trimmed")
+	local sc = scenario(dir, { glitches = {
+		{ at = 20000, kind = "inserted", frames = 512 }, { at = 40000, kind = "dropped", frames = 256 },
+		{ at = 40300, kind = "dropped", frames = 128 } } })
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "crossfade", 10)
+	local tr = P.add_track()
+	-- the item shows take frames [20200, 40400): starts inside the 512 inserted frames,
+	-- two joins 300 frames apart near its end
+	local t0, t1 = 20200, 40400
+	local pos = 3.0
+	P.add_item(tr, sc.take_path, pos, (t1 - t0) / RATE, t0 / RATE, { B_UISEL = 1, D_FADEINLEN = 0.001, D_FADEOUTLEN = 0.002 })
+	T.eq(replace.run_selected(), 1, "replaced")
+	local f0 = math.floor(pos * RATE + 0.5)
+	local n = t1 - t0
+	for _, x in ipairs(tr.items) do
+		T.ok(x.D_POSITION >= pos - 1e-9, "piece starts inside the item")
+		T.ok(x.D_POSITION + x.D_LENGTH <= pos + n / RATE + 1e-9, "piece ends inside the item")
+	end
+	local first, last = P.all_items()[1], P.all_items()[#tr.items]
+	T.near(first.D_FADEINLEN, 0.001, 1e-12, "item fade-in kept")
+	T.near(last.D_FADEOUTLEN, 0.002, 1e-12, "item fade-out kept")
+	local out = P.render_track(tr, RATE, f0 + n + 1000, 2)
+	for f = 1, f0 do if out[1][f] ~= 0 then error("audio before the item at " .. f) end end
+	for f = f0 + n + 1, f0 + n + 1000 do if out[1][f] ~= 0 then error("audio after the item at " .. f) end end
+	local mask = join_mask(sc.truth, function(tf) return f0 + tf - t0 end, 0.005 * RATE)
+	-- the item's own fades
+	for f = f0, f0 + 0.001 * RATE do mask[f] = true end
+	for f = f0 + n - 0.002 * RATE - 1, f0 + n do mask[f] = true end
+	local checked = check_render(out[1], sc.clean[1], sc.truth, f0, f0 + n, function(f) return f - f0 + t0 end, mask, "trimmed")
+	T.ok(checked > n - 2000, "frames checked " .. checked)
+end)
+
 case("glitch markers off: no project markers, audio still replaced", function()
 	local dir = T.dir("nomarkers")
 	local sc = scenario(dir)
@@ -397,6 +431,59 @@ case("background watcher: replaces exactly the matching takes when their clean f
 	P.terminate()
 	T.eq(P.toggles["0:4242"], 0, "toggle off at exit")
 	T.ok(#P.refreshed >= 2, "toolbar refreshed")
+end)
+
+case("background watcher: a bad clean file is reported once, retried only when the inbox changes", function()
+	local dir = T.dir("watch-retry")
+	local sc = scenario(dir, { write_clean = false })
+	local P = fresh({ command_id = 4243 })
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0.0, 2.0, 0)
+	local watch = require("ghostrec.watch")
+	local state = watch.start()
+	-- a clean file at the wrong rate
+	G.write_clean(sc.inbox, sc.take_id, 44100, sc.clean, 15000)
+	local conform_runs = 0
+	local real = core.conform_run
+	core.conform_run = function(...) conform_runs = conform_runs + 1; return real(...) end
+	for _ = 1, 20 do P.tick(0.5) end
+	core.conform_run = real
+	local msgs = 0
+	for _, m in ipairs(P.console) do if m:find("44100 Hz", 1, true) then msgs = msgs + 1 end end
+	T.eq(msgs, 1, "failure reported once")
+	T.eq(conform_runs, 0, "a rate mismatch is refused before any conform")
+	T.eq(#P.undo_points, 0, "nothing replaced")
+	T.ok(state.tried[sc.take_id], "remembered as tried")
+	-- the exporter re-delivers it correctly: picked up
+	G.write_clean(sc.inbox, sc.take_id, RATE, sc.clean, 15000)
+	for _ = 1, 6 do P.tick(0.5) end
+	T.eq(#P.undo_points, 1, "replaced after re-delivery")
+	P.terminate()
+end)
+
+case("background watcher: analysis runs in slices; a take deleted meanwhile is left alone", function()
+	local dir = T.dir("watch-slices")
+	local sc = scenario(dir, { write_clean = false })
+	local P = fresh({ command_id = 4244 })
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	local it = P.add_item(tr, sc.take_path, 0.0, 2.0, 0)
+	local watch = require("ghostrec.watch")
+	local state = watch.start()
+	G.write_clean(sc.inbox, sc.take_id, RATE, sc.clean, 15000)
+	-- run ticks until a poll is suspended in the middle of its analysis
+	local suspended = false
+	for _ = 1, 10 do
+		P.tick(0.5)
+		if state.job and coroutine.status(state.job) == "suspended" then suspended = true; break end
+	end
+	T.ok(suspended, "poll yielded to the UI while analysing")
+	P.reaper.DeleteTrackMediaItem(tr, it) -- the user deletes the item meanwhile
+	for _ = 1, 6 do P.tick(0.5) end
+	T.eq(#P.undo_points, 0, "nothing applied to a deleted item")
+	T.eq(#tr.items, 0, "no item resurrected")
+	P.terminate()
 end)
 
 case("settings action: GetUserInputs values saved to ExtState, bad values refused", function()

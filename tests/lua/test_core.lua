@@ -71,6 +71,51 @@ case("reader: bad files give one clear error", function()
 	T.contains(err, "no audio frames")
 end)
 
+case("reader: 3000 mutated WAV/RF64/W64 files never raise, only clear errors", function()
+	local dir = T.dir("mutate")
+	local seeds = {}
+	for i, cont in ipairs({ "wav", "rf64", "w64" }) do
+		local path = dir .. "/seed." .. cont
+		G.write_wav(path, 48000, { G.noise(i, 300), G.noise(i + 9, 300) }, ({ "pcm16", "pcm24", "float32" })[i],
+			{ bext_description = "ghostrec take_id=5 marker_frame=10 rate=48000 channels=2", cue_frame = 10 }, cont)
+		seeds[#seeds + 1] = T.read_file(path)
+	end
+	math.randomseed(4242)
+	local opened, refused = 0, 0
+	local path = dir .. "/m.wav"
+	for i = 1, 3000 do
+		local b = { seeds[i % 3 + 1]:byte(1, -1) }
+		local muts = math.random(1, 8)
+		for _ = 1, muts do
+			local at = math.random(1, math.min(#b, (math.random() < 0.8) and 400 or #b))
+			local r = math.random()
+			if r < 0.6 then b[at] = math.random(0, 255)
+			elseif r < 0.8 then b[at] = 0xff
+			else for k = at, math.min(#b, at + 3) do b[k] = 0 end end
+		end
+		if math.random() < 0.2 then for k = math.random(1, #b), #b do b[k] = nil end end
+		local parts = {}
+		for k = 1, #b, 4096 do parts[#parts + 1] = string.char(table.unpack(b, k, math.min(#b, k + 4095))) end
+		local f = io.open(path, "wb"); f:write(table.concat(parts)); f:close()
+		local info, err = core.open_audio(path)
+		if info then
+			opened = opened + 1
+			core.clean_metadata(info)
+			core.clean_meta(info)
+			local rd = assert(core.reader(info))
+			rd:read(0, 50)
+			rd:read(info.frames - 3, 10, info.channels - 1)
+			rd:sample(info.frames - 1, 0)
+			rd:close()
+			core.find_take_marker(info, 1)
+		else
+			refused = refused + 1
+			T.ok(type(err) == "string" and not err:find("\n"), "one-line error")
+		end
+	end
+	T.ok(opened > 100 and refused > 100, string.format("both outcomes seen (%d opened, %d refused)", opened, refused))
+end)
+
 case("metadata: sidecar, bext description, cue point", function()
 	local dir = T.dir("meta")
 	local chans = { G.noise(1, 2000), G.noise(2, 2000) }
