@@ -606,17 +606,31 @@ function core.find_take_marker(info, seconds, tol)
 	return found
 end
 
--- The clean file's ghostrec facts from its BWF bext description, as ghostrec-sync reads
--- them ("ghostrec take_id=<id> marker_frame=<n> ..."): {valid, take_id, marker_frame}.
+-- The clean file's ghostrec facts as ghostrec-sync reads them (read_clean_meta): the bext
+-- description "ghostrec take_id=<id> marker_frame=<n> rate=<r> channels=<c>" of a RIFF or
+-- RF64 file, else the sidecar ghostrec-<id>.json next to a file named ghostrec-<id>...
+-- Returns {valid, take_id, marker_frame, source = "bext"|"sidecar"}.
 function core.clean_meta(info)
 	local meta = { valid = false }
 	local desc = info.bext_description
-	if type(desc) == "string" then
-		local id, mf = desc:match("^ghostrec%s*take_id=%s*%+?(%d+)%s*marker_frame=%s*(%-?%d+)")
-		if id and tonumber(mf) >= 0 then
-			meta.valid = true
-			meta.take_id = tonumber(id) & 0xffffffff
-			meta.marker_frame = tonumber(mf)
+	if (info.container == "wav" or info.container == "rf64") and type(desc) == "string" then
+		local id, mf, rate, ch = desc:match(
+			"^ghostrec%s*take_id=%s*(%d+)%s*marker_frame=%s*(%d+)%s*rate=%s*(%d+)%s*channels=%s*(%d+)")
+		if id and tonumber(id) <= 0xffffffff then
+			meta.valid, meta.take_id, meta.marker_frame, meta.source = true, tonumber(id), tonumber(mf), "bext"
+			return meta
+		end
+	end
+	local dir, base = info.path:match("^(.-)([^/]*)$")
+	local id = base:match("^ghostrec%-(%d+)")
+	if id and tonumber(id) <= 0xffffffff then
+		local f = io.open(dir .. "ghostrec-" .. tonumber(id) .. ".json", "rb")
+		if f then
+			local sc = core.parse_sidecar_json(f:read("a"))
+			f:close()
+			if sc and sc.take_id and sc.marker_frame and sc.marker_frame >= 0 then
+				meta.valid, meta.take_id, meta.marker_frame, meta.source = true, sc.take_id, sc.marker_frame, "sidecar"
+			end
 		end
 	end
 	return meta

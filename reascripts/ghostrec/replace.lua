@@ -127,10 +127,14 @@ local function conform_with(take_info, marker, clean_path, mono_channel_file, pr
 		return nil, string.format("take has %d channels, %s has %d: cannot map them", take_info.channels,
 			basename(clean_path), ci.channels)
 	end
-	-- Metadata: sidecar, else bext, else cue point (the engine needs take id + marker frame).
-	local md = core.clean_metadata(ci)
-	local meta = { valid = md.take_id ~= nil and md.marker_frame ~= nil, take_id = md.take_id,
-		marker_frame = md.marker_frame }
+	-- Metadata as ghostrec-sync reads it (bext, else sidecar); a lone cue point still helps.
+	local meta = core.clean_meta(ci)
+	if not meta.valid then
+		local md = core.clean_metadata(ci)
+		if md.take_id and md.marker_frame then
+			meta = { valid = true, take_id = md.take_id, marker_frame = md.marker_frame }
+		end
+	end
 	local report
 	report, err = core.conform_run(take_info, ci, meta, { marker_scan = MARKER_SCAN_SECONDS * take_info.rate,
 		progress = progress })

@@ -504,4 +504,12 @@ case("settings action: GetUserInputs values saved to ExtState, bad values refuse
 	T.contains(P.mb[1].msg, "join policy must be")
 end)
 
+case("clean takes in these tests came from the exporter's finalize code (when built)", function()
+	local f = io.open((os.getenv("GHOSTREC_BUILD") or "build") .. "/tests/lua/ghostrec-lua-exporter-finalize", "rb")
+	if not f then T.skip("exporter not built: clean takes were written by the Lua test writer") end
+	f:close()
+	T.ok(G.exporter_written >= 10, "exporter-written clean takes: " .. G.exporter_written)
+	print(string.format("     %d clean takes written by finalize_take", G.exporter_written))
+end)
+
 return cases
