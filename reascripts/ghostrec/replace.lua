@@ -345,11 +345,20 @@ function replace.apply(plan, cfg)
 			end
 			-- Every take of the group: clean position of the piece's first frame. Split pieces
 			-- keep the item's take order, so takes are matched by index.
-			for k, t0 in pairs(t0_by_index) do
+			for k = 0, reaper.CountTakes(pc.item) - 1 do
 				local take = reaper.GetTake(pc.item, k)
-				local tf = t0 + (pc.s - P) * r -- take frame at the piece's join
-				local d = offset_at(segs, math.floor(tf + 0.5))
-				reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf + d - pre * r) / r)
+				local t0 = t0_by_index[k]
+				if t0 then
+					local tf = t0 + (pc.s - P) * r -- take frame at the piece's join
+					local d = offset_at(segs, math.floor(tf + 0.5))
+					reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf + d - pre * r) / r)
+				elseif pre > 0 then
+					-- another take of the item (not this recording): keep it in place as the
+					-- piece now starts `pre` earlier
+					local so = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
+					local rate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE")
+					reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", so - pre * rate)
+				end
 			end
 		end
 		end

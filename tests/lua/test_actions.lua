@@ -209,6 +209,35 @@ case("loop recording: three takes of one file as sections, all replaced", functi
 	T.eq(#P.markers, 3, "markers")
 end)
 
+case("item with another take of a different file: that take stays in place after the splits", function()
+	local dir = T.dir("othertake")
+	local sc = scenario(dir)
+	local other = { G.noise(5150, RATE * 3, 0.4), G.noise(5151, RATE * 3, 0.4) }
+	G.write_wav(dir .. "/Comp-002.wav", RATE, other, "float32")
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "crossfade", 6)
+	local tr = P.add_track()
+	local pos = 2.0
+	local it = P.add_item(tr, sc.take_path, pos, 2.0, 0)
+	P.add_take(it, dir .. "/Comp-002.wav", 0.5) -- a take from another pass, playing from 0.5 s
+	it.cur = 1
+	it.B_UISEL = 1
+	T.eq(replace.run_selected(), 1, "replaced")
+	T.ok(#tr.items > 1, "split")
+	for _, x in ipairs(tr.items) do
+		T.eq(x.takes[2].source.filename, dir .. "/Comp-002.wav", "other take keeps its file")
+		x.cur = 2
+	end
+	local f0 = math.floor(pos * RATE + 0.5)
+	local out = P.render_track(tr, RATE, f0 + 2 * RATE, 2)
+	local mismatches = 0
+	for f = f0, f0 + 2 * RATE - 1 do
+		local want = other[1][(f - f0) + RATE // 2 + 1]
+		if math.abs(out[1][f + 1] - want) > 1e-6 then mismatches = mismatches + 1 end
+	end
+	T.eq(mismatches, 0, "other take plays continuously (crossfades of identical audio)")
+end)
+
 case("punch-in: take starts later, no marker, found by content among recent clean files", function()
 	local dir = T.dir("punch")
 	local sc = scenario(dir, { marker = false, clean_from = 60000, frames = 60000, clean_frames = RATE * 3,
