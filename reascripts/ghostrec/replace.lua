@@ -217,150 +217,172 @@ local function glitch_name(g, rate)
 	return string.format("ghostrec: %s %d frame%s (%.2f ms)", g.kind, g.frames, g.frames == 1 and "" or "s", ms)
 end
 
--- Applies a plan to every take of its group. Must run inside an undo block.
--- Returns counts {items, splits, markers}.
-function replace.apply(plan, cfg)
-	local r = plan.take_info.rate
-	local segs = plan.report.segments
-	local counts = { takes = 0, splits = 0, markers = 0 }
-	local half = (cfg.join == "crossfade") and (cfg.xfade_ms / 1000 / 2) or 0
+-- Opens one clean source per take; nil if the file cannot be opened (nothing created).
+local function open_sources(path, n)
+	local list = {}
+	for i = 1, n do
+		list[i] = reaper.PCM_Source_CreateFromFile(path)
+		if not list[i] then
+			for j = 1, i - 1 do reaper.PCM_Source_Destroy(list[j]) end
+			return nil
+		end
+	end
+	return list
+end
 
+-- Where each take of the group starts in the REAPER file (frames, may be fractional), the
+-- union of their joins inside the item (timeline seconds), and glitch markers.
+local function survey_item(plan, cfg, takes, P, L, counts)
+	local r = plan.take_info.rate
+	local starts, joins, seen = {}, {}, {}
+	for _, take in ipairs(takes) do
+		local t0 = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS") * r
+		starts[take] = t0
+		for _, j in ipairs(joins_in(plan.report.segments, t0, t0 + L * r)) do
+			local time = P + (j.frame - t0) / r
+			local key = string.format("%.9f", time)
+			if not seen[key] then
+				seen[key] = true
+				joins[#joins + 1] = { time = time, gap = j.gap / r }
+			end
+		end
+		if cfg.markers then
+			for _, g in ipairs(plan.report.glitches) do
+				if g.take_frame >= t0 and g.take_frame < t0 + L * r then
+					local name = glitch_name(g, r)
+					if #takes > 1 then
+						local _, tname = reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "", false)
+						name = name .. " [" .. (tname or "") .. "]"
+					end
+					reaper.AddProjectMarker2(0, false, P + (g.take_frame - t0) / r, 0, name, -1, 0)
+					counts.markers = counts.markers + 1
+				end
+			end
+		end
+	end
+	table.sort(joins, function(a, b) return a.time < b.time end)
+	return starts, joins
+end
+
+-- Splits the item at every join. Returns pieces {item, s, e, join} (timeline seconds).
+local function split_at_joins(item, P, L, joins, counts)
+	local pieces = { { item = item, s = P, e = P + L } }
+	local cur = item
+	for _, j in ipairs(joins) do
+		local right = reaper.SplitMediaItem(cur, j.time)
+		if right then
+			pieces[#pieces].e = j.time
+			pieces[#pieces + 1] = { item = right, s = j.time, e = P + L, join = j }
+			cur = right
+			counts.splits = counts.splits + 1
+		end
+	end
+	return pieces
+end
+
+-- Overlaps at each join: the right piece reaches back over the gap (inserted frames) plus
+-- half a crossfade, the left one forward by half a crossfade; the halves are clamped so
+-- neighbouring crossfades never meet and nothing reaches outside the item.
+local function plan_overlaps(pieces, half)
+	for i = 2, #pieces do
+		local pc, prev = pieces[i], pieces[i - 1]
+		local room = math.min(pc.e - pc.s, prev.e - prev.s) / 4
+		local h = math.min(half, room)
+		pc.pre = math.min(pc.join.gap + h, pc.s - prev.s)
+		prev.post = h
+	end
+	for _, pc in ipairs(pieces) do
+		pc.pre, pc.post = pc.pre or 0, pc.post or 0
+	end
+end
+
+-- Positions one piece, sets its fades, and points every take at the right audio: takes of
+-- the group at the clean frame of the piece's first frame, other takes kept in place.
+local function place_piece(pieces, i, t0_by_index, plan, P, fade_in, fade_out)
+	local r = plan.take_info.rate
+	local pc, nxt = pieces[i], pieces[i + 1]
+	local pre = pc.pre
+	local pos = pc.s - pre
+	reaper.SetMediaItemInfo_Value(pc.item, "D_POSITION", pos)
+	reaper.SetMediaItemInfo_Value(pc.item, "D_LENGTH", (pc.e + pc.post) - pos)
+	reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN_AUTO", -1)
+	reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN_AUTO", -1)
+	if pc.join then
+		reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", pre + pieces[i - 1].post)
+		reaper.SetMediaItemInfo_Value(pc.item, "C_FADEINSHAPE", 0)
+	else
+		reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", fade_in)
+	end
+	if nxt then
+		reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", nxt.pre + pc.post)
+		reaper.SetMediaItemInfo_Value(pc.item, "C_FADEOUTSHAPE", 0)
+	else
+		reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", fade_out)
+	end
+	-- Split pieces keep the item's take order, so takes are matched by index.
+	for k = 0, reaper.CountTakes(pc.item) - 1 do
+		local take = reaper.GetTake(pc.item, k)
+		local t0 = t0_by_index[k]
+		if t0 then
+			local tf = t0 + (pc.s - P) * r -- take frame at the piece's join
+			local d = offset_at(plan.report.segments, math.floor(tf + 0.5))
+			reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf + d - pre * r) / r)
+		elseif pre > 0 then
+			-- another take of the item (not this recording): the piece starts `pre` earlier
+			local so = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
+			local rate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE")
+			reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", so - pre * rate)
+		end
+	end
+end
+
+-- Replaces the group's takes in one item. Returns false (item untouched) if the clean file
+-- cannot be opened.
+local function apply_item(plan, cfg, item, takes, counts)
+	local sources = open_sources(plan.clean_path, #takes)
+	if not sources then return false end
+	local P = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
+	local L = reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
+	local fade_in = reaper.GetMediaItemInfo_Value(item, "D_FADEINLEN")
+	local fade_out = reaper.GetMediaItemInfo_Value(item, "D_FADEOUTLEN")
+	local starts, joins = survey_item(plan, cfg, takes, P, L, counts)
+
+	-- New clean source on every take of the group; the old source is destroyed (REAPER
+	-- leaves that to the caller). The recorded file itself stays as it is.
+	for i, take in ipairs(takes) do
+		local old = reaper.GetMediaItemTake_Source(take)
+		reaper.SetMediaItemTake_Source(take, sources[i])
+		if old then reaper.PCM_Source_Destroy(old) end
+		if plan.chanmode and not plan.mono_channel_file then
+			reaper.SetMediaItemTakeInfo_Value(take, "I_CHANMODE", plan.chanmode)
+		end
+		counts.takes = counts.takes + 1
+	end
+	local t0_by_index = {}
+	for k = 0, reaper.CountTakes(item) - 1 do
+		local t0 = starts[reaper.GetTake(item, k)]
+		if t0 then t0_by_index[k] = t0 end
+	end
+
+	local pieces = split_at_joins(item, P, L, joins, counts)
+	plan_overlaps(pieces, (cfg.join == "crossfade") and (cfg.xfade_ms / 1000 / 2) or 0)
+	for i = 1, #pieces do place_piece(pieces, i, t0_by_index, plan, P, fade_in, fade_out) end
+	return true
+end
+
+-- Applies a plan to every take of its group. Must run inside an undo block.
+-- Returns counts {takes, splits, markers, failed}.
+function replace.apply(plan, cfg)
+	local counts = { takes = 0, splits = 0, markers = 0 }
 	-- Takes by item (loop recording puts several sections into one item).
 	local by_item, item_order = {}, {}
 	for _, e in ipairs(plan.group.takes) do
 		if not by_item[e.item] then by_item[e.item] = {}; item_order[#item_order + 1] = e.item end
 		table.insert(by_item[e.item], e.take)
 	end
-
 	for _, item in ipairs(item_order) do
-		local takes = by_item[item]
-		-- Clean sources first: if the file cannot be opened now, leave this item alone.
-		local new_src = {}
-		for i = 1, #takes do
-			new_src[i] = reaper.PCM_Source_CreateFromFile(plan.clean_path)
-			if not new_src[i] then
-				for j = 1, i - 1 do reaper.PCM_Source_Destroy(new_src[j]) end
-				new_src = nil
-				counts.failed = (counts.failed or 0) + 1
-				break
-			end
-		end
-		if new_src then
-		local P = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
-		local L = reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
-		local fade_in = reaper.GetMediaItemInfo_Value(item, "D_FADEINLEN")
-		local fade_out = reaper.GetMediaItemInfo_Value(item, "D_FADEOUTLEN")
-		-- Per take: where the item starts in the take file (frames, may be fractional).
-		local info = {}
-		local joins, seen = {}, {}
-		for _, take in ipairs(takes) do
-			local S = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
-			local t0 = S * r
-			info[take] = { t0 = t0 }
-			for _, j in ipairs(joins_in(segs, t0, t0 + L * r)) do
-				local time = P + (j.frame - t0) / r
-				local key = string.format("%.9f", time)
-				if not seen[key] then
-					seen[key] = true
-					joins[#joins + 1] = { time = time, gap = j.gap / r }
-				end
-			end
-			-- Glitch markers at their timeline positions.
-			if cfg.markers then
-				for _, g in ipairs(plan.report.glitches) do
-					if g.take_frame >= t0 and g.take_frame < t0 + L * r then
-						local name = glitch_name(g, r)
-						if #takes > 1 then
-							local _, tname = reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "", false)
-							name = name .. " [" .. (tname or "") .. "]"
-						end
-						reaper.AddProjectMarker2(0, false, P + (g.take_frame - t0) / r, 0, name, -1, 0)
-						counts.markers = counts.markers + 1
-					end
-				end
-			end
-		end
-		table.sort(joins, function(a, b) return a.time < b.time end)
-
-		-- New clean source on every take of the group in this item; old source destroyed.
-		for i, take in ipairs(takes) do
-			local old = reaper.GetMediaItemTake_Source(take)
-			reaper.SetMediaItemTake_Source(take, new_src[i])
-			if old then reaper.PCM_Source_Destroy(old) end
-			if plan.chanmode and not plan.mono_channel_file then
-				reaper.SetMediaItemTakeInfo_Value(take, "I_CHANMODE", plan.chanmode)
-			end
-			counts.takes = counts.takes + 1
-		end
-
-		local t0_by_index = {}
-		for k = 0, reaper.CountTakes(item) - 1 do
-			local tk = reaper.GetTake(item, k)
-			if info[tk] then t0_by_index[k] = info[tk].t0 end
-		end
-
-		-- Split at every join; pieces[i] = {item, start time, end time}.
-		local pieces = { { item = item, s = P, e = P + L } }
-		local cur = item
-		for _, j in ipairs(joins) do
-			local right = reaper.SplitMediaItem(cur, j.time)
-			if right then
-				pieces[#pieces].e = j.time
-				pieces[#pieces + 1] = { item = right, s = j.time, e = P + L, join = j }
-				cur = right
-				counts.splits = counts.splits + 1
-			end
-		end
-
-		-- Overlaps at each join: the right piece reaches back over the gap (inserted frames)
-		-- plus half a crossfade, the left one forward by half a crossfade; the halves are
-		-- clamped so neighbouring crossfades never meet and nothing reaches past the item.
-		for i = 2, #pieces do
-			local pc, prev = pieces[i], pieces[i - 1]
-			local room = math.min(pc.e - pc.s, prev.e - prev.s) / 4
-			local h = math.min(half, room)
-			pc.pre = math.min(pc.join.gap + h, pc.s - prev.s)
-			prev.post = h
-		end
-		for i, pc in ipairs(pieces) do
-			local pre, post = pc.pre or 0, pc.post or 0
-			local nxt = pieces[i + 1]
-			local pos = pc.s - pre
-			local len = (pc.e + post) - pos
-			reaper.SetMediaItemInfo_Value(pc.item, "D_POSITION", pos)
-			reaper.SetMediaItemInfo_Value(pc.item, "D_LENGTH", len)
-			reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN_AUTO", -1)
-			reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN_AUTO", -1)
-			if pc.join then
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", pre + pieces[i - 1].post)
-				reaper.SetMediaItemInfo_Value(pc.item, "C_FADEINSHAPE", 0)
-			else
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEINLEN", fade_in)
-			end
-			if nxt then
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", nxt.pre + post)
-				reaper.SetMediaItemInfo_Value(pc.item, "C_FADEOUTSHAPE", 0)
-			else
-				reaper.SetMediaItemInfo_Value(pc.item, "D_FADEOUTLEN", fade_out)
-			end
-			-- Every take of the group: clean position of the piece's first frame. Split pieces
-			-- keep the item's take order, so takes are matched by index.
-			for k = 0, reaper.CountTakes(pc.item) - 1 do
-				local take = reaper.GetTake(pc.item, k)
-				local t0 = t0_by_index[k]
-				if t0 then
-					local tf = t0 + (pc.s - P) * r -- take frame at the piece's join
-					local d = offset_at(segs, math.floor(tf + 0.5))
-					reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf + d - pre * r) / r)
-				elseif pre > 0 then
-					-- another take of the item (not this recording): keep it in place as the
-					-- piece now starts `pre` earlier
-					local so = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
-					local rate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE")
-					reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", so - pre * rate)
-				end
-			end
-		end
+		if not apply_item(plan, cfg, item, by_item[item], counts) then
+			counts.failed = (counts.failed or 0) + 1
 		end
 	end
 	return counts
