@@ -209,6 +209,34 @@ case("loop recording: three takes of one file as sections, all replaced", functi
 	T.eq(#P.markers, 3, "markers")
 end)
 
+case("loop recording as separate items: selecting one replaces every section of the file", function()
+	local dir = T.dir("loop-items")
+	local loop = 40000
+	local sc = scenario(dir, { frames = loop * 3, glitches = {
+		{ at = 10000, kind = "dropped", frames = 128 }, { at = loop + 30000, kind = "replaced", frames = 200 },
+		{ at = 2 * loop + 5000, kind = "dropped", frames = 64 } } })
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	local tracks, items = {}, {}
+	for pass = 0, 2 do
+		tracks[pass] = P.add_track("lane " .. pass)
+		items[pass] = P.add_item(tracks[pass], sc.take_path, 8.0, loop / RATE, pass * loop / RATE)
+	end
+	items[1].B_UISEL = 1
+	T.eq(replace.run_selected(), 1, "one recording replaced")
+	T.eq(#P.undo_points, 1, "undo points")
+	T.eq(#P.markers, 3, "a marker per glitch, each in its pass")
+	local f0 = 8 * RATE
+	for pass = 0, 2 do
+		for _, x in ipairs(tracks[pass].items) do T.eq(x.takes[1].source.filename, sc.clean_path, "pass " .. pass) end
+		local out = P.render_track(tracks[pass], RATE, f0 + loop, 2)
+		local mask = join_mask(sc.truth, function(tf) return f0 + tf - pass * loop end, 0)
+		local checked = check_render(out[2], sc.clean[2], sc.truth, f0, f0 + loop,
+			function(f) return f - f0 + pass * loop end, mask, "pass " .. pass)
+		T.ok(checked > loop - 300, "frames checked")
+	end
+end)
+
 case("item with another take of a different file: that take stays in place after the splits", function()
 	local dir = T.dir("othertake")
 	local sc = scenario(dir)
