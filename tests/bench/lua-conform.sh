@@ -33,6 +33,8 @@ GHOSTREC_SRC="$here" /usr/bin/time -f "%M" -o "$tmp/lua.mem" \
 t1=$(now)
 echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s, max RSS $(cat "$tmp/lua.mem") KiB"
 
+GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777
+
 if cmp -s "$tmp/c.json" "$tmp/lua.json"; then
 	echo "reports: identical ($(grep -c '"kind"' "$tmp/lua.json") glitches)"
 else
