@@ -288,11 +288,7 @@ function Reader:read(start, count, channel)
 			n = n + batch
 			done = done + batch
 		end
-		if channel ~= nil then
-			-- mono file, channel 0 requested: same thing
-			return out, count
-		end
-		return out, count
+		return out, count -- (a mono file's only channel is the whole file)
 	end
 	-- One channel of an interleaved file: unpack that column only.
 	local fmt1 = "<" .. letter
@@ -568,7 +564,7 @@ local MARKER_SCAN_CHUNK = 65536
 -- Scans frames [0, n) of one take channel for the first marker, reading in chunks so a
 -- marker near the start costs little; same result as ghostrec_marker_find over the whole
 -- head (candidates up to n - MARKER_FRAMES, first one wins).
-local function marker_find_channel(rd, channel, n, tol)
+local function marker_find_channel(rd, channel, n, tol, progress)
 	local last = n - MARKER_FRAMES -- last candidate frame
 	local cs = 0
 	while cs <= last do
@@ -580,14 +576,16 @@ local function marker_find_channel(rd, channel, n, tol)
 			return m
 		end
 		cs = ce
+		if progress then progress(cs, n) end
 	end
 	return nil
 end
 
 -- The marker in the head of a take file: the first take channel that has one wins.
 -- Returns {take_id, channel (payload), frame, take_channel, amplitude} or nil.
--- tol defaults to the take format's marker tolerance.
-function core.find_take_marker(info, seconds, tol)
+-- tol defaults to the take format's marker tolerance; progress(done, total) is called
+-- between chunks.
+function core.find_take_marker(info, seconds, tol, progress)
 	local rd, err = core.reader(info)
 	if not rd then return nil, err end
 	local n = math.min(info.frames, floor((seconds or 60) * info.rate))
@@ -595,7 +593,7 @@ function core.find_take_marker(info, seconds, tol)
 	local found
 	if n >= MARKER_FRAMES then
 		for k = 0, info.channels - 1 do
-			found = marker_find_channel(rd, k, n, tol)
+			found = marker_find_channel(rd, k, n, tol, progress)
 			if found then
 				found.take_channel = k
 				break

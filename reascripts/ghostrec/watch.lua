@@ -8,7 +8,7 @@ local replace = require("ghostrec.replace")
 local watch = {}
 
 watch.POLL_SECONDS = 1.0
-local MARKER_SCAN_SECONDS = 10
+local MARKER_SCAN_SECONDS = 60 -- as the replace action and ghostrec-sync
 
 function watch.new()
 	return {
@@ -22,6 +22,11 @@ function watch.new()
 	}
 end
 
+-- Yields to REAPER's UI between slices of long work when running as a coroutine.
+function watch.yield_slice()
+	if coroutine.isyieldable() then coroutine.yield() end
+end
+
 -- Take id in a REAPER take file (cached: recorded files do not change).
 local function take_id_of(state, file)
 	local v = state.marker_of_file[file]
@@ -29,7 +34,7 @@ local function take_id_of(state, file)
 		v = false
 		local info = core.open_audio(file)
 		if info and not info.truncated then
-			local m = core.find_take_marker(info, MARKER_SCAN_SECONDS)
+			local m = core.find_take_marker(info, MARKER_SCAN_SECONDS, nil, watch.yield_slice)
 			if m then v = m.take_id end
 		end
 		state.marker_of_file[file] = v
@@ -60,10 +65,6 @@ local function signature(inbox, names, id)
 	return table.concat(parts, ";")
 end
 
--- Yields to REAPER's UI between slices of a long conform when running as a coroutine.
-local function yield_slice()
-	if coroutine.isyieldable() then coroutine.yield() end
-end
 
 -- One poll: returns the number of groups replaced.
 function watch.poll(state)
@@ -99,7 +100,7 @@ function watch.poll(state)
 	local groups = replace.groups_for_files(order)
 	local n, failures, postponed = replace.run_groups(groups, cfg, {
 		undo_name = "ghostrec: replace takes with clean recordings (automatic)",
-		progress = yield_slice,
+		progress = watch.yield_slice,
 	})
 	if postponed then return 0 end
 	for _, f in ipairs(failures) do
