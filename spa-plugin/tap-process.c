@@ -41,13 +41,16 @@ static inline const float *input_samples(struct tap_port *port, uint32_t *avail)
 	*avail = 0;
 	if (io == NULL || io->status != SPA_STATUS_HAVE_DATA || io->buffer_id >= port->n_buffers)
 		return NULL;
-	struct tap_buffer *b = &port->buffers[io->buffer_id];
-	struct spa_data *d = &b->outbuf->datas[0];
-	uint32_t offs = SPA_MIN(d->chunk->offset, b->maxsize);
-	uint32_t size = SPA_MIN(b->maxsize - offs, d->chunk->size);
+	/* Read the spa_data fresh: a mixer in front of the port may pass its input buffer through
+	 * by swapping the data pointer (dynamic data). */
+	struct spa_data *d = &port->buffers[io->buffer_id].outbuf->datas[0];
 	io->status = SPA_STATUS_NEED_DATA;
+	if (SPA_UNLIKELY(d->data == NULL))
+		return NULL;
+	uint32_t offs = SPA_MIN(d->chunk->offset, d->maxsize);
+	uint32_t size = SPA_MIN(d->maxsize - offs, d->chunk->size);
 	*avail = size / sizeof(float);
-	return SPA_PTROFF(b->data, offs, const float);
+	return SPA_PTROFF(d->data, offs, const float);
 }
 
 /* Takes a free output buffer, recycling the one the peer has finished with. */

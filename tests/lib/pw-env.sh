@@ -11,12 +11,15 @@
 #   GHOSTREC_BUILD_DIR   meson build dir (plugin at spa-plugin/ghostrec/libspa-ghostrec.so)
 #   GHOSTREC_SOURCE_DIR  source dir (drop-ins, this library); default: derived from this file
 #   PW_ENV_QUANTUM       fixed graph quantum (default 256); PW_ENV_RATE (default 48000)
+#   PW_ENV_NODE          node.name of the ghostrec node (default: ghostrec-t<pid>, unique, since
+#                        its shm ring name /pw-ghost-rec-<uid>-<node> is global to the machine)
 #   PW_ENV_NO_GHOSTREC=1 do not load the ghostrec node
 #   PW_ENV_GHOSTREC_ARGS extra "key = value" lines for the ghostrec node's args
 #   PW_ENV_DROPINS       space-separated extra pipewire.conf.d/*.conf files to install
 #   PW_ENV_KEEP=1        keep the temp dir (logs) after the test
 # Outputs (exported):
 #   PW_ENV_DIR           temp dir: run/ (XDG_RUNTIME_DIR), conf/, pipewire.log, wireplumber.log
+#   PW_ENV_NODE          the ghostrec node's name
 #   XDG_RUNTIME_DIR PIPEWIRE_RUNTIME_DIR PIPEWIRE_CONFIG_DIR SPA_PLUGIN_DIR XDG_CONFIG_HOME
 #   PW_ENV_PW_PID, PW_ENV_WP_PID
 # Functions: pw_env_start, pw_env_stop, pw_env_wait_node NAME [SECONDS],
@@ -94,16 +97,15 @@ pw_env_start() {
 	}
 	EOF
 	if [ -z "${PW_ENV_NO_GHOSTREC:-}" ]; then
-		if [ -n "${PW_ENV_GHOSTREC_ARGS:-}" ]; then
-			# Same drop-in, with extra args appended to the node's args block.
-			awk -v extra="$PW_ENV_GHOSTREC_ARGS" '
-				/factory.name *= *ghostrec.tap/ { print; n = split(extra, l, "\n");
-					for (i = 1; i <= n; i++) print "            " l[i]; next } { print }' \
-				"$GHOSTREC_SOURCE_DIR/pipewire.conf.d/60-ghostrec.conf" \
-				> "$PW_ENV_DIR/conf/pipewire.conf.d/60-ghostrec.conf"
-		else
-			cp "$GHOSTREC_SOURCE_DIR/pipewire.conf.d/60-ghostrec.conf" "$PW_ENV_DIR/conf/pipewire.conf.d/"
-		fi
+		# The installed drop-in, with a unique node.name and extra args appended.
+		: "${PW_ENV_NODE:=ghostrec-t$$}"
+		export PW_ENV_NODE
+		awk -v extra="${PW_ENV_GHOSTREC_ARGS:-}" -v node="$PW_ENV_NODE" '
+			/^ *node.name *= *ghostrec *$/ { sub("ghostrec", node) }
+			/factory.name *= *ghostrec.tap/ { print; n = split(extra, l, "\n");
+				for (i = 1; i <= n; i++) print "            " l[i]; next } { print }' \
+			"$GHOSTREC_SOURCE_DIR/pipewire.conf.d/60-ghostrec.conf" \
+			> "$PW_ENV_DIR/conf/pipewire.conf.d/60-ghostrec.conf"
 	fi
 	for f in ${PW_ENV_DROPINS:-}; do
 		cp "$f" "$PW_ENV_DIR/conf/pipewire.conf.d/"
@@ -146,9 +148,12 @@ pw_env_node_id() {
 		index($0, want) { print id; exit }'
 }
 
+pw_env_has_node() { [ -n "$(pw_env_node_id "$1")" ]; }
+pw_env_lacks_node() { [ -z "$(pw_env_node_id "$1")" ]; }
+
 pw_env_wait_node() {
 	local name=$1
-	PW_ENV_WAIT=${2:-10} pw_env_wait_for test -n "$(pw_env_node_id "$name")" || {
+	PW_ENV_WAIT=${2:-10} pw_env_wait_for pw_env_has_node "$name" || {
 		pw_env_log "node $name did not appear"; pw_env_dump_logs; return 1; }
 	# A ghostrec node is ready for clients once its control socket exists.
 	if grep -q "node.name *= *$name\$" "$PIPEWIRE_CONFIG_DIR"/pipewire.conf.d/*ghostrec*.conf 2>/dev/null; then
@@ -158,7 +163,7 @@ pw_env_wait_node() {
 }
 
 pw_env_node_gone() {
-	PW_ENV_WAIT=${2:-10} pw_env_wait_for test -z "$(pw_env_node_id "$1")"
+	PW_ENV_WAIT=${2:-10} pw_env_wait_for pw_env_lacks_node "$1"
 }
 
 pw_env_set_quantum() {
