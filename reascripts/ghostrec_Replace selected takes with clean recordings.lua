@@ -8,6 +8,7 @@
 --   [nomain] ghostrec/watch.lua
 --   [main] ghostrec_Settings.lua
 --   [main] ghostrec_Watch inbox and replace takes automatically.lua
+--   [main] ghostrec_Replace all takes whose clean recording has arrived.lua
 -- @about
 --   # ghostrec: Replace selected takes with clean recordings
 --

@@ -451,6 +451,10 @@ end
 -- The one-shot action.
 function replace.run_selected()
 	local cfg = settings.load()
+	if reaper.GetPlayState() & 4 ~= 0 then
+		reaper.MB("REAPER is recording: stop first, then replace the takes.", "ghostrec", 0)
+		return 0
+	end
 	if reaper.CountSelectedMediaItems(0) == 0 then
 		reaper.MB("Select the items whose takes should be replaced with the clean recordings.", "ghostrec", 0)
 		return 0
@@ -462,6 +466,53 @@ function replace.run_selected()
 		reaper.MB("Nothing was replaced.\n\n" .. table.concat(failures, "\n"), "ghostrec", 0)
 	end
 	return done, failures
+end
+
+-- Every REAPER recording in the project whose clean take (by marker) is in the inbox: for
+-- running from a toolbar or remotely (the exporter can trigger it over OSC with
+-- /action/str after a delivery). Console messages only, no dialogs.
+-- `take_id_of(file)` may supply cached marker lookups (the watcher's).
+function replace.run_arrived(opts)
+	opts = opts or {}
+	local cfg = settings.load()
+	if reaper.GetPlayState() & 4 ~= 0 then return 0, {}, "recording" end
+	local names, err = replace.list_inbox(cfg.inbox)
+	if not names then
+		if not opts.quiet then msg(err) end
+		return 0, { err }
+	end
+	local present = {}
+	for _, n in ipairs(names) do
+		local id = n:match("^ghostrec%-(%d+)%.wav$") or n:match("^ghostrec%-(%d+)%-ch%d+%.wav$")
+		if id then present[tonumber(id)] = true end
+	end
+	local files, order = {}, {}
+	for _, e in ipairs(all_takes()) do
+		if not is_clean_file(e.file) and files[e.file] == nil then
+			local id
+			if opts.take_id_of then
+				id = opts.take_id_of(e.file)
+			else
+				local info = core.open_audio(e.file)
+				local m = info and core.find_take_marker(info, MARKER_SCAN_SECONDS)
+				id = m and m.take_id
+			end
+			files[e.file] = id or false
+			if id and present[id] and (not opts.only or opts.only[id]) then order[#order + 1] = e.file end
+		end
+	end
+	if #order == 0 then
+		if not opts.quiet then msg("no recording in this project has its clean take in the inbox yet") end
+		return 0, {}
+	end
+	local n, failures, postponed = replace.run_groups(replace.groups_for_files(order), cfg, {
+		undo_name = opts.undo_name or "ghostrec: replace takes with clean recordings",
+		progress = opts.progress,
+	})
+	if not opts.quiet then
+		for _, f in ipairs(failures) do msg(f) end
+	end
+	return n, failures, postponed, files
 end
 
 return replace

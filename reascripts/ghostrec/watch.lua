@@ -85,35 +85,29 @@ function watch.poll(state)
 		end
 	end
 	if next(arrived) == nil then return 0 end
-	-- REAPER take files (not yet replaced) whose marker names an arrived take id.
-	local files, order = {}, {}
-	for _, e in ipairs(replace.all_takes()) do
-		if not replace.is_clean_file(e.file) and not files[e.file] then
-			local id = take_id_of(state, e.file)
-			if id and arrived[id] then
-				files[e.file] = id
-				order[#order + 1] = e.file
-			end
-		end
-	end
-	if #order == 0 then return 0 end
-	local groups = replace.groups_for_files(order)
-	local n, failures, postponed = replace.run_groups(groups, cfg, {
-		undo_name = "ghostrec: replace takes with clean recordings (automatic)",
+	local n, failures, postponed, files = replace.run_arrived({
+		only = arrived,
+		take_id_of = function(file) return take_id_of(state, file) end,
 		progress = watch.yield_slice,
+		quiet = true,
+		undo_name = "ghostrec: replace takes with clean recordings (automatic)",
 	})
 	if postponed then return 0 end
 	for _, f in ipairs(failures) do
 		if not state.reported[f] then state.reported[f] = true; replace.msg(f) end
 	end
+	if not files then return n end
 	-- A take id is done once none of its files is left unreplaced; otherwise it is tried
 	-- again when its inbox files change.
-	local left = {}
+	local tried, left = {}, {}
+	for file, id in pairs(files) do
+		if id and arrived[id] then tried[id] = true end
+	end
 	for _, e in ipairs(replace.all_takes()) do
 		local id = files[e.file]
 		if id then left[id] = true end
 	end
-	for _, id in pairs(files) do
+	for id in pairs(tried) do
 		if left[id] then state.tried[id] = arrived[id] else state.done[id] = true end
 	end
 	return n

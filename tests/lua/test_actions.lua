@@ -14,6 +14,7 @@ local function fresh(opts)
 	local P = mock.new(opts)
 	_G.reaper = P.reaper
 	for _, m in ipairs({ "ghostrec.replace", "ghostrec.settings", "ghostrec.watch" }) do package.loaded[m] = nil end
+	P.script_path = (os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/" .. (P.script_path:match("[^/]*$"))
 	return P, require("ghostrec.replace"), require("ghostrec.settings")
 end
 
@@ -541,6 +542,48 @@ case("background watcher: analysis runs in slices; a take deleted meanwhile is l
 	T.eq(#P.undo_points, 0, "nothing applied to a deleted item")
 	T.eq(#tr.items, 0, "no item resurrected")
 	P.terminate()
+end)
+
+case("replace-all action: every recording whose clean take arrived, no selection, no dialogs", function()
+	local dir = T.dir("arrived")
+	local a = scenario(dir, { take_id = 1001, take_name = "A-001.wav" })
+	local b = scenario(dir, { take_id = 2002, take_name = "B-001.wav", glitches = { { at = 30000, kind = "dropped", frames = 512 } } })
+	local c = scenario(dir, { take_id = 3003, take_name = "C-001.wav", write_clean = false })
+	local P = fresh({ script_path = "/x/ghostrec_Replace all takes whose clean recording has arrived.lua" })
+	set_cfg(P, a.inbox, "cut")
+	local tra, trb, trc = P.add_track(), P.add_track(), P.add_track()
+	P.add_item(tra, a.take_path, 0, 2.0, 0)
+	P.add_item(trb, b.take_path, 0, 2.0, 0)
+	P.add_item(trc, c.take_path, 0, 2.0, 0)
+	P.play_state = 5
+	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	T.eq(#P.undo_points, 0, "nothing while recording")
+	P.play_state = 0
+	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	T.eq(#P.undo_points, 1, "one undo point")
+	T.eq(#P.mb, 0, "no dialogs")
+	T.eq(tra.items[1].takes[1].source.filename, a.clean_path, "A replaced")
+	T.eq(trb.items[1].takes[1].source.filename, b.clean_path, "B replaced")
+	T.eq(#trb.items, 2, "B split at its drop")
+	T.eq(#trc.items, 1, "C untouched")
+	T.eq(trc.items[1].takes[1].source.filename, c.take_path, "C keeps its recording")
+	-- again: nothing left to do, says so on the console
+	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	T.eq(#P.undo_points, 1, "still one undo point")
+	T.contains(P.console[#P.console], "no recording in this project has its clean take")
+end)
+
+case("bad input: recording in progress", function()
+	local dir = T.dir("recording")
+	local sc = scenario(dir)
+	local P, replace = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	P.add_item(P.add_track(), sc.take_path, 0, 2.0, 0, { B_UISEL = 1 })
+	P.play_state = 5
+	local before = snapshot(P)
+	T.eq(replace.run_selected(), 0, "replaced")
+	T.eq(snapshot(P), before, "unchanged")
+	T.contains(P.mb[1].msg, "REAPER is recording")
 end)
 
 case("settings action: GetUserInputs values saved to ExtState, bad values refused", function()
