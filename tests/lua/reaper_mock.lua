@@ -391,7 +391,9 @@ function M.new(opts)
 			P.dir_cache[path] = nil
 			return nil
 		end
-		if idx == 0 or not P.dir_cache[path] then P.dir_cache[path] = list_dir(path) end
+		-- REAPER caches directory listings: a script sees new files only after asking for a
+		-- re-read with fileindex -1.
+		if not P.dir_cache[path] then P.dir_cache[path] = list_dir(path) end
 		return P.dir_cache[path][idx + 1]
 	end
 	function R.file_exists(path)
