@@ -264,8 +264,18 @@ case("reapack: index.xml matches the script headers and every file it lists exis
 		provided = provided + 1
 	end
 	T.eq(listed, provided, "sources in index vs @provides + the script")
+	-- the committed index is what make-index.lua generates from the headers today
+	local base = index:match("<source main=\"main\">(.-)/ghostrec_Replace")
+	local time = index:match('time="([^"]+)"')
+	local interp = arg and arg[-1] or "lua5.4"
+	local p = assert(io.popen(string.format('GHOSTREC_INDEX_TIME=%s "%s" "%s/reascripts/make-index.lua" "%s"', time, interp,
+		src, base)))
+	local regenerated = p:read("a")
+	p:close()
+	T.eq(regenerated, index, "index.xml regenerated from the headers (run reascripts/make-index.lua)")
 	-- every script REAPER runs finds its modules next to itself
-	for _, name in ipairs({ "ghostrec_Settings.lua", "ghostrec_Watch inbox and replace takes automatically.lua" }) do
+	for _, name in ipairs({ "ghostrec_Settings.lua", "ghostrec_Watch inbox and replace takes automatically.lua",
+		"ghostrec_Replace all takes whose clean recording has arrived.lua" }) do
 		T.contains(T.read_file(src .. "/reascripts/" .. name), "package.path = script_dir", name)
 	end
 end)
