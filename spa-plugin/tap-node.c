@@ -264,6 +264,16 @@ static int node_port_set_param(void *object, enum spa_direction direction, uint3
 	return -ENOENT;
 }
 
+static bool data_is_mappable(const struct spa_data *d)
+{
+#ifdef SPA_DATA_FLAG_MAPPABLE
+	if (SPA_FLAG_IS_SET(d->flags, SPA_DATA_FLAG_MAPPABLE))
+		return true;
+#endif
+	/* PipeWire 0.3.x has no MAPPABLE flag: memfd buffers are mappable. */
+	return d->type == SPA_DATA_MemFd && d->fd >= 0;
+}
+
 static int node_port_use_buffers(void *object, enum spa_direction direction, uint32_t port_id,
 				 uint32_t flags, struct spa_buffer **buffers, uint32_t n_buffers)
 {
@@ -287,7 +297,7 @@ static int node_port_use_buffers(void *object, enum spa_direction direction, uin
 			return -EINVAL;
 		}
 		void *data = d[0].data;
-		if (data == NULL && SPA_FLAG_IS_SET(d[0].flags, SPA_DATA_FLAG_MAPPABLE)) {
+		if (data == NULL && data_is_mappable(&d[0])) {
 			int prot = PROT_READ | (direction == SPA_DIRECTION_OUTPUT ? PROT_WRITE : 0);
 			void *map = mmap(NULL, d[0].maxsize + d[0].mapoffset % 4096, prot, MAP_SHARED,
 					 (int)d[0].fd, d[0].mapoffset - d[0].mapoffset % 4096);
