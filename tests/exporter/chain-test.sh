@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# End-to-end exporter tests on real components: a private PipeWire with the ghostrec node,
+# gr-signal playing a deterministic signal through it (and capturing the node's output), the
+# exporter driven by OSC sent from other processes (oscsend, python), delivery to a private smbd
+# on a loopback port. Every delivered take is checked bit-exact against the played signal and
+# its marker offset against the frame the node marked in its output (gr-check-take).
+#   chain-test.sh takes|long-take|kill|smb-outage|bad-input
+set -euo pipefail
+scenario=${1:?scenario}
+: "${GHOSTREC_BUILD_DIR:?}" "${GHOSTREC_SOURCE_DIR:?}"
+B=$GHOSTREC_BUILD_DIR
+S=$GHOSTREC_SOURCE_DIR
+EXPORTER=$B/exporter/ghostrec-exporter
+CTL=$B/exporter/ghostrec-ctl
+SIGNAL=$B/tests/exporter/gr-signal
+CHECK=$B/tests/exporter/gr-check-take
+ZSEND=$B/tests/exporter/gr-zmq-send
+SMBD=$S/tests/exporter/smbd.sh
+
+ring=4 preroll=0.5 postroll=0.25
+[ "$scenario" = long-take ] && ring=0.25 preroll=0.1 postroll=0.1
+rate=48000
+preroll_frames=$(python3 -c "print(round($preroll*$rate))")
+postroll_frames=$(python3 -c "print(round($postroll*$rate))")
+
+# shellcheck source=../lib/pw-env.sh
+. "$S/tests/lib/pw-env.sh"
+PW_ENV_GHOSTREC_ARGS="ghostrec.ring.seconds = $ring" pw_env_start
+T=$PW_ENV_DIR/chain
+mkdir -p "$T"
+SIG_PID= EXP_PID=
+
+cleanup() {
+	[ -n "$EXP_PID" ] && kill "$EXP_PID" 2>/dev/null && wait "$EXP_PID" 2>/dev/null
+	[ -n "$SIG_PID" ] && kill "$SIG_PID" 2>/dev/null && wait "$SIG_PID" 2>/dev/null
+	"$SMBD" stop "$T/smb" 2>/dev/null || true
+}
+on_exit() {
+	local st=$?
+	cleanup
+	if [ "$st" -ne 0 ] && [ -f "$T/exporter.log" ]; then
+		echo "---- exporter log ----" >&2
+		tail -n 60 "$T/exporter.log" >&2
+	fi
+	(exit "$st")
+	pw_env_stop
+}
+trap on_exit EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+say() { echo "== $*"; }
+
+pw_env_wait_node ghostrec
+
+# deterministic player + capture of the node's output
+"$SIGNAL" --capture "$T/capture.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
+SIG_PID=$!
+pw_env_wait_node gr-player
+pw_env_wait_node gr-capture
+pw_env_wait_for pw-link gr-player:output_0 ghostrec:input_FL || fail "cannot link player"
+pw_env_wait_for pw-link gr-player:output_1 ghostrec:input_FR || fail "cannot link player"
+pw_env_wait_for pw-link ghostrec:output_FL gr-capture:input_0 || fail "cannot link capture"
+pw_env_wait_for pw-link ghostrec:output_FR gr-capture:input_1 || fail "cannot link capture"
+
+SMB_PORT=$("$SMBD" start "$T/smb")
+OSC_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SHARE=$T/smb/share/in
+SPOOL=$T/spool
+
+start_exporter() {
+	"$EXPORTER" --osc-port "$OSC_PORT" --spool-dir "$SPOOL" \
+		--smb-url "smb://127.0.0.1:$SMB_PORT/takes/in" --smb-credentials "$T/smb/cred" \
+		--preroll "$preroll" --postroll "$postroll" --split-channels --retry-max 1 "$@" \
+		>>"$T/exporter.log" 2>&1 &
+	EXP_PID=$!
+	pw_env_wait_for test -S "$XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl" || fail "exporter did not start"
+	wait_json '.nodes[0].attached == true' || fail "exporter did not attach to the node"
+}
+
+status() { "$CTL" status --json; }
+# waits until the jq expression holds on `ghostrec-ctl status --json` (default 15 s)
+wait_json() {
+	local deadline=$((SECONDS + ${2:-15}))
+	until status 2>/dev/null | jq -e "$1" >/dev/null 2>&1; do
+		[ $SECONDS -ge $deadline ] && { echo "timeout waiting for: $1" >&2; status >&2 || true; return 1; }
+		sleep 0.1
+	done
+}
+osc() { oscsend 127.0.0.1 "$OSC_PORT" "$@"; }
+
+# checks every delivered take on the share; $1 = expected count, rest = extra gr-check-take args
+check_share() {
+	local want=$1 n=0 f
+	shift
+	for f in "$SHARE"/ghostrec-*.wav; do
+		case $f in *-ch[0-9]*.wav) continue ;; esac
+		"$CHECK" "$f" --capture "$T/capture.raw" --channels 2 --postroll-frames "$postroll_frames" "$@" ||
+			fail "take $f is not what was played"
+		n=$((n + 1))
+	done
+	[ "$n" -eq "$want" ] || fail "$n takes on the share, want $want"
+}
+
+stop_signal() {
+	kill "$SIG_PID"
+	wait "$SIG_PID" || fail "gr-signal failed"
+	SIG_PID=
+	cat "$T/signal.out"
+}
+
+take_seconds() { # frames between marker and the end minus postroll, in seconds, from the sidecar
+	jq -r --argjson post "$postroll_frames" '(.frames - .marker_frame - $post) / .rate' "$SHARE/ghostrec-$1.json"
+}
+
+case $scenario in
+takes)
+	start_exporter
+	say "take 1: /record 1.0 ... /record 0.0 (floats, as REAPER sends them)"
+	osc /record f 1.0
+	osc /stop f 0.0 # REAPER's "transport not stopped" feedback: must not stop the take
+	wait_json '.takes[0].state == "recording"' || fail "take 1 not recording"
+	sleep 1
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1' || fail "take 1 not delivered"
+	say "take 2: int arguments"
+	osc /record i 1
+	sleep 0.8
+	osc /record i 0
+	wait_json '.counters.delivered == 2' || fail "take 2 not delivered"
+	say "take 3: /record 1 repeated while recording (no new take)"
+	osc /record f 1.0
+	sleep 0.3
+	osc /record f 1.0
+	osc /record i 1
+	sleep 0.5
+	status | jq -e '(.takes | length) == 1 and .recorder.repeated_starts == 2' >/dev/null ||
+		fail "a repeated /record 1 started another take"
+	osc /record f 0.0
+	osc /record f 0.0 # repeated stop: nothing to stop
+	wait_json '.counters.delivered == 3' || fail "take 3 not delivered"
+	say "take 4: stopped by /stop"
+	osc /record f 1.0
+	sleep 0.6
+	osc /stop
+	wait_json '.counters.delivered == 4' || fail "take 4 not delivered"
+	say "take 5: right after, stopped by a bundle"
+	osc /record f 1.0
+	sleep 0.7
+	python3 - "$OSC_PORT" <<-'PY'
+	import socket, struct, sys
+	def s(x):
+	    b = x.encode() + b'\0'
+	    return b + b'\0' * ((4 - len(b) % 4) % 4)
+	def msg(a, t, *v):
+	    out = s(a) + s(',' + t)
+	    for k, x in zip(t, v):
+	        out += struct.pack('>f', x) if k == 'f' else s(x)
+	    return out
+	els = [msg('/time', 'f', 3.5), msg('/beat/str', 's', '2.1.00'), msg('/record', 'f', 0.0)]
+	pkt = b'#bundle\0' + struct.pack('>Q', 1) + b''.join(struct.pack('>i', len(e)) + e for e in els)
+	socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(pkt, ('127.0.0.1', int(sys.argv[1])))
+	PY
+	wait_json '.counters.delivered == 5 and (.queue | length) == 0' || fail "take 5 not delivered"
+	"$CTL" status
+	status | jq -e '.recorder.takes_started == 5 and .recorder.lost_frames == 0 and .osc.counters.ignored >= 3' \
+		>/dev/null || fail "counters do not match five clean takes"
+	stop_signal
+	check_share 5 --preroll-frames "$preroll_frames" --min-frames $((preroll_frames + postroll_frames + rate / 2))
+	for id in $(status | jq -r '.delivered[].take_id'); do
+		echo "take $id: $(take_seconds "$id") s between marker and stop"
+	done
+	[ -z "$(ls -A "$SPOOL/queue")" ] || fail "spool queue not empty after delivery"
+	ls "$SPOOL"/take-* 2>/dev/null && fail "spool files left behind"
+	;;
+long-take)
+	start_exporter
+	cap=$(status | jq -r '.nodes[0].ring_seconds')
+	say "ring holds $cap s; recording 3 s (12x the ring)"
+	osc /record f 1.0
+	sleep 3
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1' || fail "long take not delivered"
+	status | jq -e '.recorder.lost_frames == 0 and .recorder.ring_overwrites == 0' >/dev/null ||
+		fail "frames were lost while spooling"
+	stop_signal
+	check_share 1 --preroll-frames "$preroll_frames" --min-frames $((3 * rate))
+	;;
+kill)
+	start_exporter
+	osc /record f 1.0
+	wait_json '.takes[0].state == "recording"' || fail "not recording"
+	sleep 1
+	say "SIGKILL the exporter mid-take"
+	kill -9 "$EXP_PID"
+	wait "$EXP_PID" 2>/dev/null || true
+	EXP_PID=
+	ls "$SPOOL"
+	sleep 0.5
+	say "restart it"
+	start_exporter
+	wait_json '.recorder.recovered == 1 and .takes[0].state == "recording"' || fail "take not resumed"
+	sleep 1
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1' || fail "resumed take not delivered"
+	status | jq -e '.recorder.lost_frames == 0' >/dev/null || fail "frames lost across the restart"
+	stop_signal
+	check_share 1 --preroll-frames "$preroll_frames" --min-frames $((2 * rate))
+	id=$(status | jq -r '.delivered[0].take_id')
+	echo "take $id: $(take_seconds "$id") s between marker and stop, across a SIGKILL"
+	;;
+smb-outage)
+	start_exporter
+	osc /record f 1.0
+	sleep 0.8
+	say "smbd goes away before the take ends"
+	"$SMBD" stop "$T/smb"
+	osc /record f 0.0
+	wait_json '(.queue | length) == 1 and .queue[0].attempts >= 2 and (.queue[0].last_error | length) > 0' ||
+		fail "take not queued with retries"
+	"$CTL" status
+	id=$(status | jq -r '.queue[0].take_id')
+	[ -f "$SPOOL/queue/$id/ghostrec-$id.wav" ] || fail "queued take not kept in the spool"
+	[ ! -e "$SHARE/ghostrec-$id.wav" ] || fail "take on the share although smbd is down"
+	say "smbd is back"
+	"$SMBD" restart "$T/smb" >/dev/null
+	wait_json '.counters.delivered == 1 and (.queue | length) == 0' 30 || fail "not delivered after smbd came back"
+	[ ! -e "$SPOOL/queue/$id" ] || fail "spool not cleaned after delivery"
+	stop_signal
+	check_share 1 --preroll-frames "$preroll_frames"
+	;;
+bad-input)
+	start_exporter
+	say "junk OSC from another process"
+	python3 - "$OSC_PORT" <<-'PY'
+	import os, random, socket, struct, sys
+	port = int(sys.argv[1])
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	send = lambda b: u.sendto(b, ('127.0.0.1', port))
+	random.seed(7)
+	for i in range(200):
+	    send(bytes(random.getrandbits(8) for _ in range(random.randrange(1, 200))))
+	send(b'/record\0')                            # no type tag
+	send(b'/record\0,f\0\0')                      # float missing
+	send(b'#bundle\0' + b'\0' * 8 + struct.pack('>i', 64) + b'/x\0\0')  # element overruns
+	send(b'/record\0,s\0\0one\0')                 # wrong type
+	send(b'/ghostrec/bogus\0,i\0\0' + struct.pack('>i', 1))  # unknown address in our namespace
+	for i in range(500):
+	    send(b'/vu\0,f\0\0' + struct.pack('>f', 0.5))
+	send(b'/x' * 9000)                            # oversize (18 KB)
+	PY
+	osc /record s "yes"
+	osc /unknown/address i 3
+	other=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+	if [ -n "$other" ]; then
+		say "OSC /record 1 from $other (not allowlisted)"
+		python3 - "$OSC_PORT" "$other" <<-'PY'
+		import socket, struct, sys
+		u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		u.bind((sys.argv[2], 0))
+		u.sendto(b'/record\0,f\0\0' + struct.pack('>f', 1.0), ('127.0.0.1', int(sys.argv[1])))
+		PY
+		wait_json '.osc.counters.not_allowed == 1' || fail "non-allowlisted sender not counted"
+	else
+		echo "SKIP non-allowlisted sender: this machine has no non-loopback IPv4 address"
+	fi
+	say "junk and oversize ZeroMQ messages to the exporter's and the node's control sockets"
+	ectl="ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl"
+	nctl="ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/ghostrec.ctl"
+	r=$("$ZSEND" "$ectl" --junk 100); echo "exporter, 100 junk bytes: $r"
+	echo "$r" | jq -e '.ok == false and .error == "parse"' >/dev/null || fail "exporter: junk not refused"
+	r=$(printf '{"cmd":"format-disk"}' | "$ZSEND" "$ectl"); echo "exporter, unknown command: $r"
+	echo "$r" | jq -e '.error == "unknown-command"' >/dev/null || fail "exporter: unknown command not refused"
+	r=$(printf '{"cmd":' | "$ZSEND" "$ectl"); echo "exporter, truncated JSON: $r"
+	r=$("$ZSEND" "$ectl" --junk 100000); echo "exporter, 100 KB: $r"
+	echo "$r" | jq -e '.error == "too-large"' >/dev/null || fail "exporter: oversize not refused"
+	r=$("$ZSEND" "$ectl" --junk 3000 --parts 3); echo "exporter, 3-part junk: $r"
+	r=$("$ZSEND" "$nctl" --junk 100); echo "node, 100 junk bytes: $r"
+	r=$(printf '{"ghostrec":1,"req":"mark","take_id":"x"}' | "$ZSEND" "$nctl"); echo "node, bad mark: $r"
+	r=$("$ZSEND" "$nctl" --junk 100000); echo "node, 100 KB: $r"
+	r=$(printf '{"ghostrec":1,"req":"status"}' | "$ZSEND" "$nctl"); echo "node, status after junk: ${r:0:200}"
+	echo "$r" | jq -e '.ok == true' >/dev/null || fail "node does not answer after junk"
+	wait_json '.osc.counters.malformed >= 3 and .osc.counters.wrong_type >= 2 and .osc.counters.oversize == 1
+		and .ctl.bad_requests >= 4 and .ctl.oversize == 1 and .recorder.takes_started == 0' ||
+		fail "counters do not show the bad input"
+	for pat in 'malformed' 'wrong' 'oversize' 'ctl: bad request'; do
+		grep -q "$pat" "$T/exporter.log" || fail "no log line about '$pat'"
+	done
+	[ -z "$other" ] || grep -q 'outside the allowlist' "$T/exporter.log" || fail "no log line about the allowlist"
+	say "a real take during more junk: nothing lost"
+	osc /record f 1.0
+	for i in 1 2 3; do "$ZSEND" "$ectl" --junk 500 >/dev/null; osc /record s bad; sleep 0.2; done
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1' || fail "take not delivered"
+	"$CTL" status
+	stop_signal
+	check_share 1 --preroll-frames "$preroll_frames"
+	;;
+*)
+	fail "unknown scenario $scenario"
+	;;
+esac
+say "$scenario: OK"

@@ -1,0 +1,201 @@
+/* Checks a delivered clean take against the deterministic test signal (test-signal.h):
+ *   gr-check-take WAV [--capture RAW] [--channels N] [--preroll-frames N] [--min-frames N]
+ *                     [--postroll-frames N]
+ *   - every sample of every channel equals the played signal, bit-exact, with no gap;
+ *   - bext, cue point and sidecar agree on take id and marker frame;
+ *   - with --preroll-frames: the marker sits exactly that many frames into the file;
+ *   - with --capture (what the ghostrec node output, recorded after it): the marker for this
+ *     take id is found there, and the clean file's marker_frame holds the very signal frame the
+ *     marker replaced in the output;
+ *   - per-channel mono files (if present) equal their channel.
+ * Prints one summary line; exit 1 with reasons on any mismatch. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include "common/marker.h"
+#include "common/takemeta.h"
+#include "test-signal.h"
+
+static int failures;
+#define FAIL(...) do { fprintf(stderr, "gr-check-take: " __VA_ARGS__); fputc('\n', stderr); failures++; } while (0)
+
+static float *read_wav(const char *path, SF_INFO *info)
+{
+	memset(info, 0, sizeof(*info));
+	SNDFILE *sf = sf_open(path, SFM_READ, info);
+	if (!sf)
+		return NULL;
+	float *buf = malloc(sizeof(float) * (size_t)info->frames * (size_t)info->channels + 1);
+	sf_count_t n = sf_readf_float(sf, buf, info->frames);
+	sf_close(sf);
+	if (n != info->frames) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	const char *wav = NULL, *capture = NULL;
+	uint32_t cap_channels = 2;
+	int64_t preroll = -1, min_frames = 0, postroll = -1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--capture") && i + 1 < argc)
+			capture = argv[++i];
+		else if (!strcmp(argv[i], "--channels") && i + 1 < argc)
+			cap_channels = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--preroll-frames") && i + 1 < argc)
+			preroll = atoll(argv[++i]);
+		else if (!strcmp(argv[i], "--postroll-frames") && i + 1 < argc)
+			postroll = atoll(argv[++i]);
+		else if (!strcmp(argv[i], "--min-frames") && i + 1 < argc)
+			min_frames = atoll(argv[++i]);
+		else if (!wav)
+			wav = argv[i];
+		else {
+			fprintf(stderr, "usage: gr-check-take WAV [--capture RAW] [--channels N] [--preroll-frames N]\n");
+			return 2;
+		}
+	}
+	if (!wav)
+		return 2;
+
+	SF_INFO info;
+	float *data = read_wav(wav, &info);
+	if (!data) {
+		FAIL("%s: cannot read: %s", wav, sf_strerror(NULL));
+		return 1;
+	}
+	uint32_t ch = (uint32_t)info.channels;
+	uint64_t frames = (uint64_t)info.frames;
+
+	/* metadata: bext + cue + sidecar agree */
+	struct ghostrec_takemeta bext, side;
+	uint64_t cue;
+	char err[512], dir[4096], path[4400];
+	if (ghostrec_takemeta_read_wav(wav, &bext, &cue, err, sizeof(err)) < 0)
+		FAIL("%s", err);
+	snprintf(dir, sizeof(dir), "%s", wav);
+	ghostrec_take_sidecar_name(path, sizeof(path), bext.take_id);
+	char side_path[8600];
+	snprintf(side_path, sizeof(side_path), "%s/%s", dirname(dir), path);
+	if (ghostrec_takemeta_read_sidecar(side_path, &side, err, sizeof(err)) < 0)
+		FAIL("%s", err);
+	if (cue != bext.marker_frame || side.marker_frame != bext.marker_frame)
+		FAIL("marker frame disagrees: bext %" PRIu64 ", cue %" PRIu64 ", sidecar %" PRIu64, bext.marker_frame,
+		     cue, side.marker_frame);
+	if (side.take_id != bext.take_id || side.frames != frames || side.channels != ch || bext.channels != ch ||
+	    side.rate != (uint32_t)info.samplerate)
+		FAIL("sidecar disagrees with the file (take %u/%u, frames %" PRIu64 "/%" PRIu64 ", channels %u/%u)",
+		     side.take_id, bext.take_id, side.frames, frames, side.channels, ch);
+	uint64_t marker = bext.marker_frame;
+
+	/* samples: the played signal, bit-exact, contiguous */
+	int64_t n0 = test_signal_frame(data[0]);
+	uint64_t bad = 0, first_bad = 0;
+	if (n0 < 0)
+		FAIL("first sample %.9g is not the test signal", (double)data[0]);
+	else
+		for (uint64_t i = 0; i < frames; i++)
+			for (uint32_t c = 0; c < ch; c++) {
+				float want = test_signal((uint64_t)n0 + i, c), got = data[i * ch + c];
+				if (memcmp(&want, &got, sizeof(float)) != 0 && bad++ == 0)
+					first_bad = i;
+			}
+	if (bad)
+		FAIL("%" PRIu64 " samples differ from the played signal (first at frame %" PRIu64 ")", bad, first_bad);
+	if ((int64_t)frames < min_frames)
+		FAIL("only %" PRIu64 " frames, want at least %" PRId64, frames, min_frames);
+	if (preroll >= 0 && (int64_t)marker != preroll)
+		FAIL("marker at frame %" PRIu64 ", want exactly the preroll %" PRId64, marker, preroll);
+	if (postroll >= 0 && (int64_t)(frames - marker) < postroll)
+		FAIL("file ends %" PRIu64 " frames after the marker, less than the postroll %" PRId64,
+		     frames - marker, postroll);
+
+	/* the node's output: the marker replaced exactly the signal frame at marker_frame */
+	int64_t marker_signal = -1;
+	if (capture && n0 >= 0) {
+		int fd = open(capture, O_RDONLY);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			FAIL("%s: cannot open", capture);
+		} else {
+			size_t cframes = (size_t)st.st_size / (sizeof(float) * cap_channels);
+			float *cap = malloc((size_t)st.st_size + 1);
+			if (read(fd, cap, (size_t)st.st_size) != st.st_size)
+				FAIL("%s: short read", capture);
+			size_t pos = 0;
+			struct ghostrec_marker_match mm;
+			int found = 0;
+			while (pos < cframes &&
+			       ghostrec_marker_find(cap + pos * cap_channels, cframes - pos, cap_channels,
+						    ghostrec_marker_tolerance(32), &mm)) {
+				size_t at = pos + mm.frame;
+				if (mm.marker.take_id == bext.take_id) {
+					found = 1;
+					if (at == 0) {
+						FAIL("marker at the very start of the capture");
+						break;
+					}
+					int64_t before = test_signal_frame(cap[(at - 1) * cap_channels]);
+					if (before < 0)
+						FAIL("the frame before the marker in the output is not the signal");
+					else
+						marker_signal = before + 1;
+					break;
+				}
+				pos = at + 1;
+			}
+			if (!found)
+				FAIL("no marker for take %u in the node's output (%zu frames captured)", bext.take_id, cframes);
+			else if (marker_signal >= 0 && marker_signal != n0 + (int64_t)marker)
+				FAIL("marker replaced signal frame %" PRId64 " in the output, but the clean file says "
+				     "frame %" PRId64 " (off by %" PRId64 ")", marker_signal, n0 + (int64_t)marker,
+				     marker_signal - (n0 + (int64_t)marker));
+			free(cap);
+			close(fd);
+		}
+	}
+
+	/* per-channel mono files */
+	int monos = 0;
+	for (uint32_t c = 0; c < ch; c++) {
+		char name[64], mono[8600];
+		ghostrec_take_wav_name(name, sizeof(name), bext.take_id, (int)c);
+		snprintf(dir, sizeof(dir), "%s", wav);
+		snprintf(mono, sizeof(mono), "%s/%s", dirname(dir), name);
+		if (access(mono, F_OK) != 0)
+			continue;
+		SF_INFO mi;
+		float *m = read_wav(mono, &mi);
+		monos++;
+		if (!m || mi.channels != 1 || (uint64_t)mi.frames != frames) {
+			FAIL("%s: not a mono copy of channel %u", mono, c);
+		} else {
+			for (uint64_t i = 0; i < frames; i++)
+				if (memcmp(&m[i], &data[i * ch + c], sizeof(float)) != 0) {
+					FAIL("%s differs from channel %u at frame %" PRIu64, mono, c, i);
+					break;
+				}
+		}
+		free(m);
+	}
+	free(data);
+
+	printf("take %u: %" PRIu64 " frames (%.3f s) x %u ch, signal frames %" PRId64 "..%" PRId64
+	       " bit-exact=%s, marker at file frame %" PRIu64 " (signal frame %" PRId64 ")%s%s, %d mono file(s)\n",
+	       bext.take_id, frames, (double)frames / info.samplerate, ch, n0, n0 + (int64_t)frames - 1,
+	       bad ? "NO" : "yes", marker, n0 + (int64_t)marker,
+	       capture ? (marker_signal == n0 + (int64_t)marker ? ", = the frame the node marked in its output" :
+			  ", NOT where the node marked") : "", failures ? "  FAILED" : "", monos);
+	return failures ? 1 : 0;
+}
