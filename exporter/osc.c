@@ -102,7 +102,7 @@ static void dispatch_message(struct osc_dispatch *d, const uint8_t *data, size_t
 		if (argc != 1 || arg_number(types[0], argv[0], &v) < 0) {
 			char what[160];
 			d->counters.wrong_type++;
-			snprintf(what, sizeof(what), "/record with arguments \",%s\" (want one float or int)", types);
+			snprintf(what, sizeof(what), "/record with wrong arguments \",%s\" (want one float or int)", types);
 			report(d, d->counters.wrong_type, from, what);
 		} else {
 			cmd = v != 0 ? OSC_CMD_RECORD_START : OSC_CMD_RECORD_STOP;
@@ -111,7 +111,7 @@ static void dispatch_message(struct osc_dispatch *d, const uint8_t *data, size_t
 		if (argc > 1 || (argc == 1 && arg_number(types[0], argv[0], &v) < 0)) {
 			char what[160];
 			d->counters.wrong_type++;
-			snprintf(what, sizeof(what), "/stop with arguments \",%s\" (want none or one number)", types);
+			snprintf(what, sizeof(what), "/stop with wrong arguments \",%s\" (want none or one number)", types);
 			report(d, d->counters.wrong_type, from, what);
 		} else if (argc == 0 || v != 0) {
 			cmd = OSC_CMD_TRANSPORT_STOP;

@@ -25,7 +25,8 @@ postroll_frames=$(python3 -c "print(round($postroll*$rate))")
 
 # shellcheck source=../lib/pw-env.sh
 . "$S/tests/lib/pw-env.sh"
-PW_ENV_GHOSTREC_ARGS="ghostrec.ring.seconds = $ring" pw_env_start
+PW_ENV_QUANTUM=${CHAIN_QUANTUM:-1024} pw_env_start
+NODE=$PW_ENV_NODE
 T=$PW_ENV_DIR/chain
 mkdir -p "$T"
 SIG_PID= EXP_PID=
@@ -50,17 +51,22 @@ trap on_exit EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 say() { echo "== $*"; }
 
-pw_env_wait_node ghostrec
+pw_env_wait_node "$NODE"
+# the ring length, set over the node's control channel (recreates the ring)
+r=$(printf '{"ghostrec":1,"req":"set","ring_seconds":%s}' "$ring" |
+	"$ZSEND" "ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/$NODE.ctl")
+echo "$r" | jq -e --argjson want "$ring" '.ok == true and .ring_seconds == $want' >/dev/null ||
+	fail "node did not take ring_seconds $ring: $r"
 
 # deterministic player + capture of the node's output
 "$SIGNAL" --capture "$T/capture.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
 SIG_PID=$!
 pw_env_wait_node gr-player
 pw_env_wait_node gr-capture
-pw_env_wait_for pw-link gr-player:output_0 ghostrec:input_FL || fail "cannot link player"
-pw_env_wait_for pw-link gr-player:output_1 ghostrec:input_FR || fail "cannot link player"
-pw_env_wait_for pw-link ghostrec:output_FL gr-capture:input_0 || fail "cannot link capture"
-pw_env_wait_for pw-link ghostrec:output_FR gr-capture:input_1 || fail "cannot link capture"
+pw_env_wait_for pw-link gr-player:output_0 "$NODE:input_FL" || fail "cannot link player"
+pw_env_wait_for pw-link gr-player:output_1 "$NODE:input_FR" || fail "cannot link player"
+pw_env_wait_for pw-link "$NODE:output_FL" gr-capture:input_0 || fail "cannot link capture"
+pw_env_wait_for pw-link "$NODE:output_FR" gr-capture:input_1 || fail "cannot link capture"
 
 SMB_PORT=$("$SMBD" start "$T/smb")
 OSC_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -68,7 +74,7 @@ SHARE=$T/smb/share/in
 SPOOL=$T/spool
 
 start_exporter() {
-	"$EXPORTER" --osc-port "$OSC_PORT" --spool-dir "$SPOOL" \
+	"$EXPORTER" --node "$NODE" --osc-port "$OSC_PORT" --spool-dir "$SPOOL" \
 		--smb-url "smb://127.0.0.1:$SMB_PORT/takes/in" --smb-credentials "$T/smb/cred" \
 		--preroll "$preroll" --postroll "$postroll" --split-channels --retry-max 1 "$@" \
 		>>"$T/exporter.log" 2>&1 &
@@ -265,7 +271,7 @@ bad-input)
 	fi
 	say "junk and oversize ZeroMQ messages to the exporter's and the node's control sockets"
 	ectl="ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl"
-	nctl="ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/ghostrec.ctl"
+	nctl="ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/$NODE.ctl"
 	r=$("$ZSEND" "$ectl" --junk 100); echo "exporter, 100 junk bytes: $r"
 	echo "$r" | jq -e '.ok == false and .error == "parse"' >/dev/null || fail "exporter: junk not refused"
 	r=$(printf '{"cmd":"format-disk"}' | "$ZSEND" "$ectl"); echo "exporter, unknown command: $r"
@@ -282,7 +288,7 @@ bad-input)
 	wait_json '.osc.counters.malformed >= 3 and .osc.counters.wrong_type >= 2 and .osc.counters.oversize == 1
 		and .ctl.bad_requests >= 4 and .ctl.oversize == 1 and .recorder.takes_started == 0' ||
 		fail "counters do not show the bad input"
-	for pat in 'malformed' 'wrong' 'oversize' 'ctl: bad request'; do
+	for pat in 'malformed' 'wrong arguments' 'oversize' 'ctl: bad request'; do
 		grep -q "$pat" "$T/exporter.log" || fail "no log line about '$pat'"
 	done
 	[ -z "$other" ] || grep -q 'outside the allowlist' "$T/exporter.log" || fail "no log line about the allowlist"
