@@ -11,4 +11,5 @@
 local script_dir = ({ reaper.get_action_context() })[2]:match("^(.*[/\\])") or ""
 package.path = script_dir .. "?.lua;" .. package.path
 
-require("ghostrec.replace").run_arrived()
+local replace = require("ghostrec.replace")
+replace.run_async(function() replace.run_arrived({ progress = replace.yield_slice }) end)

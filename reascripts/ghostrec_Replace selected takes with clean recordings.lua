@@ -25,4 +25,5 @@ local script_dir = ({ reaper.get_action_context() })[2]:match("^(.*[/\\])") or "
 package.path = script_dir .. "?.lua;" .. package.path
 
 local replace = require("ghostrec.replace")
-replace.run_selected()
+-- Long takes are analysed in slices between REAPER's UI cycles.
+replace.run_async(function() replace.run_selected({ progress = replace.yield_slice }) end)

@@ -451,8 +451,29 @@ function replace.run_groups(groups, cfg, opts)
 	return #plans, failures
 end
 
--- The one-shot action.
-function replace.run_selected()
+-- Yields to REAPER's UI between slices of long work when running as a coroutine.
+function replace.yield_slice()
+	if coroutine.isyieldable() then coroutine.yield() end
+end
+
+-- Runs fn as a coroutine, one slice per REAPER UI cycle (defer), so a long take does not
+-- freeze REAPER. Errors go to the console.
+function replace.run_async(fn)
+	local co = coroutine.create(fn)
+	local function step()
+		local ok, err = coroutine.resume(co)
+		if not ok then
+			msg("error: " .. tostring(err))
+		elseif coroutine.status(co) ~= "dead" then
+			reaper.defer(step)
+		end
+	end
+	step()
+end
+
+-- The one-shot action. opts.progress: called during long analysis (see yield_slice).
+function replace.run_selected(opts)
+	opts = opts or {}
 	local cfg = settings.load()
 	if reaper.GetPlayState() & 4 ~= 0 then
 		reaper.MB("REAPER is recording: stop first, then replace the takes.", "ghostrec", 0)
@@ -463,7 +484,11 @@ function replace.run_selected()
 		return 0
 	end
 	local groups = replace.selected_groups()
-	local done, failures = replace.run_groups(groups, cfg)
+	local done, failures, postponed = replace.run_groups(groups, cfg, { progress = opts.progress })
+	if postponed then
+		reaper.MB("Recording started while the takes were being analysed: nothing was changed.", "ghostrec", 0)
+		return 0
+	end
 	for _, f in ipairs(failures) do msg(f) end
 	if done == 0 then
 		reaper.MB("Nothing was replaced.\n\n" .. table.concat(failures, "\n"), "ghostrec", 0)

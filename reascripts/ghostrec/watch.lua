@@ -22,10 +22,7 @@ function watch.new()
 	}
 end
 
--- Yields to REAPER's UI between slices of long work when running as a coroutine.
-function watch.yield_slice()
-	if coroutine.isyieldable() then coroutine.yield() end
-end
+watch.yield_slice = replace.yield_slice
 
 -- Take id in a REAPER take file (cached: recorded files do not change).
 local function take_id_of(state, file)

@@ -25,6 +25,20 @@ local function set_cfg(P, inbox, join, xfade_ms, markers)
 	P.reaper.SetExtState("ghostrec", "markers", (markers == false) and "0" or "1", true)
 end
 
+-- Runs an action script file the way REAPER does, then the UI cycles until it finished.
+-- Returns how many deferred cycles it used.
+local function run_script(P, name)
+	P.script_path = (os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/" .. name
+	dofile(P.script_path)
+	local cycles = 0
+	while #P.deferred > 0 do
+		P.tick(0.03)
+		cycles = cycles + 1
+		assert(cycles < 100000, "script never finished")
+	end
+	return cycles
+end
+
 -- The state of the project as plain text (items, takes, markers), to prove "nothing changed".
 local function snapshot(P)
 	local out = {}
@@ -166,6 +180,24 @@ for _, join in ipairs({ "cut", "crossfade" }) do
 		T.ok(it.takes[1].source.filename == sc.clean_path, "first item kept")
 	end)
 end
+
+case("the action script runs the analysis in slices between UI cycles, same result", function()
+	local dir = T.dir("script")
+	local sc = scenario(dir)
+	local P = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 1.0, 2.0, 0, { B_UISEL = 1 })
+	local cycles = run_script(P, "ghostrec_Replace selected takes with clean recordings.lua")
+	T.ok(cycles >= 1, "yielded to the UI " .. cycles .. " times")
+	T.eq(#P.undo_points, 1, "one undo point")
+	T.eq(#tr.items, 4, "split at the three joins")
+	glitch_markers_at(P, 1.0, 0, sc.truth)
+	local f0 = RATE
+	local out = P.render_track(tr, RATE, f0 + 2 * RATE, 2)
+	local mask = join_mask(sc.truth, function(tf) return f0 + tf end, 0)
+	check_render(out[1], sc.clean[1], sc.truth, f0, f0 + 2 * RATE, function(f) return f - f0 end, mask, "script")
+end)
 
 case("loop recording: three takes of one file as sections, all replaced", function()
 	local dir = T.dir("loop")
@@ -556,10 +588,10 @@ case("replace-all action: every recording whose clean take arrived, no selection
 	P.add_item(trb, b.take_path, 0, 2.0, 0)
 	P.add_item(trc, c.take_path, 0, 2.0, 0)
 	P.play_state = 5
-	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	run_script(P, "ghostrec_Replace all takes whose clean recording has arrived.lua")
 	T.eq(#P.undo_points, 0, "nothing while recording")
 	P.play_state = 0
-	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	run_script(P, "ghostrec_Replace all takes whose clean recording has arrived.lua")
 	T.eq(#P.undo_points, 1, "one undo point")
 	T.eq(#P.mb, 0, "no dialogs")
 	T.eq(tra.items[1].takes[1].source.filename, a.clean_path, "A replaced")
@@ -568,7 +600,7 @@ case("replace-all action: every recording whose clean take arrived, no selection
 	T.eq(#trc.items, 1, "C untouched")
 	T.eq(trc.items[1].takes[1].source.filename, c.take_path, "C keeps its recording")
 	-- again: nothing left to do, says so on the console
-	dofile((os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/ghostrec_Replace all takes whose clean recording has arrived.lua")
+	run_script(P, "ghostrec_Replace all takes whose clean recording has arrived.lua")
 	T.eq(#P.undo_points, 1, "still one undo point")
 	T.contains(P.console[#P.console], "no recording in this project has its clean take")
 end)
