@@ -124,21 +124,43 @@ pw_env_start() {
 	pw_env_log "PipeWire $PW_ENV_PW_PID up in $XDG_RUNTIME_DIR (quantum $PW_ENV_QUANTUM, rate $PW_ENV_RATE)"
 }
 
+# Starts WirePlumber 0.5 on the private daemon with the repo's wireplumber.conf.d drop-in and
+# placement script installed under the private XDG dirs, hardware monitors disabled.
+# Extra drop-ins: PW_ENV_WP_DROPINS (files), or write them to $PW_ENV_WP_CONF_DIR before.
 pw_env_start_wireplumber() {
-	# WirePlumber 0.5 reads $XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d/*.conf and
-	# scripts from $XDG_DATA_HOME/wireplumber/scripts (tests put theirs there).
-	mkdir -p "$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
-	export XDG_DATA_HOME="${XDG_DATA_HOME_OVERRIDE:-$PW_ENV_DIR/data}"
-	mkdir -p "$XDG_DATA_HOME"
+	export XDG_DATA_HOME="$PW_ENV_DIR/data"
+	PW_ENV_WP_CONF_DIR="$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
+	export PW_ENV_WP_CONF_DIR
+	mkdir -p "$PW_ENV_WP_CONF_DIR" "$XDG_DATA_HOME/wireplumber/scripts/ghostrec"
+	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/60-ghostrec.conf" "$PW_ENV_WP_CONF_DIR/"
+	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/scripts/placement.lua" \
+		"$XDG_DATA_HOME/wireplumber/scripts/ghostrec/"
+	cat > "$PW_ENV_WP_CONF_DIR/10-test-headless.conf" <<-EOF
+	wireplumber.profiles = {
+	  main = {
+	    hardware.audio = disabled
+	    hardware.bluetooth = disabled
+	    hardware.video-capture = disabled
+	  }
+	}
+	EOF
+	local f
+	for f in ${PW_ENV_WP_DROPINS:-}; do
+		cp "$f" "$PW_ENV_WP_CONF_DIR/"
+	done
 	wireplumber > "$PW_ENV_DIR/wireplumber.log" 2>&1 &
 	PW_ENV_WP_PID=$!
 	export PW_ENV_WP_PID
-	if ! pw_env_wait_for sh -c 'timeout 5 pw-cli ls Client </dev/null | grep -q wireplumber'; then
+	if ! pw_env_wait_for pw_env_has_client wireplumber; then
 		pw_env_log "WirePlumber did not connect"
 		pw_env_dump_logs
 		return 1
 	fi
 	pw_env_log "WirePlumber $PW_ENV_WP_PID up"
+}
+
+pw_env_has_client() {
+	timeout 5 pw-cli ls Client </dev/null 2>/dev/null | grep -qi "application.name = \"$1\""
 }
 
 # Prints the object id of the node called NAME (empty if none).
