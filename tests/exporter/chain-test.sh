@@ -32,6 +32,7 @@ mkdir -p "$T"
 SIG_PID= EXP_PID=
 
 cleanup() {
+	[ -n "${REAPER_PID:-}" ] && kill "$REAPER_PID" 2>/dev/null
 	[ -n "$EXP_PID" ] && kill "$EXP_PID" 2>/dev/null && wait "$EXP_PID" 2>/dev/null
 	[ -n "$SIG_PID" ] && kill "$SIG_PID" 2>/dev/null && wait "$SIG_PID" 2>/dev/null
 	"$SMBD" stop "$T/smb" 2>/dev/null || true
@@ -120,7 +121,25 @@ take_seconds() { # frames between marker and the end minus postroll, in seconds,
 
 case $scenario in
 takes)
-	start_exporter
+	# REAPER's OSC input stands in as a UDP listener: after each delivery the exporter must send
+	# /action/str <id> there, and never /record
+	REAPER_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	python3 - "$REAPER_PORT" "$T/reaper.txt" <<-'PY' &
+	import socket, sys
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	u.bind(('127.0.0.1', int(sys.argv[1])))
+	with open(sys.argv[2], 'w', buffering=1) as out:
+	    while True:
+	        d = u.recv(65536)
+	        addr = d[:d.index(b'\0')].decode()
+	        tags = d[(len(addr) // 4 + 1) * 4:]
+	        arg = tags[(tags.index(b'\0') // 4 + 1) * 4:].split(b'\0')[0].decode(errors='replace')
+	        out.write(addr + ' ' + arg + '\n')
+	PY
+	REAPER_PID=$!
+	mkdir -p "$T/outbox"
+	start_exporter --outbox "$T/outbox" --reaper-action _RSghostrec_replace_all --reaper-host 127.0.0.1 \
+		--reaper-port "$REAPER_PORT"
 	say "take 1: /record 1.0 ... /record 0.0 (floats, as REAPER sends them)"
 	osc /record f 1.0
 	osc /stop f 0.0 # REAPER's "transport not stopped" feedback: must not stop the take
@@ -170,6 +189,21 @@ takes)
 	"$CTL" status
 	status | jq -e '.recorder.takes_started == 5 and .recorder.lost_frames == 0 and .osc.counters.ignored >= 3' \
 		>/dev/null || fail "counters do not match five clean takes"
+	say "ghostrec-ctl mark: a marker without a take"
+	markers=$(status | jq '.nodes[0].counters.markers')
+	"$CTL" mark
+	wait_json ".nodes[0].counters.markers == $((markers + 1))" || fail "ghostrec-ctl mark did not mark"
+	"$CTL" takes
+	say "REAPER got: $(sort "$T/reaper.txt" | uniq -c | tr '\n' ' ')"
+	kill "$REAPER_PID"
+	REAPER_PID=
+	[ "$(grep -c '^/action/str _RSghostrec_replace_all$' "$T/reaper.txt")" -eq 5 ] || fail "not one /action/str per take"
+	! grep -q '^/record' "$T/reaper.txt" || fail "the exporter sent /record to REAPER"
+	for f in "$SHARE"/ghostrec-*; do
+		cmp "$f" "$T/outbox/$(basename "$f")" || fail "outbox copy of $f differs"
+	done
+	[ -z "$(ls -A "$T/outbox" | grep -v '^ghostrec-[0-9]*\(-ch[01]\)\?\.\(wav\|json\)$')" ] ||
+		fail "stray files in the outbox: $(ls -A "$T/outbox")"
 	stop_signal
 	check_share 5 --preroll-frames "$preroll_frames" --min-frames $((preroll_frames + postroll_frames + rate / 2))
 	for id in $(status | jq -r '.delivered[].take_id'); do
@@ -179,7 +213,7 @@ takes)
 	ls "$SPOOL"/take-* 2>/dev/null && fail "spool files left behind"
 	;;
 long-take)
-	start_exporter
+	start_exporter --format pcm24
 	cap=$(status | jq -r '.nodes[0].ring_seconds')
 	say "ring holds $cap s; recording 3 s (12x the ring)"
 	osc /record f 1.0

@@ -98,6 +98,10 @@ int main(int argc, char **argv)
 		FAIL("sidecar disagrees with the file (take %u/%u, frames %" PRIu64 "/%" PRIu64 ", channels %u/%u)",
 		     side.take_id, bext.take_id, side.frames, frames, side.channels, ch);
 	uint64_t marker = bext.marker_frame;
+	int subtype = info.format & SF_FORMAT_SUBMASK;
+	if ((strcmp(side.format, "pcm24") == 0) != (subtype == SF_FORMAT_PCM_24) ||
+	    (strcmp(side.format, "float32") == 0) != (subtype == SF_FORMAT_FLOAT))
+		FAIL("sidecar says format %s, the file's sample format is 0x%x", side.format, subtype);
 
 	/* samples: the played signal, bit-exact, contiguous */
 	int64_t n0 = test_signal_frame(data[0]);
@@ -191,9 +195,9 @@ int main(int argc, char **argv)
 	}
 	free(data);
 
-	printf("take %u: %" PRIu64 " frames (%.3f s) x %u ch, signal frames %" PRId64 "..%" PRId64
+	printf("take %u: %s, %" PRIu64 " frames (%.3f s) x %u ch, signal frames %" PRId64 "..%" PRId64
 	       " bit-exact=%s, marker at file frame %" PRIu64 " (signal frame %" PRId64 ")%s%s, %d mono file(s)\n",
-	       bext.take_id, frames, (double)frames / info.samplerate, ch, n0, n0 + (int64_t)frames - 1,
+	       bext.take_id, side.format, frames, (double)frames / info.samplerate, ch, n0, n0 + (int64_t)frames - 1,
 	       bad ? "NO" : "yes", marker, n0 + (int64_t)marker,
 	       capture ? (marker_signal == n0 + (int64_t)marker ? ", = the frame the node marked in its output" :
 			  ", NOT where the node marked") : "", failures ? "  FAILED" : "", monos);
