@@ -31,6 +31,8 @@ int main(int argc, char **argv)
 	/* Deterministic junk: random bytes, and random mutations of a valid JSON object. */
 	static const char seed[] = "{\"ghostrec\":1,\"req\":\"set\",\"marker_channels\":[0,1],"
 				   "\"marker_amplitude\":0.25,\"node\":\"a\\\"b\",\"x\":{\"y\":[1]}}";
+	/* JSON-ish bytes, so the junk reaches deep into the parsers. */
+	static const char alphabet[] = "{}[]\":,0123456789 truefalsnu\\.-e\x80\xff";
 	uint8_t buf[8192];
 	uint32_t s = 12345;
 	for (int iter = 0; iter < 200000; iter++) {
@@ -48,7 +50,7 @@ int main(int argc, char **argv)
 			n = (s >> 8) % sizeof(buf);
 			for (size_t k = 0; k < n; k++) {
 				s = s * 1664525u + 1013904223u;
-				buf[k] = (uint8_t)"{}[]\":,0123456789 truefalsnu\\.-e\x80\xff"[(s >> 16) % 38];
+				buf[k] = (uint8_t)alphabet[(s >> 16) % (sizeof(alphabet) - 1)];
 			}
 		}
 		LLVMFuzzerTestOneInput(buf, n);
