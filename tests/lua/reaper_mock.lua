@@ -97,8 +97,11 @@ function M.new(opts)
 		return it
 	end
 
+	-- Every file a test put into the project: the recordings the scripts must never modify.
+	P.recorded_files = {}
 	function P.add_take(it, path, startoffs, fields)
 		local src = assert(make_source(path), "mock: cannot open " .. path)
+		P.recorded_files[path] = true
 		local tk = { kind = "MediaItem_Take", id = new_id(), item = it, source = src,
 			D_STARTOFFS = startoffs or 0, D_PLAYRATE = 1, D_VOL = 1, I_CHANMODE = 0, name = path:match("[^/]*$") }
 		for k, v in pairs(fields or {}) do tk[k] = v end

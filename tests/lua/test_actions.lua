@@ -25,6 +25,16 @@ local function set_cfg(P, inbox, join, xfade_ms, markers)
 	P.reaper.SetExtState("ghostrec", "markers", (markers == false) and "0" or "1", true)
 end
 
+-- Contents of every recording in the project; compared before/after: never modified.
+local function recordings(P)
+	local names = {}
+	for path in pairs(P.recorded_files) do names[#names + 1] = path end
+	table.sort(names)
+	local parts = {}
+	for _, path in ipairs(names) do parts[#parts + 1] = path .. "\0" .. T.read_file(path) end
+	return table.concat(parts, "\0")
+end
+
 -- Runs an action script file the way REAPER does, then the UI cycles until it finished.
 -- Returns how many deferred cycles it used.
 local function run_script(P, name)
@@ -217,7 +227,9 @@ case("loop recording: three takes of one file as sections, all replaced", functi
 	P.add_take(it, sc.take_path, 2 * loop / RATE)
 	it.B_UISEL = 1
 	it.cur = 2
+	local rec = recordings(P)
 	T.eq(replace.run_selected(), 1, "one source file replaced")
+	T.eq(recordings(P), rec, "recordings untouched")
 	T.eq(#P.undo_points, 1, "undo points")
 	-- every take of every piece plays the clean file
 	for _, x in ipairs(tr.items) do
@@ -256,7 +268,9 @@ case("loop recording as separate items: selecting one replaces every section of 
 		items[pass] = P.add_item(tracks[pass], sc.take_path, 8.0, loop / RATE, pass * loop / RATE)
 	end
 	items[1].B_UISEL = 1
+	local rec = recordings(P)
 	T.eq(replace.run_selected(), 1, "one recording replaced")
+	T.eq(recordings(P), rec, "recordings untouched")
 	T.eq(#P.undo_points, 1, "undo points")
 	T.eq(#P.markers, 3, "a marker per glitch, each in its pass")
 	local f0 = 8 * RATE
@@ -309,7 +323,9 @@ case("punch-in: take starts later, no marker, found by content among recent clea
 	set_cfg(P, sc.inbox, "cut")
 	local tr = P.add_track()
 	P.add_item(tr, sc.take_path, 1.0, 60000 / RATE, 0, { B_UISEL = 1 })
+	local rec = recordings(P)
 	T.eq(replace.run_selected(), 1, "replaced")
+	T.eq(recordings(P), rec, "recordings untouched")
 	local f0 = RATE
 	local out = P.render_track(tr, RATE, f0 + 60000, 2)
 	local checked = check_render(out[2], sc.clean[2], sc.truth, f0, f0 + 60000, function(f) return f - f0 end, {}, "punch-in")
@@ -330,7 +346,9 @@ case("two tracks recording two channels of one clean take; mono of stereo", func
 	local tr1, tr2 = P.add_track("Gtr"), P.add_track("Bass")
 	P.add_item(tr1, sc.take_path, 2.0, RATE * 2 / RATE, 0, { B_UISEL = 1 })
 	P.add_item(tr2, dir .. "/Bass-001.wav", 2.0, RATE * 2 / RATE, 0, { B_UISEL = 1 })
+	local rec = recordings(P)
 	T.eq(replace.run_selected(), 2, "both tracks replaced")
+	T.eq(recordings(P), rec, "recordings untouched")
 	T.eq(#P.undo_points, 1, "one undo point for both")
 	for _, x in ipairs(tr1.items) do T.eq(x.takes[1].I_CHANMODE, 3, "track 1 plays clean channel 1") end
 	for _, x in ipairs(tr2.items) do T.eq(x.takes[1].I_CHANMODE, 4, "track 2 plays clean channel 2") end
@@ -508,8 +526,10 @@ case("background watcher: replaces exactly the matching takes when their clean f
 	for _ = 1, 5 do P.tick(0.5) end
 	T.eq(snapshot(P), before, "no replacement while recording")
 	P.play_state = 0
+	local rec = recordings(P)
 	for _ = 1, 3 do P.tick(0.5) end
 	T.eq(#P.undo_points, 1, "replaced in one undo point")
+	T.eq(recordings(P), rec, "recordings untouched")
 	local clean_path = sc.inbox .. "/ghostrec-" .. sc.take_id .. ".wav"
 	T.ok(#tr.items > 1, "split at joins")
 	for _, x in ipairs(tr.items) do T.eq(x.takes[1].source.filename, clean_path, "matching take replaced") end
