@@ -9,6 +9,8 @@ local settings = require("ghostrec.settings")
 local replace = {}
 
 local MARKER_SCAN_SECONDS = 60 -- as ghostrec-sync
+local CLEAN_TAG = " [ghostrec clean]"
+local ACTION_BUILD_MISSING_PEAKS = 40047 -- "Peaks: Build any missing peaks"
 
 local function msg(s) reaper.ShowConsoleMsg("ghostrec: " .. s .. "\n") end
 replace.msg = msg
@@ -353,6 +355,11 @@ local function apply_item(plan, cfg, item, takes, counts)
 		local old = reaper.GetMediaItemTake_Source(take)
 		reaper.SetMediaItemTake_Source(take, sources[i])
 		if old then reaper.PCM_Source_Destroy(old) end
+		-- The take's name says it now plays the clean recording.
+		local _, name = reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "", false)
+		if not (name or ""):find(CLEAN_TAG, 1, true) then
+			reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", (name or "") .. CLEAN_TAG, true)
+		end
 		if plan.chanmode and not plan.mono_channel_file then
 			reaper.SetMediaItemTakeInfo_Value(take, "I_CHANMODE", plan.chanmode)
 		end
@@ -445,6 +452,7 @@ function replace.run_groups(groups, cfg, opts)
 		end
 	end
 	reaper.PreventUIRefresh(-1)
+	reaper.Main_OnCommand(ACTION_BUILD_MISSING_PEAKS, 0) -- waveforms of the clean files
 	reaper.UpdateArrange()
 	reaper.Undo_EndBlock(opts.undo_name or "ghostrec: replace takes with clean recordings", -1)
 	for _, l in ipairs(lines) do msg(l) end

@@ -297,6 +297,13 @@ function M.new(opts)
 	end
 	function R.Undo_EndBlock2(proj, desc, flags) R.Undo_EndBlock(desc, flags) end
 	function R.UpdateArrange() track_call("UpdateArrange") end
+	-- Actions by command ID; only the ones the scripts use are modelled.
+	local ACTIONS = { [40047] = "Peaks: Build any missing peaks" }
+	P.actions_run = {}
+	function R.Main_OnCommand(cmd, flag)
+		assert(ACTIONS[cmd], "mock: action not modelled: " .. tostring(cmd))
+		P.actions_run[#P.actions_run + 1] = cmd
+	end
 	function R.UpdateTimeline() track_call("UpdateTimeline") end
 	function R.PreventUIRefresh(n) P.ui_refresh = (P.ui_refresh or 0) + n end
 	function R.ShowConsoleMsg(msg) P.console[#P.console + 1] = msg end

@@ -171,7 +171,9 @@ for _, join in ipairs({ "cut", "crossfade" }) do
 		T.eq(#tr.items, 4, "items after splitting")
 		for _, x in ipairs(tr.items) do
 			T.eq(x.takes[1].source.filename, sc.clean_path, "clean source on every piece")
+			T.eq(x.takes[1].name, "Track 1-001.wav [ghostrec clean]", "take name")
 		end
+		T.eq(table.concat(P.actions_run, ","), "40047", "peaks built once")
 		for src in pairs(P.sources_alive) do
 			T.ok(src.filename ~= sc.take_path, "old source destroyed")
 		end
