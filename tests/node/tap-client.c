@@ -57,6 +57,15 @@ static int64_t pattern_pos(float v)
 	return (int64_t)lrint((double)v * 8388608.0) - 1;
 }
 
+/* Same for any channel (2586503 = 40503^-1 mod 2^22). */
+static int64_t pattern_pos_ch(float v, uint32_t c)
+{
+	if (c == 0)
+		return pattern_pos(v);
+	uint64_t k = (uint64_t)(lrint(-(double)v * 8388608.0) - 1) % PATTERN_PERIOD;
+	return (int64_t)((k * 2586503u) % PATTERN_PERIOD);
+}
+
 struct app {
 	struct pw_main_loop *loop;
 	struct pw_context *context;
@@ -285,12 +294,15 @@ static void on_deadline(void *data, uint64_t expirations)
 static void check_output(struct app *a, size_t *marker_index, uint32_t *marker_channels)
 {
 	size_t first = atomic_load(&a->first_valid), n = atomic_load(&a->n_rec);
-	/* Latency from graph positions: the recorder got, at position p, what was played at p - L. */
-	int64_t played = pattern_pos(a->rec[0][first]);
-	int64_t latency = ((int64_t)(a->rec_pos[first] % PATTERN_PERIOD) - played + PATTERN_PERIOD) %
-			  PATTERN_PERIOD;
-	printf("added latency: %ld frames\n", (long)latency);
-	EXPECT(latency == 0, "output is %ld frames late", (long)latency);
+	/* Latency from graph positions, per channel: the recorder got, at position p, what was
+	 * played at p - L. */
+	for (uint32_t c = 0; c < CHANNELS; c++) {
+		int64_t played = pattern_pos_ch(a->rec[c][first], c);
+		int64_t latency = ((int64_t)(a->rec_pos[first] % PATTERN_PERIOD) - played +
+				   PATTERN_PERIOD) % PATTERN_PERIOD;
+		printf("added latency channel %u: %ld frames\n", c, (long)latency);
+		EXPECT(latency == 0, "output channel %u is %ld frames late", c, (long)latency);
+	}
 
 	/* The marker, on each marked output channel. */
 	*marker_index = SIZE_MAX;
