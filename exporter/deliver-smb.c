@@ -2,7 +2,9 @@
  *
  * URL smb://host[:port]/share/dir; credentials file with "username = ...", "password = ...",
  * optional "domain = ..." (the smbclient -A format), which must not be readable by others.
- * A fresh connection per attempt, so a share that went away and came back just works. */
+ * One libsmbclient context is kept while deliveries succeed (creating one per file leaks inside
+ * libsmbclient); after any failure it is dropped, so a share that went away and came back gets a
+ * fresh connection on the next attempt. */
 #include "deliver.h"
 
 #include <errno.h>
@@ -27,6 +29,7 @@ struct smb_target {
 	char share_path[768];  /* "share/dir" without slashes around */
 	char credentials[4096];
 	char user[256], password[256], domain[256];
+	SMBCCTX *ctx;
 };
 
 static int read_credentials(struct smb_target *s, char *err, size_t errsize)
@@ -96,10 +99,22 @@ static void auth_fn(SMBCCTX *c, const char *srv, const char *shr, char *wg, int 
 	snprintf(pw, (size_t)pwlen, "%s", s->password);
 }
 
+static void drop_ctx(struct smb_target *s)
+{
+	if (s->ctx)
+		smbc_free_context(s->ctx, 1);
+	s->ctx = NULL;
+}
+
 static SMBCCTX *connect_ctx(struct smb_target *s, char *err, size_t errsize)
 {
-	if (read_credentials(s, err, errsize) < 0)
+	/* the file is checked on every delivery: a chmod 644 later still stops us */
+	if (read_credentials(s, err, errsize) < 0) {
+		drop_ctx(s);
 		return NULL;
+	}
+	if (s->ctx)
+		return s->ctx;
 	SMBCCTX *ctx = smbc_new_context();
 	if (!ctx) {
 		SET_ERR("smb: cannot create a libsmbclient context");
@@ -117,6 +132,7 @@ static SMBCCTX *connect_ctx(struct smb_target *s, char *err, size_t errsize)
 		smbc_free_context(ctx, 1);
 		return NULL;
 	}
+	s->ctx = ctx;
 	return ctx;
 }
 
@@ -212,13 +228,15 @@ out:
 		smbc_getFunctionUnlink(ctx)(ctx, tmpurl);
 	if (in >= 0)
 		close(in);
-	smbc_free_context(ctx, 1);
+	if (rc < 0)
+		drop_ctx(s);
 	return rc;
 }
 
 static void smb_destroy(struct deliver_target *t)
 {
 	struct smb_target *s = (struct smb_target *)t;
+	drop_ctx(s);
 	memset(s->password, 0, sizeof(s->password));
 	free(s);
 }

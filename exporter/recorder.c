@@ -188,9 +188,10 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 		uint64_t lost = take_marked(&a->t, frame, nl->info.oldest_frame);
 		if (lost) {
 			r->counters.lost_frames += lost;
-			log_err("take %" PRIu32 ": the ring no longer had %" PRIu64 " frames of the preroll "
-				"(ring %.2f s is shorter than the preroll plus the mark delay)", take_id, lost,
-				(double)nl->info.capacity / a->t.rate);
+			log_err("take %" PRIu32 ": the ring no longer had %" PRIu64 " frames of the preroll: it "
+				"holds audio from frame %" PRIu64 " on (ring of %.2f s shorter than preroll + mark "
+				"delay, or the node's format changed just before); the take starts there", take_id,
+				lost, nl->info.oldest_frame, (double)nl->info.capacity / a->t.rate);
 		}
 		save(r, a);
 		log_info("take %" PRIu32 ": marker at frame %" PRIu64 "; spooling from frame %" PRIu64,

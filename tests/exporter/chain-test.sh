@@ -75,7 +75,8 @@ SHARE=$T/smb/share/in
 SPOOL=$T/spool
 
 start_exporter() {
-	"$EXPORTER" --node "$NODE" --osc-port "$OSC_PORT" --spool-dir "$SPOOL" \
+	# CHAIN_EXPORTER_WRAPPER: e.g. "valgrind --leak-check=full" to check the daemon itself
+	${CHAIN_EXPORTER_WRAPPER:-} "$EXPORTER" --node "$NODE" --osc-port "$OSC_PORT" --spool-dir "$SPOOL" \
 		--smb-url "smb://127.0.0.1:$SMB_PORT/takes/in" --smb-credentials "$T/smb/cred" \
 		--preroll "$preroll" --postroll "$postroll" --split-channels --retry-max 1 "$@" \
 		>>"$T/exporter.log" 2>&1 &
@@ -334,6 +335,27 @@ bad-input)
 	"$CTL" status
 	stop_signal
 	check_share 1 --preroll-frames "$preroll_frames"
+	;;
+ring-change)
+	start_exporter
+	osc /record f 1.0
+	wait_json '.takes[0].state == "recording"' || fail "not recording"
+	sleep 1
+	say "the node's ring is recreated mid-take (new generation): the take ends there, delivered"
+	r=$(printf '{"ghostrec":1,"req":"set","ring_seconds":2}' |
+		"$ZSEND" "ipc://$XDG_RUNTIME_DIR/pw-ghost-rec/$NODE.ctl")
+	echo "$r" | jq -e '.ok == true' >/dev/null || fail "set ring_seconds: $r"
+	wait_json '.counters.delivered == 1 and .recording == false' || fail "cut take not delivered"
+	grep -q "format changed" "$T/exporter.log" || fail "no log line about the new generation"
+	osc /record f 0.0 # REAPER's stop comes later: nothing left to stop
+	sleep 1 # the new ring holds a whole preroll again
+	say "the next take records from the new ring"
+	osc /record f 1.0
+	sleep 0.8
+	osc /record f 0.0
+	wait_json '.counters.delivered == 2 and .nodes[0].ring_seconds == 2' || fail "second take not delivered"
+	stop_signal
+	check_share 2 --preroll-frames "$preroll_frames"
 	;;
 *)
 	fail "unknown scenario $scenario"
