@@ -207,6 +207,23 @@ takes)
 		fail "stray files in the outbox: $(ls -A "$T/outbox")"
 	stop_signal
 	check_share 5 --preroll-frames "$preroll_frames" --min-frames $((preroll_frames + postroll_frames + rate / 2))
+	say "the checker itself catches a changed sample and a marker off by one frame"
+	first=$(status | jq -r '.delivered[0].take_id')
+	mkdir -p "$T/bad1" "$T/bad2"
+	cp "$SHARE/ghostrec-$first.wav" "$SHARE/ghostrec-$first.json" "$T/bad1/"
+	python3 - "$T/bad1/ghostrec-$first.wav" <<-'PY'
+	import sys
+	b = bytearray(open(sys.argv[1], 'rb').read())
+	i = b.index(b'data') + 8 + 4000 * 8      # frame 4000, channel 0
+	b[i] ^= 0x01                             # one LSB of one sample
+	open(sys.argv[1], 'wb').write(b)
+	PY
+	! "$CHECK" "$T/bad1/ghostrec-$first.wav" --capture "$T/capture.raw" --channels 2 2>/dev/null ||
+		fail "checker missed a changed sample"
+	cp "$SHARE/ghostrec-$first.wav" "$T/bad2/"
+	jq -c '.marker_frame += 1' "$SHARE/ghostrec-$first.json" > "$T/bad2/ghostrec-$first.json"
+	! "$CHECK" "$T/bad2/ghostrec-$first.wav" --capture "$T/capture.raw" --channels 2 2>/dev/null ||
+		fail "checker missed a sidecar marker off by one"
 	for id in $(status | jq -r '.delivered[].take_id'); do
 		echo "take $id: $(take_seconds "$id") s between marker and stop"
 	done
