@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +90,11 @@ int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node
 		h->positions[c] = positions ? positions[c] : 0;
 	snprintf(h->node_name, sizeof(h->node_name), "%s", node_name);
 	h->writer_pid = (int32_t)getpid();
+	if (getrandom(&h->instance, sizeof(h->instance), GRND_NONBLOCK) != sizeof(h->instance)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h->instance = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
+	}
 	h->version = GHOSTREC_RING_VERSION;
 	atomic_thread_fence(memory_order_release);
 	/* Magic last: a reader that sees it sees a complete header. */
@@ -223,6 +230,8 @@ int ghostrec_ring_reader_info(struct ghostrec_ring_reader *r, struct ghostrec_ri
 		uint64_t oldest = wb > h->capacity ? wb - h->capacity : 0;
 		info->oldest_frame = oldest > info->gen_start_frame ? oldest : info->gen_start_frame;
 		memcpy(info->positions, h->positions, sizeof(info->positions));
+		info->instance = h->instance;
+		info->writer_pid = h->writer_pid;
 		memcpy(info->node_name, h->node_name, sizeof(info->node_name));
 		info->node_name[sizeof(info->node_name) - 1] = '\0';
 		snprintf(info->shm_name, sizeof(info->shm_name), "%s", r->shm_name);

@@ -82,6 +82,8 @@ struct ghostrec_ring_header {
 	char node_name[GHOSTREC_RING_NAME_MAX];
 	int32_t writer_pid;
 	uint32_t reserved0;
+	uint64_t instance;                /* random per node start, kept when the ring is resized:
+					   * a different value means the timeline restarted */
 	struct ghostrec_ring_counters counters;
 	_Atomic uint64_t marker_count;    /* markers ever recorded (release, after the entry) */
 	struct ghostrec_ring_marker markers[GHOSTREC_RING_MAX_MARKERS];
@@ -105,7 +107,8 @@ struct ghostrec_ring_writer {
 
 /* Creates (or replaces) the shm object for `node_name` and maps it read-write.
  * start_frame/generation continue the node's timeline when the ring is recreated (pass 0 and 1
- * for a new node). Not real-time safe. Returns 0 or a negative errno. */
+ * for a new node); the header gets a fresh random `instance` (copy the old one over when the
+ * ring is only being resized). Not real-time safe. Returns 0 or a negative errno. */
 int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node_name,
 				uint32_t rate, uint32_t channels, const uint32_t *positions,
 				uint64_t capacity, uint64_t start_frame, uint64_t generation);
@@ -190,6 +193,8 @@ struct ghostrec_ring_info {
 	uint64_t gen_start_frame;
 	uint64_t write_frame;
 	uint64_t oldest_frame;          /* first frame still readable (>= gen_start_frame) */
+	uint64_t instance;              /* changes when the node restarts (frames start again at 0) */
+	int32_t writer_pid;
 	uint32_t positions[GHOSTREC_RING_MAX_CHANNELS];
 	char node_name[GHOSTREC_RING_NAME_MAX];
 	char shm_name[128];

@@ -489,6 +489,7 @@ static int do_ring_swap(struct spa_loop *loop, bool async, uint32_t seq, const v
 	atomic_store(&h->write_begin, wf);
 	atomic_store(&h->gen_start_frame, wf);
 	atomic_store(&h->generation, atomic_load(&old->generation) + 1);
+	h->instance = old->instance;
 	h->counters = old->counters;
 	atomic_fetch_add(&h->counters.format_changes, 1);
 	memcpy(h->markers, old->markers, sizeof(h->markers));

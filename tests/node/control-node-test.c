@@ -241,14 +241,16 @@ int main(int argc, char **argv)
 
 	/* Resize the ring: new shm object, new generation, format event, readers follow. */
 	struct ghostrec_ring_reader *r;
-	EXPECT(ghostrec_ring_reader_open(&r, node) == 0, "open ring");
+	struct ghostrec_ring_info info, before;
+	EXPECT(ghostrec_ring_reader_open(&r, node) == 0 && ghostrec_ring_reader_info(r, &before) == 0,
+	       "open ring");
 	m = ask("{\"ghostrec\":1,\"req\":\"set\",\"ring_seconds\":2}");
 	EXPECT(m.ok && m.capacity == 96000 && m.generation == 2 && m.ring_seconds == 2, "resize reply");
 	EXPECT(wait_event(sub, GHOSTREC_CTL_EV_FORMAT, &ev) == 0 && ev.generation == 2 &&
 	       ev.capacity == 96000, "no format event");
-	struct ghostrec_ring_info info;
 	EXPECT(ghostrec_ring_reader_info(r, &info) == 0 && info.generation == 2 &&
-	       info.capacity == 96000 && info.write_frame >= last, "reader did not follow the resize");
+	       info.capacity == 96000 && info.write_frame >= last && info.instance == before.instance,
+	       "reader did not follow the resize (or the instance changed)");
 	struct ghostrec_ring_marker mk[GHOSTREC_RING_MAX_MARKERS];
 	uint64_t total;
 	size_t nm = ghostrec_ring_reader_markers(r, mk, GHOSTREC_RING_MAX_MARKERS, &total);

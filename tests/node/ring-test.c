@@ -56,6 +56,7 @@ static void test_basic(const char *name)
 	CHECK(ghostrec_ring_reader_info(r, &info) == 0);
 	CHECK(info.rate == 48000 && info.channels == 2 && info.capacity == 1000);
 	CHECK(info.generation == 1 && info.write_frame == 0 && info.positions[1] == 4);
+	CHECK(info.writer_pid == getpid() && info.instance == w.hdr->instance);
 
 	float out[2][1000];
 	float *dst[2] = { out[0], out[1] };
