@@ -59,6 +59,14 @@ echo "REAPER take: $work/emu/take.wav ($format, $chan), clean take: $(basename "
 "$build/exporter/ghostrec-sync" --take "$work/emu/take.wav" --clean "$clean" -o "$work/fixed.wav" \
 	--join cut --report "$work/report.json" || { echo "ghostrec-sync failed" >&2; exit 1; }
 
+# The emulator's true glitch log (relay-check also proves the fixed take exact).
+expected=
+if [ -x "$build/tests/emulator/relay-check" ]; then
+	"$build/tests/emulator/relay-check" "$work/emu" "$clean" "$work/fixed.wav" "$work/expected.json" \
+		|| { echo "relay-check: ghostrec-sync's fixed take is not exact" >&2; exit 1; }
+	expected=$work/expected.json
+fi
+
 E2E_TAKE="$work/emu/take.wav" E2E_CLEAN="$clean" E2E_INBOX="$work/inbox" E2E_REPORT="$work/report.json" \
-E2E_FIXED="$work/fixed.wav" GHOSTREC_SRC="$src" GHOSTREC_BUILD="$build" \
+E2E_FIXED="$work/fixed.wav" E2E_EXPECTED="$expected" GHOSTREC_SRC="$src" GHOSTREC_BUILD="$build" \
 	"$lua" "$src/tests/lua/run.lua" test_e2e.lua

@@ -15,6 +15,12 @@ cases[#cases + 1] = { "e2e: Lua conform == ghostrec-sync on the relay emulator's
 	local lua = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
 	T.eq(core.report_json(lua), core.report_json(c), "Lua vs C report")
 	T.ok(#lua.glitches > 0, "the relay damaged the take")
+	local expected = os.getenv("E2E_EXPECTED")
+	if expected and expected ~= "" then
+		-- the emulator's true log: {"take_frame","kind","frames"} objects
+		local truth = core.parse_report(T.read_file(expected))
+		T.same_glitches(lua.glitches, truth.glitches, "Lua glitches vs the relay's true log")
+	end
 	print(string.format("     %d glitches, alignment %s, take %s", #lua.glitches, lua.alignment, tostring(lua.take_id)))
 end }
 
