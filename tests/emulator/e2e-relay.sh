@@ -1,0 +1,80 @@
+#!/bin/bash
+# End to end on a real PipeWire graph: signal -> ghostrec node -> PWAR relay emulator (UDP on
+# loopback, seeded loss, ASIO block assembly) -> "REAPER take"; REAPER's OSC /record drives
+# ghostrec-exporter, which writes the clean take; ghostrec-sync fixes the take. Checked:
+# every take frame of the fixed take (--join cut) equals the pristine audio mapped through
+# the emulator's true glitch log, and ghostrec-sync reports every glitch at the exact frame
+# with the exact size. The single-offset alignment's error count is printed for contrast.
+#
+# usage: e2e-relay.sh BUILD_DIR MODE FORMAT ASIO_BLOCK SEED LOSS TAKE_CHANNEL|stereo [SECONDS]
+set -uo pipefail
+build=$1 mode=$2 format=$3 block=$4 seed=$5 loss=$6 chan=$7 seconds=${8:-10}
+export GHOSTREC_BUILD_DIR=$build
+. "$(dirname "$0")/../lib/pw-env.sh"
+
+PW_ENV_QUANTUM=256 pw_env_start || exit 1
+work=$PW_ENV_DIR/e2e
+mkdir -p "$work/outbox" "$work/spool"
+EXP_PID=
+cleanup() {
+	local status=$?
+	if [ -n "$EXP_PID" ]; then
+		kill "$EXP_PID" 2>/dev/null
+		wait "$EXP_PID" 2>/dev/null
+	fi
+	if [ $status -ne 0 ] && [ -f "$work/exporter.log" ]; then
+		echo "---- exporter log ----" >&2
+		tail -n 30 "$work/exporter.log" >&2
+	fi
+	(exit $status)
+	pw_env_stop
+}
+trap cleanup EXIT
+pw_env_wait_node ghostrec || exit 1
+
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$build/exporter/ghostrec-exporter" --osc-port "$port" --osc-bind 127.0.0.1 --node ghostrec \
+	--outbox "$work/outbox" --spool-dir "$work/spool" --preroll 2 --postroll 0.5 \
+	--ctl-socket "$work/exporter.ctl" >"$work/exporter.log" 2>&1 &
+EXP_PID=$!
+PW_ENV_WAIT=15 pw_env_wait_for grep -q "attached" "$work/exporter.log" || { echo "exporter did not attach to the node" >&2; exit 1; }
+
+if [ "$chan" = stereo ]; then chanarg=--stereo; else chanarg="--take-channel $chan"; fi
+# shellcheck disable=SC2086
+"$build/tests/emulator/relay-emu" --node ghostrec --osc-port "$port" --out "$work/emu" --mode "$mode" \
+	--asio-block "$block" --loss "$loss" --seed "$seed" --seconds "$seconds" --format "$format" $chanarg \
+	|| { echo "relay emulator failed" >&2; exit 1; }
+
+PW_ENV_WAIT=30 pw_env_wait_for sh -c "ls '$work/outbox'/ghostrec-*.json >/dev/null 2>&1 && ls '$work/outbox'/ghostrec-[0-9]*.wav >/dev/null 2>&1" \
+	|| { echo "no clean take delivered" >&2; ls -la "$work/outbox" >&2; exit 1; }
+clean=$(ls "$work/outbox"/ghostrec-[0-9]*.wav | grep -v -- '-ch[0-9]*\.wav$' | head -1)
+echo "clean take: $(basename "$clean")"
+
+"$build/exporter/ghostrec-sync" --take "$work/emu/take.wav" --clean "$clean" -o "$work/fixed.wav" \
+	--join cut --report "$work/report.json" || { echo "ghostrec-sync failed" >&2; exit 1; }
+"$build/tests/emulator/relay-check" "$work/emu" "$clean" "$work/fixed.wav" "$work/expected.json"
+check=$?
+python3 - "$work/report.json" "$work/expected.json" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+exp = json.load(open(sys.argv[2]))
+got = rep["glitches"]
+print("ghostrec-sync: %d glitches reported, %d true; alignment %s, take id %s" % (len(got), len(exp), rep["alignment"], rep["take_id"]))
+kinds = {}
+for g in exp:
+    kinds[g["kind"]] = kinds.get(g["kind"], 0) + 1
+print("true glitches by kind:", kinds)
+if got != exp:
+    print("MISMATCH between reported and true glitches:")
+    for i in range(max(len(got), len(exp))):
+        a = got[i] if i < len(got) else None
+        b = exp[i] if i < len(exp) else None
+        if a != b:
+            print("  #%d reported %s, true %s" % (i, a, b))
+    sys.exit(1)
+if len(exp) < 12:
+    print("too few glitches for a meaningful run")
+    sys.exit(1)
+PY
+report=$?
+[ $check -eq 0 ] && [ $report -eq 0 ]
