@@ -30,10 +30,10 @@ cleanup() {
 	pw_env_stop
 }
 trap cleanup EXIT
-pw_env_wait_node ghostrec || exit 1
+pw_env_wait_node "$PW_ENV_NODE" || exit 1
 
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/exporter/ghostrec-exporter" --osc-port "$port" --osc-bind 127.0.0.1 --node ghostrec \
+"$build/exporter/ghostrec-exporter" --osc-port "$port" --osc-bind 127.0.0.1 --node "$PW_ENV_NODE" \
 	--outbox "$work/outbox" --spool-dir "$work/spool" --preroll 2 --postroll 0.5 \
 	--ctl-socket "$work/exporter.ctl" >"$work/exporter.log" 2>&1 &
 EXP_PID=$!
@@ -41,7 +41,7 @@ PW_ENV_WAIT=15 pw_env_wait_for grep -q "attached" "$work/exporter.log" || { echo
 
 if [ "$chan" = stereo ]; then chanarg=--stereo; else chanarg="--take-channel $chan"; fi
 # shellcheck disable=SC2086
-"$build/tests/emulator/relay-emu" --node ghostrec --osc-port "$port" --out "$work/emu" --mode "$mode" \
+"$build/tests/emulator/relay-emu" --node "$PW_ENV_NODE" --osc-port "$port" --out "$work/emu" --mode "$mode" \
 	--asio-block "$block" --loss "$loss" --seed "$seed" --seconds "$seconds" --format "$format" $chanarg \
 	|| { echo "relay emulator failed" >&2; exit 1; }
 
