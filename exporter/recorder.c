@@ -193,6 +193,10 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 				"delay, or the node's format changed just before); the take starts there", take_id,
 				lost, nl->info.oldest_frame, (double)nl->info.capacity / a->t.rate);
 		}
+		else if (frame - a->t.start_frame < a->t.preroll_frames)
+			log_info("take %" PRIu32 ": preroll is %" PRIu64 " frames, not %" PRIu64 ": the node's audio "
+				 "only starts at frame %" PRIu64, take_id, frame - a->t.start_frame,
+				 a->t.preroll_frames, a->t.start_frame);
 		save(r, a);
 		log_info("take %" PRIu32 ": marker at frame %" PRIu64 "; spooling from frame %" PRIu64,
 			 take_id, frame, a->t.start_frame);
@@ -340,6 +344,16 @@ void recorder_tick(struct recorder *r, double now)
 				handle_marker(r, a->node, a->t.take_id, a->t.request_frame);
 			}
 		}
+		if (a->verify_pending && node_link_attached(nl)) {
+			/* a node that restarted while we were down has a new timeline: the frames we
+			 * would read next are not this take's. Its marker table tells. */
+			uint64_t frame = 0;
+			a->verify_pending = false;
+			if (!a->t.marker_missing && (a->t.state == TAKE_RECORDING || a->t.state == TAKE_POSTROLL) &&
+			    (!node_link_find_marker(nl, a->t.take_id, &frame) || frame != a->t.marker_frame))
+				cut_take(r, a, "the node no longer knows this take's marker (it restarted while the "
+					 "exporter was down)");
+		}
 		pump(r, a);
 		if (a->w.fd >= 0 && now - a->last_sync > SYNC_INTERVAL_S) {
 			spool_writer_sync(&a->w);
@@ -397,6 +411,7 @@ void recorder_recover(struct recorder *r, double now)
 		}
 		a.node = (unsigned)n;
 		a.mark_sent = false; /* ARMED: look for the marker in the node's table first */
+		a.verify_pending = true;
 		a.mark_sent_at = now;
 		r->takes[r->n_takes++] = a;
 		log_info("take %" PRIu32 ": resuming after a restart: %s on node %s, %" PRIu64 " frames already spooled",

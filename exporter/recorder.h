@@ -25,6 +25,7 @@ struct active_take {
 	bool mark_sent;
 	double mark_sent_at;
 	double last_sync;
+	bool verify_pending;     /* recovered after a crash: check the node still knows our marker */
 };
 
 struct recorder_counters {

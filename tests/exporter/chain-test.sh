@@ -25,16 +25,27 @@ postroll_frames=$(python3 -c "print(round($postroll*$rate))")
 
 # shellcheck source=../lib/pw-env.sh
 . "$S/tests/lib/pw-env.sh"
+if [ "$scenario" = two-nodes ]; then
+	# a second ghostrec node (another input group) beside the one pw-env loads
+	NODE_B=ghostrec-b$$
+	dropin_dir=$(mktemp -d)
+	sed "s/^\( *node.name *= *\)ghostrec *$/\1$NODE_B/" "$S/pipewire.conf.d/60-ghostrec.conf" \
+		> "$dropin_dir/61-ghostrec-b.conf"
+	export PW_ENV_DROPINS="$dropin_dir/61-ghostrec-b.conf"
+fi
 PW_ENV_QUANTUM=${CHAIN_QUANTUM:-1024} pw_env_start
+[ -n "${dropin_dir:-}" ] && rm -rf "$dropin_dir"
 NODE=$PW_ENV_NODE
 T=$PW_ENV_DIR/chain
 mkdir -p "$T"
 SIG_PID= EXP_PID=
 
 cleanup() {
-	[ -n "${REAPER_PID:-}" ] && kill "$REAPER_PID" 2>/dev/null
-	[ -n "$EXP_PID" ] && kill "$EXP_PID" 2>/dev/null && wait "$EXP_PID" 2>/dev/null
-	[ -n "$SIG_PID" ] && kill "$SIG_PID" 2>/dev/null && wait "$SIG_PID" 2>/dev/null
+	# (each line must not fail: this runs under set -e from the EXIT trap)
+	if [ -n "${REAPER_PID:-}" ]; then kill "$REAPER_PID" 2>/dev/null || true; fi
+	if [ -n "$EXP_PID" ]; then kill "$EXP_PID" 2>/dev/null || true; wait "$EXP_PID" 2>/dev/null || true; fi
+	if [ -n "$SIG_PID" ]; then kill "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true; fi
+	if [ -n "${SIG_B_PID:-}" ]; then kill "$SIG_B_PID" 2>/dev/null || true; fi
 	"$SMBD" stop "$T/smb" 2>/dev/null || true
 }
 on_exit() {
@@ -352,6 +363,43 @@ bad-input)
 	"$CTL" status
 	stop_signal
 	check_share 1 --preroll-frames "$preroll_frames"
+	;;
+two-nodes)
+	pw_env_wait_node "$NODE_B"
+	"$SIGNAL" --suffix -b --capture "$T/capture-b.raw" --max-seconds 100 >"$T/signal-b.out" 2>&1 &
+	SIG_B_PID=$!
+	pw_env_wait_node gr-player-b
+	pw_env_wait_node gr-capture-b
+	for c in 0:FL 1:FR; do
+		pw_env_wait_for pw-link "gr-player-b:output_${c%%:*}" "$NODE_B:input_${c#*:}" || fail "cannot link player b"
+		pw_env_wait_for pw-link "$NODE_B:output_${c#*:}" "gr-capture-b:input_${c%%:*}" || fail "cannot link capture b"
+	done
+	sleep 1 # node b's ring holds a whole preroll of the player's signal
+	start_exporter --node "$NODE_B"
+	wait_json '.nodes[1].attached == true' || fail "exporter did not attach to the second node"
+	say "one /record 1 ... /record 0: a take on each node, each with its own take id"
+	osc /record f 1.0
+	wait_json '(.takes | length) == 2 and ([.takes[].state] | unique) == ["recording"]' || fail "not recording on both"
+	sleep 1
+	osc /record f 0.0
+	wait_json '.counters.delivered == 2' || fail "not both takes delivered"
+	"$CTL" status
+	stop_signal
+	kill "$SIG_B_PID"
+	wait "$SIG_B_PID" || fail "gr-signal b failed"
+	SIG_B_PID=
+	n=0
+	for f in "$SHARE"/ghostrec-*.wav; do
+		case $f in *-ch[0-9]*.wav) continue ;; esac
+		node=$(jq -r .node "${f%.wav}.json")
+		cap=$T/capture.raw
+		[ "$node" = "$NODE_B" ] && cap=$T/capture-b.raw
+		"$CHECK" "$f" --capture "$cap" --channels 2 --preroll-frames "$preroll_frames" ||
+			fail "take $f (node $node) is not what its node received"
+		n=$((n + 1))
+	done
+	[ "$n" -eq 2 ] || fail "$n takes, want 2"
+	[ "$(jq -s 'map(.node) | unique | length' "$SHARE"/ghostrec-*.json)" -eq 2 ] || fail "takes not from both nodes"
 	;;
 ring-change)
 	start_exporter

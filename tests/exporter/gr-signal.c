@@ -1,7 +1,8 @@
 /* Test client for the private PipeWire graph: plays the deterministic signal (test-signal.h)
  * from a DSP filter node "gr-player" (ports output_0..), and records whatever reaches the
  * filter node "gr-capture" (ports input_0..) into a raw float32 interleaved file on exit.
- *   gr-signal [--channels N] [--capture FILE] [--max-seconds S]
+ *   gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X]
+ * (--suffix X names the nodes gr-playerX / gr-captureX, for several at once)
  * Prints "ready" once both nodes exist; stops on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
@@ -94,17 +95,19 @@ static struct pw_filter *make(struct app *a, const char *name, enum pw_direction
 int main(int argc, char **argv)
 {
 	struct app a = { .channels = 2 };
-	const char *capture = NULL;
+	const char *capture = NULL, *suffix = "";
 	double max_s = 60;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--channels") && i + 1 < argc)
 			a.channels = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--capture") && i + 1 < argc)
 			capture = argv[++i];
+		else if (!strcmp(argv[i], "--suffix") && i + 1 < argc)
+			suffix = argv[++i];
 		else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
 			max_s = atof(argv[++i]);
 		else {
-			fprintf(stderr, "usage: gr-signal [--channels N] [--capture FILE] [--max-seconds S]\n");
+			fprintf(stderr, "usage: gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X]\n");
 			return 2;
 		}
 	}
@@ -114,11 +117,14 @@ int main(int argc, char **argv)
 	a.loop = pw_main_loop_new(NULL);
 	pw_loop_add_signal(pw_main_loop_get_loop(a.loop), SIGINT, on_signal, &a);
 	pw_loop_add_signal(pw_main_loop_get_loop(a.loop), SIGTERM, on_signal, &a);
-	a.player = make(&a, "gr-player", PW_DIRECTION_OUTPUT, &player_events, a.out);
+	char pname[64], cname[64];
+	snprintf(pname, sizeof(pname), "gr-player%s", suffix);
+	snprintf(cname, sizeof(cname), "gr-capture%s", suffix);
+	a.player = make(&a, pname, PW_DIRECTION_OUTPUT, &player_events, a.out);
 	if (capture) {
 		a.cap_max = (uint64_t)(max_s * 48000);
 		a.cap = calloc(a.cap_max * a.channels, sizeof(float));
-		a.capture = make(&a, "gr-capture", PW_DIRECTION_INPUT, &capture_events, a.in);
+		a.capture = make(&a, cname, PW_DIRECTION_INPUT, &capture_events, a.in);
 	}
 	printf("ready\n");
 	fflush(stdout);
