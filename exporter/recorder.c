@@ -367,6 +367,25 @@ void recorder_tick(struct recorder *r, double now)
 	}
 }
 
+/* A spool file without a state file is what a crash between finalize's last two steps leaves:
+ * its take is in the queue already. Anything else is kept and reported, never deleted. */
+static void orphan_spool(struct recorder *r, const char *name)
+{
+	char state[4400], path[4400], queue[4400];
+	unsigned long id = strtoul(name + 5, NULL, 10);
+	spool_state_path(state, sizeof(state), r->cfg->spool_dir, (uint32_t)id);
+	if (access(state, F_OK) == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", r->cfg->spool_dir, name);
+	spool_queue_path(queue, sizeof(queue), r->cfg->spool_dir, (uint32_t)id);
+	if (access(queue, F_OK) == 0) {
+		unlink(path);
+		log_info("take %lu: removed its spool file, the take is already in the delivery queue", id);
+	} else {
+		log_warn("spool: %s has no state file; kept (raw interleaved float32)", path);
+	}
+}
+
 void recorder_recover(struct recorder *r, double now)
 {
 	DIR *d = opendir(r->cfg->spool_dir);
@@ -375,6 +394,10 @@ void recorder_recover(struct recorder *r, double now)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
+		if (strncmp(de->d_name, "take-", 5) == 0 && l > 9 && strcmp(de->d_name + l - 4, ".raw") == 0) {
+			orphan_spool(r, de->d_name);
+			continue;
+		}
 		if (strncmp(de->d_name, "take-", 5) != 0 || l < 12 || strcmp(de->d_name + l - 6, ".state") != 0)
 			continue;
 		char path[4400], err[256];

@@ -245,9 +245,13 @@ long-take)
 	start_exporter --format pcm24
 	cap=$(status | jq -r '.nodes[0].ring_seconds')
 	say "ring holds $cap s; recording 3 s (12x the ring)"
+	cpu_ticks() { awk '{print $14 + $15}' "/proc/$EXP_PID/stat"; }
+	t0=$(cpu_ticks)
 	osc /record f 1.0
 	sleep 3
 	osc /record f 0.0
+	t1=$(cpu_ticks)
+	echo "measured: exporter CPU while spooling 3 s of stereo audio: $(( (t1 - t0) * 1000 / $(getconf CLK_TCK) )) ms"
 	wait_json '.counters.delivered == 1' || fail "long take not delivered"
 	status | jq -e '.recorder.lost_frames == 0 and .recorder.ring_overwrites == 0' >/dev/null ||
 		fail "frames were lost while spooling"

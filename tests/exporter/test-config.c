@@ -105,6 +105,12 @@ int main(void)
 	CHECK(load(&c, err, sizeof(err), 1) < 0);
 	CHECK(strstr(err, "exporter.conf") && strstr(err, "line 1"));
 
+	/* the shipped example parses and gives the documented defaults */
+	if (getenv("EXPORTER_CONF_EXAMPLE")) {
+		CHECK(load(&c, err, sizeof(err), 3, "--config", getenv("EXPORTER_CONF_EXAMPLE")) == 0);
+		CHECK(c.osc_port == 9000 && c.preroll == 2 && c.postroll == 1 && c.n_nodes == 1 && !c.split_channels);
+	}
+
 	/* --help */
 	CHECK(load(&c, err, sizeof(err), 2, "--help") == 1);
 
