@@ -63,6 +63,12 @@ int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node
 		res = -errno;
 		goto fail;
 	}
+	/* Reserve the pages now: a sparse object on a full /dev/shm would SIGBUS the real-time
+	 * thread on its first write, inside the sound server. */
+	if ((res = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		res = -res;
+		goto fail;
+	}
 	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		res = -errno;
