@@ -178,6 +178,57 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 		CHECK(bad == 0, "%s: OUT differs from the pristine audio at %lld frames", c->name,
 		      (long long)bad);
 	}
+	/* Crossfade joins touch only the frames around dropped joins. */
+	char xf_path[1100];
+	snprintf(xf_path, sizeof(xf_path), "%s/xfade.wav", tmpdir);
+	struct ghostrec_audiofile *xf =
+		ghostrec_audiofile_create_like(xf_path, ghostrec_audiofile_info(take),
+					       ghostrec_audiofile_info(take)->channels, err, sizeof(err));
+	if (xf) {
+		const int64_t xfade = 240;
+		rc = ghostrec_conform_render(&r, take, clean, xf, GHOSTREC_JOIN_CROSSFADE, xfade, NULL, err,
+					     sizeof(err));
+		ghostrec_audiofile_close(xf);
+		struct ghostrec_audiofile *a = ghostrec_audiofile_open(out_path, err, sizeof(err));
+		struct ghostrec_audiofile *b = ghostrec_audiofile_open(xf_path, err, sizeof(err));
+		int64_t outside = 0, inside = 0;
+		size_t seg = 0;
+		for (int64_t i = 0; a && b && i < t.take_frames; i++) {
+			int in_window = 0;
+			while (seg + 1 < r.n_segments && r.segments[seg + 1].take_start + xfade / 2 <= i)
+				seg++;
+			for (size_t j = seg; j + 1 < r.n_segments && j <= seg + 1; j++) {
+				int64_t e = r.segments[j].take_end;
+				if (r.segments[j + 1].take_start == e && i >= e - xfade / 2 && i < e + xfade / 2)
+					in_window = 1;
+			}
+			const float *fa = ghostrec_audiofile_frame(a, i);
+			float va[8];
+			int ch = ghostrec_audiofile_info(a)->channels;
+			for (int k = 0; k < ch && k < 8; k++)
+				va[k] = fa[k];
+			const float *fb = ghostrec_audiofile_frame(b, i);
+			int differ = 0;
+			for (int k = 0; k < ch && k < 8; k++)
+				differ |= va[k] != fb[k];
+			if (differ && in_window)
+				inside++;
+			else if (differ)
+				outside++;
+		}
+		CHECK(rc == 0 && a && b, "%s: crossfade render", c->name);
+		CHECK(outside == 0, "%s: crossfade changed %lld frames away from every join", c->name,
+		      (long long)outside);
+		int drops = 0;
+		for (size_t i = 0; i < r.n_glitches; i++)
+			drops += r.glitches[i].kind == GHOSTREC_GLITCH_DROPPED;
+		if (drops)
+			CHECK(inside > 0, "%s: crossfade changed nothing at %d dropped joins", c->name, drops);
+		ghostrec_audiofile_close(a);
+		ghostrec_audiofile_close(b);
+		unlink(xf_path);
+	}
+
 	int64_t single = gs_single_offset_errors(&p, &t, tmpdir);
 	int shifts = 0;
 	for (size_t i = 0; i < t.n_glitches; i++)

@@ -64,6 +64,16 @@ kinds = {}
 for g in exp:
     kinds[g["kind"]] = kinds.get(g["kind"], 0) + 1
 print("true glitches by kind:", kinds)
+print("glitch list (kind@take_frame/frames):")
+line = " "
+for g in got:
+    item = " %s@%d/%d" % (g["kind"], g["take_frame"], g["frames"])
+    if len(line) + len(item) > 100:
+        print(line)
+        line = " "
+    line += item
+print(line)
+print("fixed take matches the pristine audio at every mapped frame" if got == exp else "")
 if got != exp:
     print("MISMATCH between reported and true glitches:")
     for i in range(max(len(got), len(exp))):
