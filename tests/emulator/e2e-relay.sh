@@ -73,7 +73,6 @@ for g in got:
         line = " "
     line += item
 print(line)
-print("fixed take matches the pristine audio at every mapped frame" if got == exp else "")
 if got != exp:
     print("MISMATCH between reported and true glitches:")
     for i in range(max(len(got), len(exp))):
@@ -87,4 +86,9 @@ if len(exp) < 12:
     sys.exit(1)
 PY
 report=$?
+if [ $check -eq 0 ]; then
+	echo "RESULT: the fixed take equals the pristine audio at every take frame that has a clean counterpart"
+else
+	echo "RESULT: the fixed take differs from the pristine audio"
+fi
 [ $check -eq 0 ] && [ $report -eq 0 ]
