@@ -53,6 +53,7 @@
 #include "common/control.h"
 #include "common/marker.h"
 #include "common/ring.h"
+#include "spa-env.h"
 
 #define CHANNELS 2
 #define QUANTUM 128
@@ -181,43 +182,9 @@ static void resolve_real(void)
 	real_sem_wait = dlsym(RTLD_NEXT, "sem_wait");
 }
 
-/* ---- SPA plumbing ---- */
+/* ---- the harness ---- */
 
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); fprintf(stderr, "\n"); exit(1); } while (0)
-
-static const struct spa_handle_factory *find_factory(const char *lib, const char *name)
-{
-	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		FAIL("dlopen %s: %s", lib, dlerror());
-	spa_handle_factory_enum_func_t enum_func = (spa_handle_factory_enum_func_t)dlsym(h, SPA_HANDLE_FACTORY_ENUM_FUNC_NAME);
-	if (!enum_func)
-		FAIL("%s exports no %s", lib, SPA_HANDLE_FACTORY_ENUM_FUNC_NAME);
-	const struct spa_handle_factory *f;
-	uint32_t index = 0;
-	while (enum_func(&f, &index) > 0)
-		if (strcmp(f->name, name) == 0)
-			return f;
-	FAIL("%s has no factory %s", lib, name);
-}
-
-static struct spa_handle *make_handle(const struct spa_handle_factory *f, const struct spa_dict *info,
-				      const struct spa_support *support, uint32_t n_support)
-{
-	struct spa_handle *h = calloc(1, spa_handle_factory_get_size(f, info));
-	int res = spa_handle_factory_init(f, h, info, support, n_support);
-	if (res < 0)
-		FAIL("init %s: %s", f->name, strerror(-res));
-	return h;
-}
-
-static void *iface(struct spa_handle *h, const char *type)
-{
-	void *i = NULL;
-	if (spa_handle_get_interface(h, type, &i) < 0 || !i)
-		FAIL("no interface %s", type);
-	return i;
-}
 
 struct harness {
 	struct spa_node *node;
@@ -399,26 +366,9 @@ int main(int argc, char **argv)
 	setenv("XDG_RUNTIME_DIR", rundir, 1);
 
 	/* Support objects from the system's libspa-support.so. */
-	const struct spa_handle_factory *f_system = find_factory(argv[2], SPA_NAME_SUPPORT_SYSTEM);
-	const struct spa_handle_factory *f_loop = find_factory(argv[2], SPA_NAME_SUPPORT_LOOP);
-	const struct spa_handle_factory *f_log = find_factory(argv[2], SPA_NAME_SUPPORT_LOG);
-	struct spa_handle *h_system = make_handle(f_system, NULL, NULL, 0);
-	struct spa_system *system_if = iface(h_system, SPA_TYPE_INTERFACE_System);
-	struct spa_support base[2] = { SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_System, system_if) };
-	struct spa_handle *h_log = make_handle(f_log, NULL, base, 1);
-	struct spa_log *log_if = iface(h_log, SPA_TYPE_INTERFACE_Log);
-	base[1] = SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_Log, log_if);
-	struct spa_handle *h_main = make_handle(f_loop, NULL, base, 2);
-	struct spa_handle *h_data = make_handle(f_loop, NULL, base, 2);
-	struct spa_loop_control *main_ctrl = iface(h_main, SPA_TYPE_INTERFACE_LoopControl);
-	struct spa_support support[] = {
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_System, system_if),
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_DataSystem, system_if),
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_Log, log_if),
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_Loop, iface(h_main, SPA_TYPE_INTERFACE_Loop)),
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_LoopUtils, iface(h_main, SPA_TYPE_INTERFACE_LoopUtils)),
-		SPA_SUPPORT_INIT(SPA_TYPE_INTERFACE_DataLoop, iface(h_data, SPA_TYPE_INTERFACE_Loop)),
-	};
+	struct spa_env env;
+	spa_env_init(&env, argv[2]);
+	struct spa_loop_control *main_ctrl = env.main_ctrl;
 
 	char node_name[64];
 	snprintf(node_name, sizeof(node_name), "rttrap-%d", (int)getpid());
@@ -429,17 +379,19 @@ int main(int argc, char **argv)
 		{ "clock.quantum-limit", "8192" },
 	};
 	struct spa_dict info = SPA_DICT_INIT_ARRAY(items);
-	const struct spa_handle_factory *f_tap = find_factory(argv[1], "ghostrec.tap");
-	struct spa_handle *h_tap = make_handle(f_tap, &info, support, SPA_N_ELEMENTS(support));
+	int res;
+	struct spa_handle *h_tap = spa_env_instantiate(spa_env_factory(argv[1], "ghostrec.tap"), &info,
+						       env.support, env.n_support, &res);
+	if (!h_tap)
+		FAIL("ghostrec.tap init: %s", strerror(-res));
 
 	struct harness hs = { 0 };
-	hs.node = iface(h_tap, SPA_TYPE_INTERFACE_Node);
+	hs.node = spa_env_iface(h_tap, SPA_TYPE_INTERFACE_Node);
 	hs.cap = 8000 * QUANTUM;
 	for (uint32_t c = 0; c < CHANNELS; c++) {
 		hs.captured[c] = calloc(hs.cap, sizeof(float));
 		hs.played[c] = calloc(hs.cap, sizeof(float));
 	}
-	spa_loop_control_enter(main_ctrl);
 	setup_ports(&hs);
 
 	struct sigaction sa = { 0 };
@@ -533,8 +485,7 @@ int main(int argc, char **argv)
 			failures++;
 		}
 
-	spa_handle_clear(h_tap);
-	free(h_tap);
+	spa_env_free_handle(h_tap);
 	for (uint32_t c = 0; c < CHANNELS; c++) {
 		for (int i = 0; i < N_BUFFERS; i++) {
 			free_buffer(hs.in_bufs[c][i]);
@@ -543,15 +494,7 @@ int main(int argc, char **argv)
 		free(hs.captured[c]);
 		free(hs.played[c]);
 	}
-	spa_loop_control_leave(main_ctrl);
-	spa_handle_clear(h_data);
-	spa_handle_clear(h_main);
-	spa_handle_clear(h_log);
-	spa_handle_clear(h_system);
-	free(h_data);
-	free(h_main);
-	free(h_log);
-	free(h_system);
+	spa_env_clear(&env);
 	char path[300];
 	snprintf(path, sizeof(path), "%s/pw-ghost-rec", rundir);
 	rmdir(path);
