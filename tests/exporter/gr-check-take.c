@@ -156,18 +156,22 @@ int main(int argc, char **argv)
 			float *cap = malloc((size_t)st.st_size + 1);
 			if (read(fd, cap, (size_t)st.st_size) != st.st_size)
 				FAIL("%s: short read", capture);
-			size_t pos = 0, jm = 0;
+			/* every marker in the output: the output is not the input there (takes overlap:
+			 * the next take's marker can sit in this take's postroll) */
+			size_t pos = 0, jm = 0, n_marks = 0, marks[256];
 			struct ghostrec_marker_match mm;
 			int found = 0;
 			while (pos < cframes &&
 			       ghostrec_marker_find(cap + pos * cap_channels, cframes - pos, cap_channels,
 						    ghostrec_marker_tolerance(32), &mm)) {
-				jm = pos + mm.frame;
+				size_t at = pos + mm.frame;
+				if (n_marks < 256)
+					marks[n_marks++] = at;
 				if (mm.marker.take_id == bext.take_id) {
 					found = 1;
-					break;
+					jm = at;
 				}
-				pos = jm + 1;
+				pos = at + GHOSTREC_MARKER_FRAMES;
 			}
 			if (!found) {
 				FAIL("no marker for take %u in the node's output (%zu frames captured)", bext.take_id, cframes);
@@ -177,8 +181,11 @@ int main(int argc, char **argv)
 				cap_checked = 1;
 				size_t o = jm - marker;
 				for (uint64_t i = 0; i < frames; i++) {
-					if (i >= marker && i < marker + GHOSTREC_MARKER_FRAMES)
-						continue; /* the output carries the marker there, not the input */
+					int in_marker = 0;
+					for (size_t k = 0; k < n_marks; k++)
+						in_marker |= o + i >= marks[k] && o + i < marks[k] + GHOSTREC_MARKER_FRAMES;
+					if (in_marker)
+						continue; /* the output carries a marker there, not the input */
 					if (memcmp(&data[i * ch], &cap[(o + i) * ch], sizeof(float) * ch) != 0 && cap_bad++ == 0)
 						fprintf(stderr, "  first difference to the node's input at file frame %" PRIu64
 							" (capture frame %zu)\n", i, (size_t)(o + i));
