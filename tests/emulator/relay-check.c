@@ -172,6 +172,14 @@ int main(int argc, char **argv)
 		sc[s] = c;
 		prev = c;
 	}
+	/* A marker at the very start of the stream: place it from the audio right after it. */
+	int64_t after = (int64_t)(m.frame + GHOSTREC_MARKER_FRAMES);
+	if (after < si.frames && sc[after] >= 0)
+		for (int64_t s = (int64_t)m.frame; s < after; s++)
+			if (sc[s] < 0) {
+				sc[s] = sc[after] - (after - s);
+				unknown--;
+			}
 	int meta_bad = sc[m.frame] != (int64_t)tm.marker_frame;
 	if (meta_bad)
 		printf("FAIL: the marker is at clean frame %lld by content, %lld by the clean file's metadata\n",
