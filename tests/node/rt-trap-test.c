@@ -54,10 +54,10 @@
 #include "common/marker.h"
 #include "common/ring.h"
 #include "spa-env.h"
+#include "tap-harness.h"
 
 #define CHANNELS 2
 #define QUANTUM 128
-#define N_BUFFERS 2
 #define MAX_VIOLATIONS 64
 
 /* ---- traps ---- */
@@ -187,115 +187,36 @@ static void resolve_real(void)
 #define FAIL(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); fprintf(stderr, "\n"); exit(1); } while (0)
 
 struct harness {
-	struct spa_node *node;
-	struct spa_io_position position;
-	struct spa_io_buffers in_io[CHANNELS], out_io[CHANNELS];
-	struct spa_buffer *in_bufs[CHANNELS][N_BUFFERS], *out_bufs[CHANNELS][N_BUFFERS];
-	float *out_data[CHANNELS][N_BUFFERS];
-	float *in_data[CHANNELS][N_BUFFERS];
+	struct tap_harness tap;
 	/* what the data thread saw, for the checks */
 	float *captured[CHANNELS];
 	float *played[CHANNELS];
 	size_t cap, n_captured;
-	uint64_t cycles;
 	_Atomic bool stop;
 	_Atomic bool selftest_done;
 	int selftest_malloc, selftest_syscall;
 	int seccomp_res;
 };
 
-static struct spa_buffer *make_buffer(float **data)
-{
-	struct spa_buffer *b = calloc(1, sizeof(*b));
-	b->n_datas = 1;
-	b->datas = calloc(1, sizeof(struct spa_data));
-	b->datas[0].type = SPA_DATA_MemPtr;
-	b->datas[0].maxsize = 8192 * sizeof(float);
-	b->datas[0].data = *data = calloc(8192, sizeof(float));
-	b->datas[0].chunk = calloc(1, sizeof(struct spa_chunk));
-	return b;
-}
-
-static void free_buffer(struct spa_buffer *b)
-{
-	free(b->datas[0].data);
-	free(b->datas[0].chunk);
-	free(b->datas);
-	free(b);
-}
-
-static void setup_ports(struct harness *hs)
-{
-	uint8_t buf[512];
-	for (uint32_t c = 0; c < CHANNELS; c++) {
-		for (int dir = 0; dir < 2; dir++) {
-			struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-			struct spa_pod *fmt = spa_pod_builder_add_object(&b,
-				SPA_TYPE_OBJECT_Format, SPA_PARAM_Format,
-				SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_audio),
-				SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_dsp),
-				SPA_FORMAT_AUDIO_format, SPA_POD_Id(SPA_AUDIO_FORMAT_DSP_F32));
-			enum spa_direction d = dir ? SPA_DIRECTION_OUTPUT : SPA_DIRECTION_INPUT;
-			if (spa_node_port_set_param(hs->node, d, c, SPA_PARAM_Format, 0, fmt) < 0)
-				FAIL("set format");
-			struct spa_buffer **bufs = dir ? hs->out_bufs[c] : hs->in_bufs[c];
-			for (int i = 0; i < N_BUFFERS; i++)
-				bufs[i] = make_buffer(dir ? &hs->out_data[c][i] : &hs->in_data[c][i]);
-			if (spa_node_port_use_buffers(hs->node, d, c, 0, bufs, N_BUFFERS) < 0)
-				FAIL("use buffers");
-			struct spa_io_buffers *io = dir ? &hs->out_io[c] : &hs->in_io[c];
-			io->buffer_id = SPA_ID_INVALID;
-			io->status = SPA_STATUS_NEED_DATA;
-			if (spa_node_port_set_io(hs->node, d, c, SPA_IO_Buffers, io, sizeof(*io)) < 0)
-				FAIL("set io");
-		}
-	}
-	hs->position.clock.duration = QUANTUM;
-	hs->position.clock.rate = SPA_FRACTION(1, 48000);
-	hs->position.clock.position = 1000000;
-	if (spa_node_set_io(hs->node, SPA_IO_Position, &hs->position, sizeof(hs->position)) < 0)
-		FAIL("set position io");
-	if (spa_node_send_command(hs->node, &SPA_NODE_COMMAND_INIT(SPA_NODE_COMMAND_Start)) < 0)
-		FAIL("start");
-}
-
-static float signal_value(uint64_t frame, uint32_t c)
-{
-	return (float)(((frame * 7 + c * 3) % 1000) + 1) / 2048.0f * (c ? -1.0f : 1.0f);
-}
-
-/* One graph cycle as PipeWire's scheduler would run it (peers produce and consume). */
+/* One graph cycle; keeps a copy of what went in and came out. */
 static void run_cycle(struct harness *hs)
 {
-	uint32_t in_id = (uint32_t)(hs->cycles % N_BUFFERS);
-	uint64_t frame = hs->cycles * QUANTUM;
+	/* One clock discontinuity on purpose (xrun path). */
+	struct tap_cycle cy = { .duration = QUANTUM, .position_jump = hs->tap.cycles == 500 ? 2 * QUANTUM : 0 };
+	uint64_t frame = hs->tap.frame;
+	tap_harness_cycle(&hs->tap, &cy);
+	if (hs->n_captured + QUANTUM > hs->cap)
+		return;
 	for (uint32_t c = 0; c < CHANNELS; c++) {
-		float *d = hs->in_data[c][in_id];
-		for (uint32_t i = 0; i < QUANTUM; i++)
-			d[i] = signal_value(frame + i, c);
-		struct spa_chunk *ch = hs->in_bufs[c][in_id]->datas[0].chunk;
-		ch->offset = 0;
-		ch->size = QUANTUM * sizeof(float);
-		ch->stride = sizeof(float);
-		hs->in_io[c].buffer_id = in_id;
-		hs->in_io[c].status = SPA_STATUS_HAVE_DATA;
-		hs->out_io[c].status = SPA_STATUS_NEED_DATA; /* the peer consumed the last one */
-	}
-	/* One discontinuity on purpose (xrun path). */
-	hs->position.clock.position += hs->cycles == 500 ? 3 * QUANTUM : QUANTUM;
-	spa_node_process(hs->node);
-	for (uint32_t c = 0; c < CHANNELS; c++) {
-		uint32_t id = hs->out_io[c].buffer_id;
-		if (hs->out_io[c].status != SPA_STATUS_HAVE_DATA || id >= N_BUFFERS ||
-		    hs->n_captured + QUANTUM > hs->cap)
+		uint32_t n = 0;
+		const float *out = tap_harness_output(&hs->tap, c, &n);
+		if (out == NULL || n != QUANTUM)
 			continue;
-		memcpy(hs->captured[c] + hs->n_captured, hs->out_data[c][id], QUANTUM * sizeof(float));
+		memcpy(hs->captured[c] + hs->n_captured, out, QUANTUM * sizeof(float));
 		for (uint32_t i = 0; i < QUANTUM; i++)
-			hs->played[c][hs->n_captured + i] = signal_value(frame + i, c);
+			hs->played[c][hs->n_captured + i] = tap_harness_signal(frame + i, c);
 	}
-	if (hs->n_captured + QUANTUM <= hs->cap)
-		hs->n_captured += QUANTUM;
-	hs->cycles++;
+	hs->n_captured += QUANTUM;
 }
 
 static void *data_thread(void *data)
@@ -320,7 +241,7 @@ static void *data_thread(void *data)
 
 	/* The real run: cycles until the main thread has its marker reply (plus a tail), then
 	 * at least 4000 cycles. Pacing with a spin loop: sleeping would be a syscall. */
-	while (!atomic_load(&hs->stop) || hs->cycles < 4000) {
+	while (!atomic_load(&hs->stop) || hs->tap.cycles < 4000) {
 		run_cycle(hs);
 		for (volatile int spin = 0; spin < 20000; spin++)
 			;
@@ -379,20 +300,13 @@ int main(int argc, char **argv)
 		{ "clock.quantum-limit", "8192" },
 	};
 	struct spa_dict info = SPA_DICT_INIT_ARRAY(items);
-	int res;
-	struct spa_handle *h_tap = spa_env_instantiate(spa_env_factory(argv[1], "ghostrec.tap"), &info,
-						       env.support, env.n_support, &res);
-	if (!h_tap)
-		FAIL("ghostrec.tap init: %s", strerror(-res));
-
 	struct harness hs = { 0 };
-	hs.node = spa_env_iface(h_tap, SPA_TYPE_INTERFACE_Node);
+	tap_harness_init(&hs.tap, &env, argv[1], &info, CHANNELS);
 	hs.cap = 8000 * QUANTUM;
 	for (uint32_t c = 0; c < CHANNELS; c++) {
 		hs.captured[c] = calloc(hs.cap, sizeof(float));
 		hs.played[c] = calloc(hs.cap, sizeof(float));
 	}
-	setup_ports(&hs);
 
 	struct sigaction sa = { 0 };
 	sa.sa_sigaction = on_sigsys;
@@ -428,7 +342,7 @@ int main(int argc, char **argv)
 
 	int failures = 0;
 	int nv = atomic_load(&n_violations);
-	printf("process() called %lu times with traps armed: %d violations\n", (unsigned long)hs.cycles, nv);
+	printf("process() called %lu times with traps armed: %d violations\n", (unsigned long)hs.tap.cycles, nv);
 	for (int i = 0; i < nv && i < MAX_VIOLATIONS; i++)
 		printf("  violation: %s (syscall %d)\n", violation_func[i], violation_syscall[i]);
 	failures += nv != 0;
@@ -449,7 +363,7 @@ int main(int argc, char **argv)
 		printf("ring: %zu marker entries, cycles=%lu xruns=%lu overruns=%lu max_process_ns=%lu\n", nm,
 		       (unsigned long)v.cycles, (unsigned long)v.xruns, (unsigned long)v.overruns,
 		       (unsigned long)v.max_process_ns);
-		if (nm != CHANNELS || v.xruns != 1 || v.overruns != 0 || v.cycles != hs.cycles) {
+		if (nm != CHANNELS || v.xruns != 1 || v.overruns != 0 || v.cycles != hs.tap.cycles) {
 			printf("FAIL: unexpected ring table/counters\n");
 			failures++;
 		}
@@ -485,12 +399,8 @@ int main(int argc, char **argv)
 			failures++;
 		}
 
-	spa_env_free_handle(h_tap);
+	tap_harness_clear(&hs.tap);
 	for (uint32_t c = 0; c < CHANNELS; c++) {
-		for (int i = 0; i < N_BUFFERS; i++) {
-			free_buffer(hs.in_bufs[c][i]);
-			free_buffer(hs.out_bufs[c][i]);
-		}
 		free(hs.captured[c]);
 		free(hs.played[c]);
 	}
