@@ -3,6 +3,10 @@
 -- @author pw-ghost-rec
 -- @provides
 --   [nomain] ghostrec/core.lua
+--   [nomain] ghostrec/audiofile.lua
+--   [nomain] ghostrec/takemeta.lua
+--   [nomain] ghostrec/marker.lua
+--   [nomain] ghostrec/conform.lua
 --   [nomain] ghostrec/replace.lua
 --   [nomain] ghostrec/settings.lua
 --   [nomain] ghostrec/watch.lua

@@ -264,6 +264,12 @@ case("reapack: index.xml matches the script headers and every file it lists exis
 		provided = provided + 1
 	end
 	T.eq(listed, provided, "sources in index vs @provides + the script")
+	-- every module the scripts can require is installed by ReaPack
+	local p = assert(io.popen('ls "' .. src .. '/reascripts/ghostrec"'))
+	for name in p:lines() do
+		if name:match("%.lua$") then T.contains(index, 'file="ghostrec/' .. name .. '"', "module in the index") end
+	end
+	p:close()
 	-- the committed index is what make-index.lua generates from the headers today
 	local base = index:match("<source main=\"main\">(.-)/ghostrec_Replace")
 	local time = index:match('time="([^"]+)"')

@@ -1,0 +1,475 @@
+-- @noindex
+-- ghostrec conform (EDL) engine: a line-by-line translation of common/conform.c. Pure Lua
+-- 5.3/5.4.
+local audiofile = require("ghostrec.audiofile")
+local marker = require("ghostrec.marker")
+
+local M = {}
+
+local abs = math.abs
+local MARKER_FRAMES = marker.MARKER_FRAMES
+local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
+
+---------------------------------------------------------------------------------------------
+-- Conform engine: a line-by-line translation of common/conform.c (same function names and
+-- order). Frame arithmetic is integer; comparisons are in double precision like the C.
+-- Only the two hot loops that scan the clean file for one take frame (find_anchor and the
+-- drop search in reacquire) read the clean file in blocks instead of frame by frame; they
+-- return the same first match the C loops do.
+---------------------------------------------------------------------------------------------
+
+local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED = 0, 1, 2
+local ALIGN_MARKER, ALIGN_CONTENT = 0, 1
+local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted" }
+
+-- A verification window must see this many non-silent take samples (summed over the
+-- compared channels) that all match before an alignment is believed.
+local WINDOW_NONSILENT = 32
+-- ... looking at most this many frames ahead for them.
+local WINDOW_MAX_FRAMES = 4096
+-- At the very end of the take fewer samples are all there is; accept this many.
+local WINDOW_TAIL_NONSILENT = 8
+-- Content search: candidate take positions this far apart, at most this many tried.
+local ANCHOR_STEP = 4096
+local ANCHOR_TRIES = 16
+M.CONFORM_CHECK_STEP = 16
+
+function M.glitch_kind_name(kind)
+	return glitch_kind_names[kind] or "inserted"
+end
+
+-- ---- results ----
+
+local function add_segment(e, take_start, take_end, d)
+	if take_end <= take_start then return end
+	local r = e.res
+	r.segments[#r.segments + 1] = { take_start = take_start, take_end = take_end, clean_start = take_start + d }
+end
+
+local function add_glitch(e, take_frame, kind, frames)
+	if frames <= 0 then return end
+	local r = e.res
+	r.glitches[#r.glitches + 1] = { take_frame = take_frame, kind = glitch_kind_names[kind], frames = frames }
+end
+
+-- ---- comparing frames ----
+
+-- The larger of the two formats' quantization allowances (marker tolerance).
+function M.conform_tolerance(take_info, clean_info)
+	local a = marker.marker_tolerance(audiofile.format_bits(take_info))
+	local b = marker.marker_tolerance(audiofile.format_bits(clean_info))
+	return a > b and a or b
+end
+
+local function sample_matches(x, y, tol)
+	return abs(x - y) <= tol
+end
+
+local function marker_fits(e, i, x)
+	local s = e.marker_sym[i]
+	if s == 0 then return abs(x) <= e.tol end
+	if e.marker_sign_known[i] then return sample_matches(x, s * e.marker_amp, e.tol) end
+	return sample_matches(abs(x), e.marker_amp, e.tol)
+end
+
+-- Take frame t against clean frame c, all compared channels.
+local function frame_matches(e, t, c)
+	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames then return false end
+	-- A decoded marker in the take: those frames carry no clean audio; trust them.
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return true end
+	local T, C = e.take, e.clean
+	local n = e.take_channels < 64 and e.take_channels or 64
+	local in_marker = e.marker_clean >= 0 and c >= e.marker_clean and c < e.marker_clean + MARKER_FRAMES
+	local tol = e.tol
+	for k = 0, n - 1 do
+		local x = T:sample(t, k)
+		if x == nil then return false end
+		local y = C:sample(c, e.clean_channel + k)
+		if y == nil then return false end
+		if not (abs(x - y) <= tol) then
+			if not (in_marker and marker_fits(e, c - e.marker_clean, x)) then return false end
+		end
+	end
+	return true
+end
+
+-- Number of take samples in frame t louder than the tolerance.
+local function frame_nonsilent(e, t)
+	local count = 0
+	for k = 0, e.take_channels - 1 do
+		local x = e.take:sample(t, k)
+		if x == nil then return 0 end
+		if abs(x) > e.tol then count = count + 1 end
+	end
+	return count
+end
+
+-- Verification window: frames from (t, c) on all match until WINDOW_NONSILENT non-silent
+-- take samples have been seen.
+local function window_matches(e, t, c)
+	local nonsilent = 0
+	for i = 0, WINDOW_MAX_FRAMES - 1 do
+		if t + i >= e.take_frames then return nonsilent >= WINDOW_TAIL_NONSILENT end
+		if not frame_matches(e, t + i, c + i) then return false end
+		nonsilent = nonsilent + frame_nonsilent(e, t + i)
+		if nonsilent >= WINDOW_NONSILENT then return true end
+	end
+	return false
+end
+
+-- Is there enough sound after take frame t for a window to prove anything?
+local function window_has_sound(e, t)
+	local nonsilent = 0
+	local i = 0
+	while i < WINDOW_MAX_FRAMES and t + i < e.take_frames do
+		nonsilent = nonsilent + frame_nonsilent(e, t + i)
+		if nonsilent >= WINDOW_NONSILENT then return true end
+		i = i + 1
+	end
+	return false
+end
+
+-- First clean frame c in [c_from, c_to) with frame_matches(e, t, c) and
+-- window_matches(e, t, c), or nil: the C loops `for (c ...) if (frame_matches &&
+-- window_matches)`, with the frame test done on clean blocks read at once.
+local SCAN_BLOCK = 16384
+local function scan_clean(e, t, c_from, c_to)
+	if c_from < 0 then c_from = 0 end
+	if c_to > e.clean_frames then c_to = e.clean_frames end
+	if t < 0 or t >= e.take_frames then return nil end
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then
+		for c = c_from, c_to - 1 do
+			if frame_matches(e, t, c) and window_matches(e, t, c) then return c end
+		end
+		return nil
+	end
+	local n = e.take_channels < 64 and e.take_channels or 64
+	local x = {}
+	for k = 0, n - 1 do
+		x[k] = e.take:sample(t, k)
+		if x[k] == nil then return nil end
+	end
+	local tol, cc, ch0 = e.tol, e.clean_channels, e.clean_channel
+	local mc = e.marker_clean
+	local C = e.clean
+	local x0 = x[0]
+	local cs = c_from
+	while cs < c_to do
+		local cnt = c_to - cs
+		if cnt > SCAN_BLOCK then cnt = SCAN_BLOCK end
+		local blk, got = C:read(cs, cnt)
+		for i = 0, got - 1 do
+			local base = i * cc + ch0 + 1
+			local c = cs + i
+			local in_marker = mc >= 0 and c >= mc and c < mc + MARKER_FRAMES
+			local y = blk[base]
+			local ok = abs(x0 - y) <= tol or (in_marker and marker_fits(e, c - mc, x0))
+			if ok then
+				for k = 1, n - 1 do
+					local xk = x[k]
+					if not (abs(xk - blk[base + k]) <= tol or (in_marker and marker_fits(e, c - mc, xk))) then
+						ok = false
+						break
+					end
+				end
+				if ok and window_matches(e, t, c) then return c end
+			end
+		end
+		if got < cnt then return nil end
+		cs = cs + cnt
+	end
+	return nil
+end
+
+-- ---- first alignment ----
+
+-- Content search: the first take position t0 in [t_from, t_to) (ANCHOR_STEP apart, silent
+-- ones skipped) whose window matches somewhere in the clean file. Returns t0, d or nil.
+local function find_anchor(e, t_from, t_to, try_channels)
+	local tries = 0
+	local first_channel = try_channels and 0 or e.clean_channel
+	local last_channel = try_channels and (e.clean_channels - e.take_channels) or e.clean_channel
+	local t0 = t_from
+	while t0 < t_to and tries < ANCHOR_TRIES do
+		if window_has_sound(e, t0) then
+			tries = tries + 1
+			for ch = first_channel, last_channel do
+				e.clean_channel = ch
+				local c = scan_clean(e, t0, 0, e.clean_frames)
+				if c then return t0, c - t0 end
+			end
+			e.clean_channel = first_channel
+		end
+		t0 = t0 + ANCHOR_STEP
+	end
+	return nil
+end
+
+-- Looks for the marker in the head of every take channel.
+local function find_take_marker(e, scan)
+	local n = e.take_frames < scan and e.take_frames or scan
+	if n < MARKER_FRAMES then return nil end
+	return marker.find_take_marker(e.take.info, n / e.take.info.rate, e.tol)
+end
+
+-- Extends an alignment backwards from take frame `from` while frames match.
+local function extend_back(e, from, d)
+	local s = from
+	while s > 0 and s - 1 + d >= 0 and frame_matches(e, s - 1, s - 1 + d) do s = s - 1 end
+	return s
+end
+
+-- ---- re-acquisition after a mismatch ----
+
+-- First differing frame in [lo, hi]; hi is known to differ, everything before lo matched.
+local function first_bad(e, lo, hi, d)
+	while lo < hi do
+		local mid = lo + (hi - lo) // 2
+		if frame_matches(e, mid, mid + d) then lo = mid + 1 else hi = mid end
+	end
+	return lo
+end
+
+-- Earliest (t2 >= f, d2) where the take lines up with the clean file again: a drop first,
+-- then frame by frame after f the end of a replaced run or of an insertion, last a
+-- content search. Returns t2, d2 or nil.
+local function reacquire(e, f, d)
+	-- for (n = 1; n <= max_shift && f + d + n < clean_frames; n++)
+	local c = scan_clean(e, f, f + d + 1, math.min(f + d + e.max_shift, e.clean_frames - 1) + 1)
+	if c then return f, c - f end
+	local t = f + 1
+	while t <= f + e.max_shift and t < e.take_frames do
+		if frame_matches(e, t, t + d) and window_matches(e, t, t + d) then return t, d end
+		if frame_matches(e, t, f + d) and window_matches(e, t, f + d) then return t, f + d - t end
+		t = t + 1
+	end
+	local t2, d2 = find_anchor(e, f + 1, e.take_frames, false)
+	if t2 then return t2, d2 end
+	return nil
+end
+
+-- Records what happened between the first differing frame f (offset e.d) and the
+-- re-acquired alignment (t2, d2); moves the walk on to t2.
+local function record_glitch(e, f, t2, d2)
+	local d = e.d
+	if d2 == d then
+		add_glitch(e, f, GLITCH_REPLACED, t2 - f)
+	elseif d2 > d then
+		-- Clean frames are missing; anything odd before t2 still maps with the old d.
+		add_glitch(e, f, GLITCH_REPLACED, t2 - f)
+		add_segment(e, e.seg_start, t2, d)
+		add_glitch(e, t2, GLITCH_DROPPED, d2 - d)
+		e.seg_start = t2
+	else
+		local n = d - d2
+		if t2 - f >= n then
+			-- The last n frames before t2 are the extra ones.
+			add_glitch(e, f, GLITCH_REPLACED, t2 - n - f)
+			add_segment(e, e.seg_start, t2 - n, d)
+			add_glitch(e, t2 - n, GLITCH_INSERTED, n)
+		else
+			-- The take repeats clean audio it already had: [f, t2) has no place.
+			add_segment(e, e.seg_start, f, d)
+			add_glitch(e, f, GLITCH_INSERTED, t2 - f)
+		end
+		e.seg_start = t2
+	end
+	e.d = d2
+end
+
+-- The mismatch at f could not be explained: replaced audio up to the end if the rest is
+-- short and fits the clean file, else no known clean counterpart. Returns the segment end.
+local function unexplained_tail(e, f)
+	local rest = e.take_frames - f
+	if rest <= WINDOW_MAX_FRAMES and e.take_frames + e.d <= e.clean_frames then
+		local last = e.take_frames - 1
+		while last > f and frame_matches(e, last, last + e.d) do last = last - 1 end
+		add_glitch(e, f, GLITCH_REPLACED, last + 1 - f)
+		return e.take_frames
+	end
+	return f
+end
+
+-- ---- the walk ----
+
+local function walk(e, t)
+	e.seg_start = t
+	while true do
+		local limit = e.clean_frames - e.d
+		if limit > e.take_frames then limit = e.take_frames end
+		if t >= limit then break end
+		if e.opt.progress and t >= e.next_progress then
+			e.opt.progress(t, e.take_frames)
+			e.next_progress = t + 1048576
+		end
+		local q = t + e.check_step
+		if q > limit then q = limit end
+		q = q - 1
+		if frame_matches(e, q, q + e.d) then
+			t = q + 1
+		else
+			local f = first_bad(e, t, q, e.d)
+			local t2, d2 = reacquire(e, f, e.d)
+			if not t2 then
+				t = unexplained_tail(e, f)
+				break
+			end
+			record_glitch(e, f, t2, d2)
+			t = t2
+		end
+	end
+	add_segment(e, e.seg_start, t, e.d)
+end
+
+-- ---- entry point ----
+
+local function set_marker_symbols(e, take_id, amp)
+	e.marker_sym = marker.marker_symbols(take_id, 0)
+	e.marker_sign_known = {}
+	for i = 0, MARKER_FRAMES - 1 do
+		-- Preamble and the 32 take-id bits (64 symbols) do not depend on the channel.
+		e.marker_sign_known[i] = i < MARKER_PREAMBLE_FRAMES + 64
+	end
+	e.marker_amp = amp
+end
+
+-- Runs the engine (ghostrec_conform_run). take_info / clean_info from audiofile.open_audio;
+-- meta = takemeta.clean_meta(clean_info) (or nil); opt: check_step, max_shift, marker_scan
+-- (frames), progress(done, total). Returns the result or nil, one-line reason.
+-- result: alignment ("marker"|"content"), take_id (nil when unknown), clean_channel,
+-- take_frames, rate, segments, glitches: the report contract.
+function M.conform_run(take_info, clean_info, meta, opt)
+	opt = opt or {}
+	local ti, ci = take_info, clean_info
+	local res = { segments = {}, glitches = {}, take_frames = ti.frames, rate = ti.rate, clean_channel = 0 }
+	if ti.rate ~= ci.rate then
+		return nil, string.format("sample rate mismatch: take %d Hz, clean %d Hz", ti.rate, ci.rate)
+	end
+	if ti.channels > ci.channels or ti.channels > 64 then
+		return nil, string.format("take has %d channels, clean file only %d", ti.channels, ci.channels)
+	end
+
+	local e = {}
+	local err
+	e.take, err = audiofile.reader(ti)
+	if not e.take then return nil, err end
+	e.clean, err = audiofile.reader(ci)
+	if not e.clean then e.take:close(); return nil, err end
+	e.take_frames = ti.frames
+	e.clean_frames = ci.frames
+	e.take_channels = ti.channels
+	e.clean_channels = ci.channels
+	e.clean_channel = 0
+	e.tol = M.conform_tolerance(ti, ci)
+	e.marker_take = -1
+	e.marker_clean = -1
+	e.marker_amp = 0
+	e.check_step = (opt.check_step and opt.check_step > 0) and opt.check_step or M.CONFORM_CHECK_STEP
+	e.max_shift = (opt.max_shift and opt.max_shift > 0) and opt.max_shift or 2 * ti.rate
+	e.opt = opt
+	e.next_progress = 0
+	e.res = res
+	local scan = (opt.marker_scan and opt.marker_scan > 0) and opt.marker_scan or 60 * ti.rate
+
+	local function finish(ok_or_nil, why)
+		e.take:close()
+		e.clean:close()
+		if ok_or_nil == nil then return nil, why end
+		return ok_or_nil
+	end
+
+	local m = find_take_marker(e, scan)
+	local have_marker = m ~= nil
+	if have_marker then
+		res.take_id = m.take_id
+		e.marker_take = m.frame
+		e.marker_amp = m.amplitude
+	elseif meta and meta.valid then
+		res.take_id = meta.take_id
+	end
+
+	-- Which clean channels to compare: all if the counts agree; for a take with fewer
+	-- channels, the marker's channel index, else found by content below.
+	local channel_known = ti.channels == ci.channels
+	if not channel_known and have_marker and m.channel + ti.channels <= ci.channels then
+		e.clean_channel = m.channel
+		channel_known = true
+	end
+
+	local anchor, d = -1, 0
+	local meta_usable = meta and meta.valid and meta.marker_frame >= 0 and meta.marker_frame < ci.frames
+	if have_marker and meta_usable and meta.take_id == m.take_id and channel_known then
+		anchor = e.marker_take
+		d = meta.marker_frame - e.marker_take
+		res.alignment = "marker"
+	else
+		if not have_marker and meta_usable then
+			-- The marker was in the take but a glitch destroyed it: recognise what is left
+			-- of it where the metadata says it was.
+			e.marker_clean = meta.marker_frame
+			set_marker_symbols(e, meta.take_id, 0.25)
+		end
+		local t0 = have_marker and (e.marker_take + MARKER_FRAMES) or 0
+		local a, dd = find_anchor(e, t0, e.take_frames, not channel_known)
+		if not a and t0 > 0 then a, dd = find_anchor(e, 0, t0, not channel_known) end
+		if not a then
+			return finish(nil, "no alignment found: the take's audio does not occur in the clean file")
+		end
+		anchor, d = a, dd
+		res.alignment = "content"
+	end
+
+	-- Head: a glitch before the anchor (in the pre-roll) stops the backward extension;
+	-- then an earlier content anchor, if any, becomes the start of the walk.
+	local start = extend_back(e, anchor, d)
+	while start > 0 and start - 1 + d >= 0 do
+		local a2, d2 = find_anchor(e, 0, start - 1, false)
+		if not a2 then break end
+		d = d2
+		start = extend_back(e, a2, d)
+	end
+
+	res.clean_channel = e.clean_channel
+	e.d = d
+	walk(e, start)
+	return finish(res)
+end
+
+-- The report JSON (contract: TEAM.md "Conform report"), same layout as ghostrec-sync.
+function M.report_json(r)
+	local out = {}
+	out[#out + 1] = string.format('{"take_id": %s, "clean_channel": %d, "take_frames": %d, "rate": %d, "alignment": "%s",\n',
+		r.take_id and string.format("%d", r.take_id) or "null", r.clean_channel, r.take_frames, r.rate, r.alignment)
+	out[#out + 1] = ' "segments": ['
+	for i, s in ipairs(r.segments) do
+		out[#out + 1] = string.format('%s\n  {"take_start": %d, "take_end": %d, "clean_start": %d}', i > 1 and "," or "",
+			s.take_start, s.take_end, s.clean_start)
+	end
+	out[#out + 1] = '],\n "glitches": ['
+	for i, g in ipairs(r.glitches) do
+		out[#out + 1] = string.format('%s\n  {"take_frame": %d, "kind": "%s", "frames": %d}', i > 1 and "," or "",
+			g.take_frame, g.kind, g.frames)
+	end
+	out[#out + 1] = ']}\n'
+	return table.concat(out)
+end
+
+-- Parses a report JSON (ghostrec-sync --report) into the same table shape.
+function M.parse_report(text)
+	local r = { segments = {}, glitches = {} }
+	local id = text:match('"take_id"%s*:%s*(%d+)')
+	r.take_id = id and tonumber(id) or nil
+	r.clean_channel = tonumber(text:match('"clean_channel"%s*:%s*(%-?%d+)'))
+	r.take_frames = tonumber(text:match('"take_frames"%s*:%s*(%d+)'))
+	r.rate = tonumber(text:match('"rate"%s*:%s*(%d+)'))
+	r.alignment = text:match('"alignment"%s*:%s*"(%a+)"')
+	for a, b, c in text:gmatch('{%s*"take_start"%s*:%s*(%-?%d+)%s*,%s*"take_end"%s*:%s*(%-?%d+)%s*,%s*"clean_start"%s*:%s*(%-?%d+)%s*}') do
+		r.segments[#r.segments + 1] = { take_start = tonumber(a), take_end = tonumber(b), clean_start = tonumber(c) }
+	end
+	for a, k, n in text:gmatch('{%s*"take_frame"%s*:%s*(%-?%d+)%s*,%s*"kind"%s*:%s*"(%a+)"%s*,%s*"frames"%s*:%s*(%-?%d+)%s*}') do
+		r.glitches[#r.glitches + 1] = { take_frame = tonumber(a), kind = k, frames = tonumber(n) }
+	end
+	return r
+end
+
+return M
