@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "common/control.h"
+#include "common/marker.h"
 #include "common/ring.h"
 
 static int failures;
@@ -218,7 +219,8 @@ int main(int argc, char **argv)
 	EXPECT(wait_event(sub, GHOSTREC_CTL_EV_MARKER, &ev) == 0 && ev.take_id == 99 && ev.frame == frame,
 	       "no marker event");
 
-	/* Several marks queued at once are all answered, in order, at increasing frames. */
+	/* Several marks queued at once (from different sockets, so in any order) are all answered,
+	 * each with its own marker, none overlapping another. */
 	void *reqs[4];
 	for (int i = 0; i < 4; i++) {
 		reqs[i] = connect_socket(ZMQ_REQ, "ctl");
@@ -226,6 +228,7 @@ int main(int argc, char **argv)
 		snprintf(req, sizeof(req), "{\"ghostrec\":1,\"req\":\"mark\",\"take_id\":%d}", 200 + i);
 		zmq_send(reqs[i], req, strlen(req), 0);
 	}
+	uint64_t frames[4] = { 0 };
 	uint64_t last = frame;
 	for (int i = 0; i < 4; i++) {
 		char buf[GHOSTREC_CTL_MAX_MSG];
@@ -233,11 +236,19 @@ int main(int argc, char **argv)
 		const char *code;
 		char err[200];
 		EXPECT(n > 0 && ghostrec_ctl_parse(buf, (size_t)n, &m, &code, err, sizeof(err)) == 0 &&
-		       m.ok && m.take_id == (uint32_t)(200 + i) && m.frame >= last + 152,
+		       m.ok && m.take_id == (uint32_t)(200 + i) && m.frame >= frame + GHOSTREC_MARKER_FRAMES,
 		       "queued mark %d", i);
-		last = m.frame;
+		frames[i] = m.frame;
+		if (m.frame > last)
+			last = m.frame;
 		zmq_close(reqs[i]);
 	}
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			EXPECT(i == j || frames[i] >= frames[j] + GHOSTREC_MARKER_FRAMES ||
+			       frames[j] >= frames[i] + GHOSTREC_MARKER_FRAMES,
+			       "markers %d and %d overlap (%lu, %lu)", i, j, (unsigned long)frames[i],
+			       (unsigned long)frames[j]);
 
 	/* Resize the ring: new shm object, new generation, format event, readers follow. */
 	struct ghostrec_ring_reader *r;
