@@ -16,10 +16,13 @@
 #   PW_ENV_NO_GHOSTREC=1 do not load the ghostrec node
 #   PW_ENV_GHOSTREC_ARGS extra "key = value" lines for the ghostrec node's args
 #   PW_ENV_DROPINS       space-separated extra pipewire.conf.d/*.conf files to install
+#   PW_ENV_WP_DROPINS    space-separated extra wireplumber.conf.d/*.conf files
 #   PW_ENV_KEEP=1        keep the temp dir (logs) after the test
+# More: tests/lib/README.md
 # Outputs (exported):
 #   PW_ENV_DIR           temp dir: run/ (XDG_RUNTIME_DIR), conf/, pipewire.log, wireplumber.log
 #   PW_ENV_NODE          the ghostrec node's name
+#   PW_ENV_WP_CONF_DIR   WirePlumber drop-in dir (write test config there before starting it)
 #   XDG_RUNTIME_DIR PIPEWIRE_RUNTIME_DIR PIPEWIRE_CONFIG_DIR SPA_PLUGIN_DIR XDG_CONFIG_HOME
 #   PW_ENV_PW_PID, PW_ENV_WP_PID
 # Functions: pw_env_start, pw_env_stop, pw_env_wait_node NAME [SECONDS],
@@ -76,6 +79,9 @@ pw_env_start() {
 	export PIPEWIRE_CONFIG_DIR="$PW_ENV_DIR/conf"
 	export XDG_CONFIG_HOME="$PW_ENV_DIR/config"
 	export XDG_STATE_HOME="$PW_ENV_DIR/state"
+	# WirePlumber's drop-in dir: tests may write their config here before pw_env_start_wireplumber.
+	export PW_ENV_WP_CONF_DIR="$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
+	mkdir -p "$PW_ENV_WP_CONF_DIR"
 	export SPA_PLUGIN_DIR="$GHOSTREC_BUILD_DIR/spa-plugin:$sys_plugindir"
 	unset PIPEWIRE_REMOTE PIPEWIRE_CORE DBUS_SESSION_BUS_ADDRESS
 	export DISABLE_RTKIT=1
@@ -129,8 +135,6 @@ pw_env_start() {
 # Extra drop-ins: PW_ENV_WP_DROPINS (files), or write them to $PW_ENV_WP_CONF_DIR before.
 pw_env_start_wireplumber() {
 	export XDG_DATA_HOME="$PW_ENV_DIR/data"
-	PW_ENV_WP_CONF_DIR="$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
-	export PW_ENV_WP_CONF_DIR
 	mkdir -p "$PW_ENV_WP_CONF_DIR" "$XDG_DATA_HOME/wireplumber/scripts/ghostrec"
 	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/60-ghostrec.conf" "$PW_ENV_WP_CONF_DIR/"
 	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/scripts/placement.lua" \

@@ -8,8 +8,7 @@ set -euo pipefail
 
 pw_env_start
 pw_env_wait_node "$PW_ENV_NODE"
-mkdir -p "$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
-cat > "$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d/61-test-placement.conf" <<CONF
+cat > "$PW_ENV_WP_CONF_DIR/61-test-placement.conf" <<CONF
 ghostrec.placement = {
   node = $PW_ENV_NODE
   capture = test-capture
