@@ -133,6 +133,7 @@ int recorder_start(struct recorder *r, const char *why, double now)
 		for (unsigned c = 0; c < a->t.channels; c++)
 			memcpy(a->t.channel_map[c], nl->channel_map[c], sizeof(a->t.channel_map[c]));
 		a->t.request_frame = nl->info.write_frame;
+		a->attach_seen = nl->attach_count;
 		if (open_spool(r, a) < 0)
 			continue;
 		save(r, a);
@@ -344,6 +345,10 @@ void recorder_tick(struct recorder *r, double now)
 				handle_marker(r, a->node, a->t.take_id, a->t.request_frame);
 			}
 		}
+		if (node_link_attached(nl) && a->attach_seen != nl->attach_count) {
+			a->verify_pending = a->attach_seen != 0 || a->verify_pending;
+			a->attach_seen = nl->attach_count;
+		}
 		if (a->verify_pending && node_link_attached(nl)) {
 			/* a node that restarted while we were down has a new timeline: the frames we
 			 * would read next are not this take's. Its marker table tells. */
@@ -351,8 +356,7 @@ void recorder_tick(struct recorder *r, double now)
 			a->verify_pending = false;
 			if (!a->t.marker_missing && (a->t.state == TAKE_RECORDING || a->t.state == TAKE_POSTROLL) &&
 			    (!node_link_find_marker(nl, a->t.take_id, &frame) || frame != a->t.marker_frame))
-				cut_take(r, a, "the node no longer knows this take's marker (it restarted while the "
-					 "exporter was down)");
+				cut_take(r, a, "the node no longer knows this take's marker (it restarted)");
 		}
 		pump(r, a);
 		if (a->w.fd >= 0 && now - a->last_sync > SYNC_INTERVAL_S) {

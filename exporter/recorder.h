@@ -25,7 +25,9 @@ struct active_take {
 	bool mark_sent;
 	double mark_sent_at;
 	double last_sync;
-	bool verify_pending;     /* recovered after a crash: check the node still knows our marker */
+	bool verify_pending;     /* recovered after a crash, or the node's ring came back after it
+				  * went away: check the node still knows our marker */
+	uint64_t attach_seen;    /* node_link.attach_count when last verified */
 };
 
 struct recorder_counters {

@@ -405,6 +405,49 @@ two-nodes)
 	[ "$n" -eq 2 ] || fail "$n takes, want 2"
 	[ "$(jq -s 'map(.node) | unique | length' "$SHARE"/ghostrec-*.json)" -eq 2 ] || fail "takes not from both nodes"
 	;;
+node-restart)
+	start_exporter
+	osc /record f 1.0
+	wait_json '.takes[0].state == "recording"' || fail "not recording"
+	sleep 1
+	say "PipeWire (and with it the node) restarts mid-take"
+	stop_signal
+	kill "$PW_ENV_PW_PID"
+	wait "$PW_ENV_PW_PID" 2>/dev/null || true
+	wait_json '.nodes[0].attached == false' || fail "exporter did not notice the node going away"
+	pipewire >>"$PW_ENV_DIR/pipewire.log" 2>&1 &
+	PW_ENV_PW_PID=$!
+	pw_env_wait_for pw_env_core_ready || fail "PipeWire did not come back"
+	pw_env_wait_node "$NODE"
+	mv "$T/capture.raw" "$T/capture-1.raw"
+	"$SIGNAL" --capture "$T/capture.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
+	SIG_PID=$!
+	pw_env_wait_node gr-player
+	pw_env_wait_node gr-capture
+	for c in 0:FL 1:FR; do
+		pw_env_wait_for pw-link "gr-player:output_${c%%:*}" "$NODE:input_${c#*:}" || fail "cannot relink player"
+		pw_env_wait_for pw-link "$NODE:output_${c#*:}" "gr-capture:input_${c%%:*}" || fail "cannot relink capture"
+	done
+	say "the exporter ends the take where the old node's audio ended and delivers it"
+	wait_json '.counters.delivered == 1 and .recording == false' || fail "cut take not delivered"
+	grep -q "no longer knows this take's marker\|timeline went back" "$T/exporter.log" ||
+		fail "no log line saying why the take ended"
+	osc /record f 0.0
+	sleep 1
+	say "a new take on the restarted node"
+	osc /record f 1.0
+	sleep 0.8
+	osc /record f 0.0
+	wait_json '.counters.delivered == 2' || fail "take on the restarted node not delivered"
+	"$CTL" status
+	stop_signal
+	first=$(status | jq -r '.delivered[0].take_id')
+	second=$(status | jq -r '.delivered[1].take_id')
+	"$CHECK" "$SHARE/ghostrec-$first.wav" --capture "$T/capture-1.raw" --channels 2 \
+		--preroll-frames "$preroll_frames" || fail "the cut take is not what the old node received"
+	"$CHECK" "$SHARE/ghostrec-$second.wav" --capture "$T/capture.raw" --channels 2 \
+		--postroll-frames "$postroll_frames" || fail "the new take is not what the new node received"
+	;;
 ring-change)
 	start_exporter
 	osc /record f 1.0
