@@ -21,17 +21,19 @@ ls -l "$tmp"/take.wav "$tmp"/clean.wav | awk '{print $5, $9}'
 t0=$(now); cat "$tmp/take.wav" "$tmp/clean.wav" > /dev/null; t1=$(now)
 echo "cat both files:            $(elapsed "$t0" "$t1") s"
 
+# wall seconds, and CPU seconds (user + system: less sensitive to a busy machine)
 t0=$(now)
-"$build/exporter/ghostrec-sync" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" \
+/usr/bin/time -f "%U %S %M" -o "$tmp/c.time" \
+	"$build/exporter/ghostrec-sync" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" \
 	--join cut --report "$tmp/c.json" > /dev/null
 t1=$(now)
-echo "ghostrec-sync (C, incl. writing OUT): $(elapsed "$t0" "$t1") s"
+echo "ghostrec-sync (C, incl. writing OUT): $(elapsed "$t0" "$t1") s wall, $(awk '{ printf "%.2f s CPU, max RSS %d KiB", $1 + $2, $3 }' "$tmp/c.time")"
 
 t0=$(now)
-GHOSTREC_SRC="$here" /usr/bin/time -f "%M" -o "$tmp/lua.mem" \
+GHOSTREC_SRC="$here" /usr/bin/time -f "%U %S %M" -o "$tmp/lua.time" \
 	"$lua" "$here/tests/lua/conform_file.lua" "$tmp/take.wav" "$tmp/clean.wav" > "$tmp/lua.json"
 t1=$(now)
-echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s, max RSS $(cat "$tmp/lua.mem") KiB"
+echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s wall, $(awk '{ printf "%.2f s CPU, max RSS %d KiB", $1 + $2, $3 }' "$tmp/lua.time")"
 
 GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777
 
