@@ -218,10 +218,13 @@ static void poll_node(struct recorder *r, unsigned n)
 		} else if (m.kind == GHOSTREC_CTL_EV_MARKER && (m.has & GHOSTREC_CTL_F_FRAME)) {
 			handle_marker(r, n, m.take_id, m.frame);
 		} else if (m.kind == GHOSTREC_CTL_EV_XRUN) {
-			log_warn("node %s: xrun at frame %" PRIu64 " (%" PRIu64 " so far)", nl->name, m.frame, m.xruns);
+			if (log_should_report(m.xruns))
+				log_warn("node %s: graph xrun at frame %" PRIu64 " (%" PRIu64 " so far)", nl->name,
+					 m.frame, m.xruns);
 		} else if (m.kind == GHOSTREC_CTL_EV_OVERRUN) {
-			log_err("node %s: ring overrun at frame %" PRIu64 " (%" PRIu64 " so far)", nl->name, m.frame,
-				m.overruns);
+			if (log_should_report(m.overruns))
+				log_err("node %s: ring overrun at frame %" PRIu64 " (%" PRIu64 " so far)", nl->name,
+					m.frame, m.overruns);
 		} else if (m.kind == GHOSTREC_CTL_EV_FORMAT) {
 			log_info("node %s: format %u Hz, %u channels (generation %" PRIu64 ")", nl->name, m.rate,
 				 m.channels, m.generation);

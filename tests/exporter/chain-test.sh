@@ -282,7 +282,7 @@ kill)
 	echo "take $id: $(take_seconds "$id") s between marker and stop, across a SIGKILL"
 	;;
 smb-outage)
-	start_exporter
+	start_exporter --retry-max 30
 	osc /record f 1.0
 	sleep 0.8
 	say "smbd goes away before the take ends"
@@ -294,9 +294,12 @@ smb-outage)
 	id=$(status | jq -r '.queue[0].take_id')
 	[ -f "$SPOOL/queue/$id/ghostrec-$id.wav" ] || fail "queued take not kept in the spool"
 	[ ! -e "$SHARE/ghostrec-$id.wav" ] || fail "take on the share although smbd is down"
-	say "smbd is back"
+	say "smbd is back; ghostrec-ctl retry skips the backoff"
+	wait_json '.queue[0].attempts >= 3' || fail "no third attempt"
+	status | jq -e '.queue[0].next_try_s > 2' >/dev/null || fail "backoff did not grow: $(status | jq -c .queue)"
 	"$SMBD" restart "$T/smb" >/dev/null
-	wait_json '.counters.delivered == 1 and (.queue | length) == 0' 30 || fail "not delivered after smbd came back"
+	"$CTL" retry
+	wait_json '.counters.delivered == 1 and (.queue | length) == 0' 2 || fail "not delivered right after retry"
 	[ ! -e "$SPOOL/queue/$id" ] || fail "spool not cleaned after delivery"
 	stop_signal
 	check_share 1 --preroll-frames "$preroll_frames"
