@@ -6,9 +6,12 @@
 # the emulator's true glitch log, and ghostrec-sync reports every glitch at the exact frame
 # with the exact size. The single-offset alignment's error count is printed for contrast.
 #
-# usage: e2e-relay.sh BUILD_DIR MODE FORMAT ASIO_BLOCK SEED LOSS TAKE_CHANNEL|stereo [SECONDS]
+# usage: e2e-relay.sh BUILD_DIR MODE FORMAT ASIO_BLOCK SEED LOSS TAKE_CHANNEL|stereo [SECONDS [LOSS_AFTER [EXTRA]]]
+#   LOSS_AFTER: seconds into the take before packets start getting lost (default 1; 0 lets
+#   glitches hit the pre-roll and the marker itself); EXTRA: more relay-emu flags
+#   (--lose-marker: the network loses the packet carrying the marker)
 set -uo pipefail
-build=$1 mode=$2 format=$3 block=$4 seed=$5 loss=$6 chan=$7 seconds=${8:-10}
+build=$1 mode=$2 format=$3 block=$4 seed=$5 loss=$6 chan=$7 seconds=${8:-10} loss_after=${9:-1} extra=${10:-}
 export GHOSTREC_BUILD_DIR=$build
 . "$(dirname "$0")/../lib/pw-env.sh"
 
@@ -42,7 +45,8 @@ PW_ENV_WAIT=15 pw_env_wait_for grep -q "attached" "$work/exporter.log" || { echo
 if [ "$chan" = stereo ]; then chanarg=--stereo; else chanarg="--take-channel $chan"; fi
 # shellcheck disable=SC2086
 "$build/tests/emulator/relay-emu" --node "$PW_ENV_NODE" --osc-port "$port" --out "$work/emu" --mode "$mode" \
-	--asio-block "$block" --loss "$loss" --seed "$seed" --seconds "$seconds" --format "$format" $chanarg \
+	--asio-block "$block" --loss "$loss" --seed "$seed" --seconds "$seconds" --loss-after "$loss_after" \
+	--format "$format" $chanarg $extra \
 	|| { echo "relay emulator failed" >&2; exit 1; }
 
 PW_ENV_WAIT=30 pw_env_wait_for sh -c "ls '$work/outbox'/ghostrec-*.json >/dev/null 2>&1 && ls '$work/outbox'/ghostrec-[0-9]*.wav >/dev/null 2>&1" \

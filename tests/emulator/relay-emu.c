@@ -27,6 +27,7 @@
  * usage: relay-emu --node NAME --osc-port PORT --out DIR [--mode drop|silence|insert]
  *          [--asio-block N] [--loss P] [--seed N] [--seconds S] [--loss-after S]
  *          [--format pcm16|pcm24|float32] [--take-channel K|--stereo] [--warmup S] [--linger S]
+ *          [--lose-marker]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,9 +48,12 @@
 #include <pipewire/filter.h>
 #include <pipewire/pipewire.h>
 
+#include "common/marker.h"
+
 #define MAX_CH 2
 #define MAX_QUANTUM 8192
 #define PACKET_MAGIC 0x52415750u /* "PWAR" */
+#define PACKET_LOSE 1u
 
 enum mode { MODE_DROP, MODE_SILENCE, MODE_INSERT };
 
@@ -57,7 +61,7 @@ struct packet_header {
 	uint32_t magic;
 	uint32_t channels;
 	uint32_t n_samples;
-	uint32_t pad;
+	uint32_t flags;     /* PACKET_LOSE: the network loses this one (--lose-marker) */
 	uint64_t seq;
 	uint64_t frame;     /* relay's running frame count of the first sample */
 };
@@ -76,6 +80,7 @@ struct opts {
 	double linger;
 	int format;
 	int take_channel;   /* -1 = stereo take */
+	int lose_marker;    /* lose the packet that carries the sync marker */
 };
 
 struct app {
@@ -96,6 +101,7 @@ struct app {
 	uint32_t rng;
 	uint64_t seq;
 	uint64_t relay_frame;
+	int marker_lost;
 	int udp_out;
 	struct sockaddr_in dest;
 	_Atomic uint64_t sent_frames;
@@ -196,7 +202,19 @@ static void relay_process(void *data, struct spa_io_position *position)
 	h->magic = PACKET_MAGIC;
 	h->channels = (uint32_t)a->send_channels;
 	h->n_samples = n;
-	h->pad = 0;
+	h->flags = 0;
+	if (a->o.lose_marker && !a->marker_lost) {
+		/* The node injects the marker at the start of a cycle: look for it in this one
+		 * (pure computation, fine on the RT thread) and let the network lose it. */
+		struct ghostrec_marker_match mm;
+		for (uint32_t i = 0; i + GHOSTREC_MARKER_FRAMES <= n && !a->marker_lost; i++) {
+			if (ghostrec_marker_decode_at(s + i * a->send_channels, n - i, (size_t)a->send_channels,
+						      ghostrec_marker_tolerance(32), &mm)) {
+				h->flags = PACKET_LOSE;
+				a->marker_lost = 1;
+			}
+		}
+	}
 	h->seq = a->seq++;
 	/* A running count of what was relayed. Graph hiccups (a cycle the relay or the node
 	 * missed) are not visible here; relay-check finds them by locating the relayed audio in
@@ -386,7 +404,7 @@ static void *rx_main(void *data)
 				feed(a, a->next_frame, gap > MAX_QUANTUM ? MAX_QUANTUM : (uint32_t)gap, NULL, 1);
 			}
 		}
-		int lost = packet_lost(a, h->seq, h->frame);
+		int lost = packet_lost(a, h->seq, h->frame) || (h->flags & PACKET_LOSE);
 		feed(a, h->frame, h->n_samples, (const float *)(buf + sizeof(*h)), lost);
 	}
 	return NULL;
@@ -522,7 +540,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: relay-emu --node NAME --osc-port PORT --out DIR [--mode drop|silence|insert]\n"
 		   "         [--asio-block N] [--loss P] [--seed N] [--seconds S] [--loss-after S]\n"
-		   "         [--format pcm16|pcm24|float32] [--take-channel K | --stereo] [--warmup S] [--linger S]\n");
+		   "         [--format pcm16|pcm24|float32] [--take-channel K | --stereo] [--warmup S] [--linger S]\n"
+		   "         [--lose-marker]\n");
 }
 
 int main(int argc, char **argv)
@@ -549,6 +568,7 @@ int main(int argc, char **argv)
 		{"loss-after", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
 		{"take-channel", required_argument, NULL, 'c'}, {"stereo", no_argument, NULL, 'S'},
 		{"warmup", required_argument, NULL, 'w'}, {"linger", required_argument, NULL, 'L'},
+		{"lose-marker", no_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int opt;
@@ -574,6 +594,7 @@ int main(int argc, char **argv)
 		case 'S': o->take_channel = -1; break;
 		case 'w': o->warmup = atof(optarg); break;
 		case 'L': o->linger = atof(optarg); break;
+		case 'M': o->lose_marker = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
