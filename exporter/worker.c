@@ -48,7 +48,11 @@ struct worker {
 	pthread_cond_t cond;
 	bool stop;
 
-	struct take jobs[MAX_JOBS];
+	struct job {
+		struct take t;
+		double not_before;  /* a failed finalize (disk full?) is retried with backoff */
+		double backoff;
+	} jobs[MAX_JOBS];
 	unsigned n_jobs;
 	struct entry entries[MAX_ENTRIES];
 	unsigned n_entries;
@@ -257,10 +261,19 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
-		if (w->n_jobs > 0) {
-			struct take t = w->jobs[0];
-			memmove(w->jobs, w->jobs + 1, (w->n_jobs - 1) * sizeof(w->jobs[0]));
+		double now = now_s(), next = now + 1.0;
+		int job = -1;
+		for (unsigned i = 0; i < w->n_jobs && job < 0; i++) {
+			if (w->jobs[i].not_before <= now)
+				job = (int)i;
+			else if (w->jobs[i].not_before < next)
+				next = w->jobs[i].not_before;
+		}
+		if (job >= 0) {
+			struct job j = w->jobs[job];
+			memmove(w->jobs + job, w->jobs + job + 1, (w->n_jobs - (unsigned)job - 1) * sizeof(w->jobs[0]));
 			w->n_jobs--;
+			struct take t = j.t;
 			struct entry *e = add_entry(w, t.take_id);
 			if (e)
 				e->finalizing = true;
@@ -273,13 +286,23 @@ static void *run(void *arg)
 			e = add_entry(w, t.take_id);
 			if (r < 0) {
 				w->counters.finalize_failed++;
-				if (e)
-					remove_entry(w, t.take_id);
-				log_err("take %" PRIu32 ": finalize failed: %s (spool file kept)", t.take_id, err);
+				double cap = w->cfg->retry_max > 1 ? w->cfg->retry_max : 1;
+				j.backoff = j.backoff < 1 ? 1 : j.backoff * 2 > cap ? cap : j.backoff * 2;
+				j.not_before = now_s() + j.backoff;
+				if (e) {
+					e->attempts++;
+					snprintf(e->last_error, sizeof(e->last_error), "finalize: %.240s", err);
+				}
+				if (w->n_jobs < MAX_JOBS)
+					w->jobs[w->n_jobs++] = j;
+				log_err("take %" PRIu32 ": finalize failed: %s (spool file kept, retrying in %.0f s)",
+					t.take_id, err, j.backoff);
 			} else {
 				w->counters.finalized++;
 				if (e) {
 					e->finalizing = false;
+					e->attempts = 0;
+					e->last_error[0] = '\0';
 					if (frames)
 						e->frames = frames;
 					e->next_try = 0;
@@ -290,7 +313,6 @@ static void *run(void *arg)
 			}
 			continue;
 		}
-		double now = now_s(), next = now + 1.0;
 		struct entry *due = NULL;
 		for (unsigned i = 0; i < w->n_entries; i++) {
 			struct entry *e = &w->entries[i];
@@ -367,7 +389,10 @@ void worker_submit(struct worker *w, const struct take *t)
 {
 	pthread_mutex_lock(&w->lock);
 	if (w->n_jobs < MAX_JOBS) {
-		w->jobs[w->n_jobs++] = *t;
+		w->jobs[w->n_jobs].t = *t;
+		w->jobs[w->n_jobs].not_before = 0;
+		w->jobs[w->n_jobs].backoff = 0;
+		w->n_jobs++;
 		struct entry *e = add_entry(w, t->take_id);
 		if (e)
 			e->finalizing = true;

@@ -235,6 +235,27 @@ int main(int argc, char **argv)
 	printf("after smbd is back: %s\n", buf);
 	CHECK(strstr(buf, "\"queue\":[]"));
 
+	/* 5. a finalize that fails (its spool file is not readable right now) is retried, not dropped */
+	struct take t3 = make_take(&cfg, 503);
+	char raw[4200], hidden[4300];
+	spool_raw_path(raw, sizeof(raw), cfg.spool_dir, 503);
+	snprintf(hidden, sizeof(hidden), "%s.away", raw);
+	CHECK(rename(raw, hidden) == 0);
+	worker_submit(w, &t3);
+	for (int i = 0; i < 100; i++) {
+		worker_counters(w, &c);
+		if (c.finalize_failed >= 1)
+			break;
+		usleep(50000);
+	}
+	CHECK(c.finalize_failed >= 1);
+	status(w, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"take_id\":503") && strstr(buf, "\"state\":\"finalizing\"") && strstr(buf, "finalize: "));
+	CHECK(exists("%s/take-503.state", cfg.spool_dir));
+	CHECK(rename(hidden, raw) == 0);
+	CHECK(wait_for(w, 2, 15));
+	CHECK(exists("%s/ghostrec-503.wav", share));
+
 	worker_stop(w);
 	smbd("stop");
 	snprintf(buf, sizeof(buf), "rm -rf '%s'", base);
