@@ -14,12 +14,16 @@ trap 'rm -rf "$tmp"' EXIT
 TIME=/usr/bin/time
 [ -x $TIME ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 77; }
 
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+
 measure() { # label, command...
 	local label=$1; shift
 	$TIME -f "%e %U %S %M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo "$label failed: $(cat "$tmp/err")"; return 1; }
 	read -r wall user sys rss <"$tmp/time"
-	printf "%-32s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB\n" "$label" "$wall" "$(echo "$user + $sys" | bc)" "$rss"
-	eval "${label//[^a-z]/_}_wall=$wall; ${label//[^a-z]/_}_cpu=$(echo "$user + $sys" | bc)"
+	local cpu
+	cpu=$(calc "$user + $sys")
+	printf "%-32s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB\n" "$label" "$wall" "$cpu" "$rss"
+	eval "${label//[^a-z]/_}_wall=$wall; ${label//[^a-z]/_}_cpu=$cpu"
 }
 
 echo "== generating a $MINUTES-minute stereo 48 kHz take (24-bit) and clean file (float32)"
@@ -30,8 +34,8 @@ measure "cat take clean" cat "$tmp/take.wav" "$tmp/clean.wav"
 measure "ghostrec-sync --join cut" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" --join cut --report "$tmp/report.json"
 measure "ghostrec-sync (crossfade)" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out2.wav"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   report: %d glitches, %d segments, alignment %s" % (len(r["glitches"]), len(r["segments"]), r["alignment"]))' "$tmp/report.json"
-echo "   wall-time ratio ghostrec-sync/cat: $(echo "scale=1; $ghostrec_sync___join_cut_wall / $cat_take_clean_wall" | bc)"
-echo "   cpu-time ratio ghostrec-sync/cat:  $(echo "scale=1; $ghostrec_sync___join_cut_cpu / ($cat_take_clean_cpu + 0.01)" | bc)"
+echo "   wall-time ratio ghostrec-sync/cat: $(calc "$ghostrec_sync___join_cut_wall / ($cat_take_clean_wall + 0.005)")"
+echo "   cpu-time ratio ghostrec-sync/cat:  $(calc "$ghostrec_sync___join_cut_cpu / ($cat_take_clean_cpu + 0.005)")"
 
 if command -v valgrind >/dev/null; then
 	echo "== callgrind, 1-minute take"
@@ -45,5 +49,5 @@ if command -v valgrind >/dev/null; then
 	valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.cat" cat "$tmp/short/take.wav" "$tmp/short/clean.wav" >/dev/null 2>"$tmp/cg3.log"
 	cat_ir=$(grep -o 'Collected : [0-9]*' "$tmp/cg3.log" | grep -o '[0-9]*$')
 	echo "   instructions: ghostrec-sync $sync_ir, sha1sum take clean $cmp_ir, cat take clean $cat_ir"
-	echo "   ratio ghostrec-sync/sha1sum: $(echo "scale=2; $sync_ir / $cmp_ir" | bc)   ratio ghostrec-sync/cat: $(echo "scale=1; $sync_ir / $cat_ir" | bc)"
+	echo "   ratio ghostrec-sync/sha1sum: $(calc "$sync_ir / $cmp_ir")   ratio ghostrec-sync/cat: $(calc "$sync_ir / $cat_ir")"
 fi
