@@ -414,9 +414,9 @@ node-restart)
 	wait_json '.takes[0].state == "recording"' || fail "not recording"
 	sleep 1
 	say "PipeWire (and with it the node) restarts mid-take"
-	stop_signal
 	kill "$PW_ENV_PW_PID"
 	wait "$PW_ENV_PW_PID" 2>/dev/null || true
+	stop_signal # its capture holds what the node put out until the end
 	wait_json '.nodes[0].attached == false' || fail "exporter did not notice the node going away"
 	pipewire >>"$PW_ENV_DIR/pipewire.log" 2>&1 &
 	PW_ENV_PW_PID=$!
