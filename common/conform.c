@@ -269,22 +269,32 @@ static int find_anchor(struct engine *e, int64_t t_from, int64_t t_to, int try_c
 	return 0;
 }
 
-/* Looks for the marker in the head of every take channel. */
+/* Looks for the marker in the head of every take channel, channel by channel, reading the
+ * head in overlapping chunks so memory stays small whatever the rate and channel count. */
+#define MARKER_SCAN_CHUNK 65536
+
 static int find_take_marker(struct engine *e, int64_t scan, struct ghostrec_marker_match *m)
 {
 	int64_t n = e->take_frames < scan ? e->take_frames : scan;
+	int64_t overlap = GHOSTREC_MARKER_FRAMES - 1;
 	if (n < (int64_t)GHOSTREC_MARKER_FRAMES)
 		return 0;
-	float *head = malloc(sizeof(float) * (size_t)n * (size_t)e->take_channels);
-	if (!head)
+	float *buf = malloc(sizeof(float) * (size_t)(MARKER_SCAN_CHUNK + overlap) * (size_t)e->take_channels);
+	if (!buf)
 		return 0;
 	int found = 0;
-	if (ghostrec_audiofile_read(e->take, 0, n, head) == 0) {
-		for (int k = 0; k < e->take_channels && !found; k++)
-			found = ghostrec_marker_find(head + k, (size_t)n, (size_t)e->take_channels,
+	for (int k = 0; k < e->take_channels && !found; k++) {
+		for (int64_t start = 0; start < n && !found; start += MARKER_SCAN_CHUNK) {
+			int64_t len = n - start < MARKER_SCAN_CHUNK + overlap ? n - start : MARKER_SCAN_CHUNK + overlap;
+			if (ghostrec_audiofile_read(e->take, start, len, buf) != 0)
+				break;
+			found = ghostrec_marker_find(buf + k, (size_t)len, (size_t)e->take_channels,
 						     (float)e->tol, m);
+			if (found)
+				m->frame += (uint64_t)start;
+		}
 	}
-	free(head);
+	free(buf);
 	return found;
 }
 
