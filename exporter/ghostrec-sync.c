@@ -68,9 +68,16 @@ static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *
 
 static void show_progress(void *data, int64_t done, int64_t total)
 {
+	static const char *last_what;
+	static int last_percent = -1;
 	const char *what = data;
-	if (total > 0)
-		fprintf(stderr, "\r%s: %3d%%", what, (int)(100 * done / total));
+	int percent = total > 0 ? (int)(100 * done / total) : 0;
+	/* Only when the line changes: a terminal, not a log, is listening. */
+	if (what == last_what && percent == last_percent)
+		return;
+	last_what = what;
+	last_percent = percent;
+	fprintf(stderr, "\r%s: %3d%%", what, percent);
 }
 
 int main(int argc, char **argv)
