@@ -44,6 +44,7 @@ struct tcase {
 	const struct gs_event *extra;  /* fixed events (clean frames) */
 	size_t n_extra;
 	int expect_alignment;
+	double clean_file_s;     /* > 0: the clean file ends here (take runs past its end) */
 };
 
 static int cmp_event(const void *a, const void *b)
@@ -85,8 +86,10 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 		int64_t from = p.marker_frame + 4 * GHOSTREC_MARKER_FRAMES + 8192;
 		if (from < p.take_start + 8192)
 			from = p.take_start + 8192;
-		n = gs_random_events(ev, c->n_random, c->kinds, from, p.take_end - 8192, 8192,
-				     p.seed ^ 0xabcdef);
+		int64_t to = p.take_end - 8192;
+		if (c->clean_file_s > 0)
+			to = (int64_t)(c->clean_file_s * c->rate) - 16384;
+		n = gs_random_events(ev, c->n_random, c->kinds, from, to, 8192, p.seed ^ 0xabcdef);
 		CHECK(n == c->n_random, "%s: could not place %zu events", c->name, c->n_random);
 	}
 	for (size_t i = 0; i < c->n_extra && n < 128; i++)
@@ -100,12 +103,23 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 	snprintf(take_path, sizeof(take_path), "%s/take.wav", tmpdir);
 	snprintf(clean_path, sizeof(clean_path), "%s/clean.wav", tmpdir);
 	snprintf(out_path, sizeof(out_path), "%s/out.wav", tmpdir);
-	if (gs_build(&p, &t) != 0 || gs_write_clean(clean_path, &p, &t, c->clean_meta) != 0 ||
+	struct gs_params written = p;
+	if (c->clean_file_s > 0)
+		written.clean_frames = (int64_t)(c->clean_file_s * c->rate);
+	if (gs_build(&p, &t) != 0 || gs_write_clean(clean_path, &written, &t, c->clean_meta) != 0 ||
 	    gs_write_take(take_path, &p, &t) != 0 || gs_trim_replaced(take_path, clean_path, &t) != 0) {
 		CHECK(0, "%s: cannot build test files", c->name);
 		gs_truth_free(&t);
 		return;
 	}
+
+	/* Take frames past the end of the clean file have no counterpart. */
+	int64_t past_end = 0;
+	for (int64_t i = 0; i < t.take_frames; i++)
+		if (t.map[i] >= written.clean_frames) {
+			t.map[i] = -1;
+			past_end++;
+		}
 
 	char err[512];
 	struct ghostrec_audiofile *take = ghostrec_audiofile_open(take_path, err, sizeof(err));
@@ -177,6 +191,26 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 		int64_t bad = gs_check_output(out_path, take_path, &p, &t, tmpdir);
 		CHECK(bad == 0, "%s: OUT differs from the pristine audio at %lld frames", c->name,
 		      (long long)bad);
+		if (past_end) {
+			/* ... and past the clean file's end OUT keeps the take's own samples. */
+			struct ghostrec_audiofile *o = ghostrec_audiofile_open(out_path, err, sizeof(err));
+			int64_t kept = 0;
+			int tch = ghostrec_audiofile_info(take)->channels;
+			for (int64_t i = t.take_frames - past_end; o && i < t.take_frames; i++) {
+				const float *fo = ghostrec_audiofile_frame(o, i);
+				float v[8];
+				for (int k = 0; k < tch && k < 8; k++)
+					v[k] = fo[k];
+				const float *ft = ghostrec_audiofile_frame(take, i);
+				int equal = 1;
+				for (int k = 0; k < tch && k < 8; k++)
+					equal &= v[k] == ft[k];
+				kept += equal;
+			}
+			ghostrec_audiofile_close(o);
+			CHECK(kept == past_end, "%s: only %lld of %lld frames past the clean end kept", c->name,
+			      (long long)kept, (long long)past_end);
+		}
 	}
 	/* Crossfade joins touch only the frames around dropped joins. */
 	char xf_path[1100];
@@ -286,25 +320,28 @@ int main(void)
 		/* name, rate, ch, take_ch, take fmt, clean fmt, clean s, take start, take end,
 		 * marker, marker s, meta, kinds, n random, extra, n extra, alignment */
 		{"drops-pcm16-mono-of-stereo", 44100, 2, 0, WAV16, WAVF, 24, 1.5, 23.5, 1, 2.0, 1,
-		 1u << DROP, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		 1u << DROP, 30, NULL, 0, GHOSTREC_ALIGN_MARKER, 0},
 		{"silence-pcm24-mono-ch1", 44100, 2, 1, WAV24, WAVF, 24, 1.5, 23.5, 1, 2.0, 1,
-		 1u << SILENCE, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		 1u << SILENCE, 30, NULL, 0, GHOSTREC_ALIGN_MARKER, 0},
 		{"inserts-float-stereo", 96000, 2, -1, WAVF, WAVF, 14, 1.5, 13.5, 1, 2.0, 1,
-		 1u << INSERT, 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		 1u << INSERT, 30, NULL, 0, GHOSTREC_ALIGN_MARKER, 0},
 		{"mixed-pcm24-96k-mono", 96000, 2, 0, WAV24, WAVF, 14, 1.5, 13.5, 1, 2.0, 1,
-		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 36, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 36, NULL, 0, GHOSTREC_ALIGN_MARKER, 0},
 		{"mixed-pcm16-rf64-clean24", 48000, 1, -1, WAV16, RF64_24, 20, 1.0, 19.5, 1, 1.5, 1,
-		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 30, NULL, 0, GHOSTREC_ALIGN_MARKER},
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 30, NULL, 0, GHOSTREC_ALIGN_MARKER, 0},
 		{"marker-destroyed-by-drop", 44100, 2, 0, WAV24, WAVF, 16, 1.5, 15.5, 1, 2.0, 1,
-		 (1u << DROP) | (1u << INSERT), 20, marker_hit_44, 1, GHOSTREC_ALIGN_CONTENT},
+		 (1u << DROP) | (1u << INSERT), 20, marker_hit_44, 1, GHOSTREC_ALIGN_CONTENT, 0},
 		{"punch-in-30s-no-marker", 48000, 2, 1, WAV24, WAVF, 42, 30.0, 41.0, 0, 2.0, 1,
-		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 16, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 16, NULL, 0, GHOSTREC_ALIGN_CONTENT, 0},
 		{"clean-without-metadata-w64", 44100, 2, 0, WAV16, W64F, 16, 1.5, 15.5, 1, 2.0, 0,
-		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		 (1u << DROP) | (1u << SILENCE) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT, 0},
 		{"no-marker-no-meta-channel", 96000, 2, 1, WAVF, WAVF, 12, 3.0, 11.0, 0, 2.0, 0,
-		 (1u << DROP) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT},
+		 (1u << DROP) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT, 0},
 		{"preroll-glitch", 48000, 2, 0, WAV24, WAVF, 12, 0.5, 11.5, 1, 2.0, 1,
-		 (1u << DROP) | (1u << SILENCE), 10, preroll_48, 1, GHOSTREC_ALIGN_MARKER},
+		 (1u << DROP) | (1u << SILENCE), 10, preroll_48, 1, GHOSTREC_ALIGN_MARKER, 0},
+		/* the clean file stops 3 s before the take does */
+		{"take-past-clean-end", 44100, 2, 0, WAV24, WAVF, 12, 1.0, 11.5, 1, 1.5, 1,
+		 (1u << DROP) | (1u << INSERT), 8, NULL, 0, GHOSTREC_ALIGN_MARKER, 8.5},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i], tmpdir);
