@@ -102,10 +102,15 @@ static void test_basic(const char *name)
 	CHECK(ghostrec_ring_read(r, 2, 0, 1792, out[0], 100) == GHOSTREC_RING_OK);
 	CHECK(out[0][99] == pattern(1891, 0));
 
-	/* Resize: a new object under the same name; the reader remaps and continues the timeline. */
+	/* Resize: a new object under the same name, invisible until published; the reader keeps
+	 * the old mapping meanwhile, then remaps and continues the timeline. */
 	struct ghostrec_ring_writer w2;
-	CHECK(ghostrec_ring_writer_create(&w2, name, 44100, 2, pos, 3000, f, 3) == 0);
+	CHECK(ghostrec_ring_writer_create_unpublished(&w2, name, 44100, 2, pos, 3000, f, 3) == 0);
+	struct ghostrec_ring_reader *r2;
+	CHECK(ghostrec_ring_reader_open(&r2, name) == -EAGAIN);
 	ghostrec_ring_writer_destroy(&w, false);
+	CHECK(ghostrec_ring_reader_refresh(r) == -EAGAIN);
+	ghostrec_ring_writer_publish(&w2);
 	CHECK(ghostrec_ring_read(r, 2, 0, 1792, out[0], 10) == GHOSTREC_RING_GENERATION);
 	CHECK(ghostrec_ring_reader_refresh(r) == 1);
 	CHECK(ghostrec_ring_reader_info(r, &info) == 0);

@@ -8,8 +8,7 @@ quantum=$1
 seconds=${2:-10}
 if [ "${3:-freewheel}" = freewheel ]; then
 	# The node joins the Freewheel-Driver's group from the start, like the test's player and
-	# recorder: links between nodes of different drivers are asynchronous in PipeWire (the
-	# consumer gets the previous cycle), which would show up as a quantum of added latency.
+	# recorder, so one driver runs the whole test graph from the first link on.
 	PW_ENV_GHOSTREC_ARGS="node.group = pipewire.freewheel"
 fi
 PW_ENV_QUANTUM=$quantum pw_env_start
