@@ -37,9 +37,9 @@ static size_t header_bytes(void)
 	return (sizeof(struct ghostrec_ring_header) + 63u) & ~(size_t)63u;
 }
 
-int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node_name,
-				uint32_t rate, uint32_t channels, const uint32_t *positions,
-				uint64_t capacity, uint64_t start_frame, uint64_t generation)
+static int writer_create(struct ghostrec_ring_writer *w, const char *node_name, uint32_t rate,
+			 uint32_t channels, const uint32_t *positions, uint64_t capacity,
+			 uint64_t start_frame, uint64_t generation, bool publish)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -103,15 +103,31 @@ int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node
 		h->instance = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
 	}
 	h->version = GHOSTREC_RING_VERSION;
-	atomic_thread_fence(memory_order_release);
 	/* Magic last: a reader that sees it sees a complete header. */
-	__atomic_store_n(&h->magic, GHOSTREC_RING_MAGIC, __ATOMIC_RELEASE);
+	if (publish)
+		ghostrec_ring_writer_publish(w);
 	return 0;
 
 fail:
 	close(fd);
 	shm_unlink(w->shm_name);
 	return res;
+}
+
+int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node_name,
+				uint32_t rate, uint32_t channels, const uint32_t *positions,
+				uint64_t capacity, uint64_t start_frame, uint64_t generation)
+{
+	return writer_create(w, node_name, rate, channels, positions, capacity, start_frame,
+			     generation, true);
+}
+
+int ghostrec_ring_writer_create_unpublished(struct ghostrec_ring_writer *w, const char *node_name,
+					    uint32_t rate, uint32_t channels, const uint32_t *positions,
+					    uint64_t capacity, uint64_t start_frame, uint64_t generation)
+{
+	return writer_create(w, node_name, rate, channels, positions, capacity, start_frame,
+			     generation, false);
 }
 
 void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_shm)

@@ -113,6 +113,20 @@ int ghostrec_ring_writer_create(struct ghostrec_ring_writer *w, const char *node
 				uint32_t rate, uint32_t channels, const uint32_t *positions,
 				uint64_t capacity, uint64_t start_frame, uint64_t generation);
 
+/* Same, but readers cannot open the object yet (its magic is 0; they get -EAGAIN) until
+ * ghostrec_ring_writer_publish(): used when replacing a ring, so nobody sees the new object
+ * before its timeline, counters and marker table are carried over. */
+int ghostrec_ring_writer_create_unpublished(struct ghostrec_ring_writer *w, const char *node_name,
+					    uint32_t rate, uint32_t channels, const uint32_t *positions,
+					    uint64_t capacity, uint64_t start_frame, uint64_t generation);
+
+/* Real-time safe: makes the header visible to readers (release). */
+static inline void ghostrec_ring_writer_publish(struct ghostrec_ring_writer *w)
+{
+	atomic_thread_fence(memory_order_release);
+	__atomic_store_n(&w->hdr->magic, GHOSTREC_RING_MAGIC, __ATOMIC_RELEASE);
+}
+
 /* Unmaps; with unlink_shm the object is removed too (node shutdown). Marks it retired first
  * so readers that still map it know to reopen. Not real-time safe. */
 void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_shm);
@@ -203,12 +217,14 @@ struct ghostrec_ring_info {
 struct ghostrec_ring_reader;
 
 /* Opens the node's ring read-only. Returns 0 or a negative errno (-ENOENT: no such node,
- * -EPROTO: not a ghostrec ring or an unknown version). */
+ * -EAGAIN: the node is just creating or replacing it, retry shortly, -EPROTO: not a ghostrec
+ * ring or an unknown version). */
 int ghostrec_ring_reader_open(struct ghostrec_ring_reader **out, const char *node_name);
 void ghostrec_ring_reader_close(struct ghostrec_ring_reader *r);
 
 /* Remaps if the writer replaced the shm object. Returns 1 if it remapped, 0 if nothing changed,
- * negative errno if the new object cannot be opened yet (retry later). */
+ * negative errno if the new object cannot be opened yet (-EAGAIN/-ENOENT: retry shortly; the old
+ * mapping stays usable for what it still holds). */
 int ghostrec_ring_reader_refresh(struct ghostrec_ring_reader *r);
 
 /* Snapshot of the current format and positions (refreshes first). Returns 0 or negative errno. */

@@ -494,6 +494,7 @@ static int do_ring_swap(struct spa_loop *loop, bool async, uint32_t seq, const v
 	atomic_fetch_add(&h->counters.format_changes, 1);
 	memcpy(h->markers, old->markers, sizeof(h->markers));
 	atomic_store(&h->marker_count, atomic_load(&old->marker_count));
+	ghostrec_ring_writer_publish(s->fresh);
 	struct ghostrec_ring_writer tmp = t->ring;
 	t->ring = *s->fresh;
 	*s->fresh = tmp;
@@ -504,8 +505,8 @@ int tap_ring_replace(struct tap *t, double seconds, uint32_t rate)
 {
 	struct ghostrec_ring_writer fresh;
 	uint64_t capacity = (uint64_t)ceil(seconds * rate);
-	int res = ghostrec_ring_writer_create(&fresh, t->node_name, rate, t->n_channels, t->positions,
-					      capacity, 0, 1);
+	int res = ghostrec_ring_writer_create_unpublished(&fresh, t->node_name, rate, t->n_channels,
+							  t->positions, capacity, 0, 1);
 	if (res < 0)
 		return res;
 	struct ring_swap s = { t, &fresh };
