@@ -50,6 +50,7 @@ cleanup() {
 }
 on_exit() {
 	local st=$?
+	set +e # "(exit $st)" below must not end the trap before pw_env_stop stops PipeWire
 	cleanup
 	if [ "$st" -ne 0 ] && [ -f "$T/exporter.log" ]; then
 		echo "---- exporter log ----" >&2
