@@ -331,13 +331,12 @@ void recorder_tick(struct recorder *r, double now)
 	for (unsigned i = 0; i < r->n_takes;) {
 		struct active_take *a = &r->takes[i];
 		struct node_link *nl = &r->nodes[a->node];
+		if (a->t.state == TAKE_ARMED && node_link_attached(nl) && !a->mark_sent)
+			a->mark_sent = node_link_send_mark(nl, a->t.take_id) == 0; /* not connected before */
 		if (a->t.state == TAKE_ARMED && node_link_attached(nl)) {
 			uint64_t frame;
 			if (node_link_find_marker(nl, a->t.take_id, &frame)) {
 				handle_marker(r, a->node, a->t.take_id, frame);
-			} else if (!a->mark_sent) {
-				a->mark_sent = node_link_send_mark(nl, a->t.take_id) == 0;
-				a->mark_sent_at = now;
 			} else if (now - a->mark_sent_at > RECORDER_MARK_TIMEOUT_S) {
 				/* keep the audio anyway: conform can align by content */
 				r->counters.marks_missing++;

@@ -23,7 +23,7 @@ struct active_take {
 	struct spool_writer w;
 	unsigned node;           /* index into recorder.nodes */
 	bool mark_sent;
-	double mark_sent_at;
+	double mark_sent_at;     /* first attempt: the mark timeout counts from here */
 	double last_sync;
 	bool verify_pending;     /* recovered after a crash, or the node's ring came back after it
 				  * went away: check the node still knows our marker */
