@@ -157,6 +157,18 @@ takes)
 	osc /record f 1.0
 	osc /stop f 0.0 # REAPER's "transport not stopped" feedback: must not stop the take
 	wait_json '.takes[0].state == "recording"' || fail "take 1 not recording"
+	reply=$(python3 - "$OSC_PORT" <<-'PY'
+	import socket, sys
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	u.settimeout(3)
+	u.sendto(b'/ghostrec/status\0\0\0\0,\0\0\0', ('127.0.0.1', int(sys.argv[1])))
+	d = u.recv(4096)
+	parts = [p.decode(errors='replace') for p in d.split(b'\0') if p]
+	print(' '.join(parts[:4]))
+	PY
+	)
+	echo "/ghostrec/status -> $reply"
+	case $reply in "/ghostrec/status ,ssi recording "*) ;; *) fail "bad /ghostrec/status reply: $reply" ;; esac
 	sleep 1
 	osc /record f 0.0
 	wait_json '.counters.delivered == 1' || fail "take 1 not delivered"
