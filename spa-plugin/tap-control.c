@@ -509,6 +509,7 @@ int tap_ring_replace(struct tap *t, double seconds, uint32_t rate)
 							  t->positions, capacity, 0, 1);
 	if (res < 0)
 		return res;
+	tap_ring_lock(t, &fresh);
 	struct ring_swap s = { t, &fresh };
 	spa_loop_invoke(t->data_loop, do_ring_swap, 0, &s, sizeof(s), true, t);
 	/* `fresh` now holds the old ring: retire it (its name already belongs to the new one). */

@@ -568,6 +568,16 @@ static void init_port(struct tap *t, struct tap_port *port, enum spa_direction d
 	port->info.n_params = 5;
 }
 
+void tap_ring_lock(struct tap *t, struct ghostrec_ring_writer *ring)
+{
+	/* A paged-out ring would fault on the real-time thread. Locking is best effort: the
+	 * default RLIMIT_MEMLOCK of a user session is often smaller than a ring. */
+	if (mlock(ring->map, ring->size) < 0)
+		spa_log_warn(t->log, "ghostrec %s: cannot lock the %zu-byte ring in memory (%m); it "
+			     "may be paged out under memory pressure (raise RLIMIT_MEMLOCK to avoid it)",
+			     t->node_name, ring->size);
+}
+
 /* ---- handle ---- */
 
 static int tap_get_interface(struct spa_handle *handle, const char *type, void **iface)
@@ -655,6 +665,7 @@ static int tap_init(const struct spa_handle_factory *factory, struct spa_handle 
 			      strerror(-res));
 		goto fail;
 	}
+	tap_ring_lock(t, &t->ring);
 	if ((res = tap_control_start(t)) < 0)
 		spa_log_error(t->log, "ghostrec %s: control channel unavailable (%s); recording "
 			      "continues without it", t->node_name, strerror(-res));

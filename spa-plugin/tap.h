@@ -133,6 +133,9 @@ struct tap {
 /* tap-process.c (real-time) */
 int tap_process(void *object);
 
+/* tap-node.c (main thread): keeps a ring's pages in RAM if the memlock limit allows. */
+void tap_ring_lock(struct tap *tap, struct ghostrec_ring_writer *ring);
+
 /* tap-control.c (main thread) */
 int tap_control_start(struct tap *tap);
 void tap_control_stop(struct tap *tap);
