@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ex.started_at = exporter_now();
-	if (spool_init(ex.cfg.spool_dir, err, sizeof(err)) < 0) {
+	if (spool_init(ex.cfg.spool_dir, err, sizeof(err)) < 0 || spool_lock(ex.cfg.spool_dir, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		return 1;
 	}

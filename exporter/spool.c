@@ -56,6 +56,30 @@ int spool_init(const char *root, char *err, size_t errsize)
 	return 0;
 }
 
+int spool_lock(const char *root, char *err, size_t errsize)
+{
+	char path[4200], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/lock", root);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		SET_ERR("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		SET_ERR("spool dir %s is in use by another ghostrec-exporter (pid %s)", root, pid[0] ? pid : "?");
+		close(fd);
+		return -1;
+	}
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		/* the lock holds without the pid in it */
+	}
+	return fd;
+}
+
 int spool_next_take_id(const char *root, uint32_t *id)
 {
 	char path[4200], buf[32];

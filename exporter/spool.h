@@ -16,6 +16,11 @@
 /* Creates <root> and <root>/queue (mode 0700). Returns 0 or -1 with a reason. */
 int spool_init(const char *root, char *err, size_t errsize);
 
+/* Takes the spool directory for this process (flock on <root>/lock, held until exit): two
+ * exporters on one spool would resume each other's takes. Returns the lock fd, or -1 with a
+ * reason (naming the other exporter's pid). */
+int spool_lock(const char *root, char *err, size_t errsize);
+
 /* Allocates a take id unique across restarts: larger than every id handed out before (the
  * counter file) and than the seconds since 2023-11-14 (so a wiped spool dir does not reuse ids
  * either). Returns 0 or -errno. */

@@ -84,6 +84,19 @@ int main(void)
 	CHECK(a < b && b < c && a > 1000);
 	printf("take ids %u %u %u\n", a, b, c);
 
+	/* one exporter per spool dir */
+	int lock = spool_lock(dir, err, sizeof(err));
+	CHECK(lock >= 0);
+	CHECK(spool_lock(dir, err, sizeof(err)) < 0);
+	printf("second exporter: %s\n", err);
+	CHECK(strstr(err, "in use by another ghostrec-exporter") != NULL);
+	close(lock);
+	lock = spool_lock(dir, err, sizeof(err));
+	CHECK(lock >= 0);
+	close(lock);
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/next-take-id", dir);
 	unlink(path);
