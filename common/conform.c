@@ -39,6 +39,13 @@
  * non-silent candidates are tried (each costs one pass over the clean file). */
 #define ANCHOR_STEP 4096
 #define ANCHOR_TRIES 16
+/* Re-acquisition after glitches of several kinds back to back: candidate take positions
+ * this far apart, each searched within max_shift of the old offset. */
+#define FINE_STEP 64
+/* When the take lines up again on a simple rule only far after f, first make sure no
+ * other offset explains the frames right after f (up to this many frames): a glitch pair
+ * shortly followed by one that undoes it would otherwise read as one long replaced run. */
+#define NEARBY_PROBE 1024
 
 struct engine {
 	struct ghostrec_audiofile *take;
@@ -323,10 +330,45 @@ static int64_t first_bad(struct engine *e, int64_t lo, int64_t hi, int64_t d)
 	return lo;
 }
 
+/* Glitches of several kinds back to back (silence then a drop, an insertion then a drop):
+ * no single rule above explains them. Look for any offset within max_shift of the old one,
+ * at take positions FINE_STEP apart after f, then move the join back to the first frame
+ * after f that the new offset explains, so no good frame is left on the old offset. */
+static int reacquire_nearby(struct engine *e, int64_t f, int64_t d, int64_t t_limit, int64_t *t2,
+			    int64_t *d2)
+{
+	for (int64_t t0 = f + 1; t0 < t_limit && t0 <= f + e->max_shift && t0 < e->take_frames;
+	     t0 += FINE_STEP) {
+		/* A silent frame lines up with any silence: no anchor (and skipping the silence of
+		 * a replaced run keeps this cheap). */
+		if (frame_nonsilent(e, t0) == 0 || !window_has_sound(e, t0))
+			continue;
+		int64_t c_lo = t0 + d - e->max_shift;
+		int64_t c_hi = t0 + d + e->max_shift;
+		if (c_lo < 0)
+			c_lo = 0;
+		if (c_hi > e->clean_frames - 1)
+			c_hi = e->clean_frames - 1;
+		for (int64_t c = c_lo; c <= c_hi; c++) {
+			if (frame_matches(e, t0, c) && window_matches(e, t0, c)) {
+				int64_t nd = c - t0;
+				int64_t s = t0;
+				while (s > f + 1 && frame_matches(e, s - 1, s - 1 + nd))
+					s--;
+				*t2 = s;
+				*d2 = nd;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Earliest (t2 >= f, d2) where the take lines up with the clean file again.
  * Order: a drop (t2 == f: the take continues further on in the clean file), then, frame
  * by frame after f, the end of a replaced run (same d) or of an insertion (the clean
- * file continues where it left off, at f + d); last, a content search. */
+ * file continues where it left off, at f + d); then any nearby offset (glitches back to
+ * back); last, a content search over the whole clean file. */
 static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_t *d2)
 {
 	for (int64_t n = 1; n <= e->max_shift && f + d + n < e->clean_frames; n++) {
@@ -336,18 +378,29 @@ static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_
 			return 1;
 		}
 	}
+	int64_t found_t = -1, found_d = 0;
 	for (int64_t t = f + 1; t <= f + e->max_shift && t < e->take_frames; t++) {
 		if (frame_matches(e, t, t + d) && window_matches(e, t, t + d)) {
-			*t2 = t;
-			*d2 = d;
-			return 1;
+			found_t = t;
+			found_d = d;
+			break;
 		}
 		if (frame_matches(e, t, f + d) && window_matches(e, t, f + d)) {
-			*t2 = t;
-			*d2 = f + d - t;
-			return 1;
+			found_t = t;
+			found_d = f + d - t;
+			break;
 		}
 	}
+	if (found_t >= 0) {
+		if (found_t - f > FINE_STEP &&
+		    reacquire_nearby(e, f, d, found_t < f + NEARBY_PROBE ? found_t : f + NEARBY_PROBE, t2, d2))
+			return 1;
+		*t2 = found_t;
+		*d2 = found_d;
+		return 1;
+	}
+	if (reacquire_nearby(e, f, d, f + e->max_shift + 1, t2, d2))
+		return 1;
 	if (find_anchor(e, f + 1, e->take_frames, 0, t2, d2))
 		return 1;
 	return 0;

@@ -314,6 +314,49 @@ int gs_trim_replaced(const char *take_path, const char *clean_path, struct gs_tr
 	return 0;
 }
 
+void gs_canonical_pairs(struct gs_truth *t)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < t->n_glitches; i++) {
+		struct ghostrec_conform_glitch g = t->glitches[i];
+		if (g.kind == GHOSTREC_GLITCH_INSERTED && i + 1 < t->n_glitches && g.take_frame > 0 &&
+		    t->glitches[i + 1].kind == GHOSTREC_GLITCH_DROPPED &&
+		    t->glitches[i + 1].take_frame == g.take_frame + g.frames && t->map[g.take_frame - 1] >= 0) {
+			int64_t a = g.take_frame, n = g.frames, m = t->glitches[i + 1].frames;
+			int64_t keep = m < n ? m : n;  /* frames that stay on the old offset */
+			int64_t c0 = t->map[a - 1] + 1;
+			for (int64_t k = 0; k < keep; k++)
+				t->map[a + k] = c0 + k;
+			t->glitches[out++] = (struct ghostrec_conform_glitch){a, GHOSTREC_GLITCH_REPLACED, keep};
+			if (m > n)
+				t->glitches[out++] = (struct ghostrec_conform_glitch){a + n, GHOSTREC_GLITCH_DROPPED, m - n};
+			else if (m < n)
+				t->glitches[out++] = (struct ghostrec_conform_glitch){a + m, GHOSTREC_GLITCH_INSERTED, n - m};
+			i++;
+			continue;
+		}
+		/* A drop right where a replaced run starts: the run is read on the old offset and
+		 * the drop placed after it. */
+		if (i + 1 < t->n_glitches && g.take_frame > 0 && t->map[g.take_frame - 1] >= 0 &&
+		    t->glitches[i + 1].take_frame == g.take_frame &&
+		    ((g.kind == GHOSTREC_GLITCH_DROPPED && t->glitches[i + 1].kind == GHOSTREC_GLITCH_REPLACED) ||
+		     (g.kind == GHOSTREC_GLITCH_REPLACED && t->glitches[i + 1].kind == GHOSTREC_GLITCH_DROPPED))) {
+			struct ghostrec_conform_glitch r = g.kind == GHOSTREC_GLITCH_REPLACED ? g : t->glitches[i + 1];
+			struct ghostrec_conform_glitch dr = g.kind == GHOSTREC_GLITCH_DROPPED ? g : t->glitches[i + 1];
+			int64_t c0 = t->map[r.take_frame - 1] + 1;
+			for (int64_t k = 0; k < r.frames; k++)
+				t->map[r.take_frame + k] = c0 + k;
+			t->glitches[out++] = r;
+			t->glitches[out++] = (struct ghostrec_conform_glitch){r.take_frame + r.frames,
+									      GHOSTREC_GLITCH_DROPPED, dr.frames};
+			i++;
+			continue;
+		}
+		t->glitches[out++] = g;
+	}
+	t->n_glitches = out;
+}
+
 size_t gs_random_events(struct gs_event *ev, size_t count, unsigned kind_mask, int64_t from,
 			int64_t to, int64_t gap, uint32_t seed)
 {

@@ -64,6 +64,14 @@ int gs_write_take(const char *path, const struct gs_params *p, const struct gs_t
  * its last differing frame, so trim runs whose edges happen to match the clean audio. */
 int gs_trim_replaced(const char *take_path, const char *clean_path, struct gs_truth *t);
 
+/* Glitches back to back have more than one description (an insertion of n frames right
+ * before a drop of m frames looks exactly like n replaced frames and a drop of m - n). This
+ * rewrites such pairs in the truth into the one the conform engine reports: the frames
+ * before the join stay on the old offset as replaced, the net shift is the drop/insertion.
+ * Likewise a drop right where silence starts: the silence could have replaced audio before
+ * or after the drop; the engine reads it on the old offset and puts the drop after it. */
+void gs_canonical_pairs(struct gs_truth *t);
+
 /* Random glitch log: `count` events of the kinds in kind_mask (bit per GHOSTREC_GLITCH_*),
  * sizes one of 64..1024 frames (ASIO block sizes), placed in [from, to) at least `gap`
  * frames apart. Returns how many were placed into ev (capacity count). */

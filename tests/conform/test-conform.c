@@ -50,7 +50,9 @@ struct tcase {
 static int cmp_event(const void *a, const void *b)
 {
 	const struct gs_event *x = a, *y = b;
-	return x->clean_frame < y->clean_frame ? -1 : x->clean_frame > y->clean_frame;
+	if (x->clean_frame != y->clean_frame)
+		return x->clean_frame < y->clean_frame ? -1 : 1;
+	return y->kind - x->kind;  /* at one frame: an insertion, then a drop */
 }
 
 static void print_glitches(const char *what, const struct ghostrec_conform_glitch *g, size_t n)
@@ -107,7 +109,8 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 	if (c->clean_file_s > 0)
 		written.clean_frames = (int64_t)(c->clean_file_s * c->rate);
 	if (gs_build(&p, &t) != 0 || gs_write_clean(clean_path, &written, &t, c->clean_meta) != 0 ||
-	    gs_write_take(take_path, &p, &t) != 0 || gs_trim_replaced(take_path, clean_path, &t) != 0) {
+	    gs_write_take(take_path, &p, &t) != 0 || (gs_canonical_pairs(&t), 0) ||
+	    gs_trim_replaced(take_path, clean_path, &t) != 0) {
 		CHECK(0, "%s: cannot build test files", c->name);
 		gs_truth_free(&t);
 		return;
@@ -313,6 +316,15 @@ int main(void)
 
 	/* The marker at 2.0 s was hit by a dropped block 50 frames into it. */
 	static const struct gs_event marker_hit_44[] = {{88200 + 50, DROP, 256}};
+	/* Glitches back to back: insertion + drop (more, fewer, as many), silence + drop. */
+	static const struct gs_event pairs_48[] = {
+		{48000 * 3, INSERT, 256}, {48000 * 3, DROP, 512},
+		{48000 * 4, INSERT, 512}, {48000 * 4, DROP, 256},
+		{48000 * 5, INSERT, 256}, {48000 * 5, DROP, 256},
+		{48000 * 6, SILENCE, 256}, {48000 * 6 + 256, DROP, 512},
+		{48000 * 7, SILENCE, 128}, {48000 * 7 + 128, INSERT, 256},
+		{48000 * 8, DROP, 256}, {48000 * 8 + 256, SILENCE, 256},
+	};
 	/* Damage in the pre-roll, before the marker. */
 	static const struct gs_event preroll_48[] = {{48000 + 7000, DROP, 512}};
 
@@ -339,6 +351,8 @@ int main(void)
 		 (1u << DROP) | (1u << INSERT), 20, NULL, 0, GHOSTREC_ALIGN_CONTENT, 0},
 		{"preroll-glitch", 48000, 2, 0, WAV24, WAVF, 12, 0.5, 11.5, 1, 2.0, 1,
 		 (1u << DROP) | (1u << SILENCE), 10, preroll_48, 1, GHOSTREC_ALIGN_MARKER, 0},
+		{"glitches-back-to-back", 48000, 2, 0, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
+		 0, 0, pairs_48, 12, GHOSTREC_ALIGN_MARKER, 0},
 		/* the clean file stops 3 s before the take does */
 		{"take-past-clean-end", 44100, 2, 0, WAV24, WAVF, 12, 1.0, 11.5, 1, 1.5, 1,
 		 (1u << DROP) | (1u << INSERT), 8, NULL, 0, GHOSTREC_ALIGN_MARKER, 8.5},

@@ -237,8 +237,14 @@ int main(int argc, char **argv)
 				PUSH(i, GHOSTREC_GLITCH_INSERTED, j - i);
 			else
 				outside += j - i;
-			if (last >= 0 && j < ti.frames && t.map[j] != last + 1)
+			if (last >= 0 && j < ti.frames && t.map[j] > last + 1) {
+				/* inserted, then dropped: gs_canonical_pairs below says it the
+				 * engine's way */
+				PUSH(j, GHOSTREC_GLITCH_DROPPED, t.map[j] - last - 1);
+				last = t.map[j] - 1;
+			} else if (last >= 0 && j < ti.frames && t.map[j] < last + 1) {
 				odd++;
+			}
 			i = j;
 			continue;
 		}
@@ -266,6 +272,7 @@ int main(int argc, char **argv)
 	if (f)
 		fclose(f);
 	qsort(t.glitches, t.n_glitches, sizeof(*t.glitches), cmp_glitch);
+	gs_canonical_pairs(&t);
 	printf("stream frames not found in the clean file: %lld; odd joins: %d\n", (long long)unknown, odd);
 	if (gs_trim_replaced(take_path, clean_path, &t) != 0)
 		return 1;
