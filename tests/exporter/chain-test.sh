@@ -318,7 +318,9 @@ smb-outage)
 	check_share 1 --preroll-frames "$preroll_frames"
 	;;
 bad-input)
-	start_exporter
+	start_exporter --node ghostrec-missing$$ # a node that is not running: reported, never fatal
+	status | jq -e '.nodes[1].attached == false and (.nodes[1].error | test("not available"))' >/dev/null ||
+		fail "a missing node is not reported"
 	say "junk OSC from another process"
 	python3 - "$OSC_PORT" <<-'PY'
 	import os, random, socket, struct, sys
@@ -382,6 +384,8 @@ bad-input)
 	osc /record f 0.0
 	wait_json '.counters.delivered == 1' || fail "take not delivered"
 	"$CTL" status
+	status | jq -e '.recorder.takes_failed == 1' >/dev/null || fail "the missing node's take is not counted as failed"
+	grep -q "node ghostrec-missing$$ is not attached" "$T/exporter.log" || fail "no log line about the missing node"
 	stop_signal
 	check_share 1 --preroll-frames "$preroll_frames"
 	;;
