@@ -244,7 +244,7 @@ void exporter_config_usage(FILE *f)
 		"Turns REAPER's OSC /record 1|0 into clean takes from the ghostrec node's ring and delivers them.\n\n"
 		"  --osc-port PORT          OSC UDP port (default 9000)\n"
 		"  --osc-bind ADDR          address to bind the OSC socket to (default 0.0.0.0)\n"
-		"  --allow HOST             also accept OSC from HOST (repeatable; loopback is always allowed)\n"
+		"  --allow HOST|NET/BITS    also accept OSC from HOST or a network (repeatable; loopback always)\n"
 		"  --node NAME              ghostrec node to record (repeatable; default ghostrec)\n"
 		"  --outbox DIR             deliver takes into DIR (atomic: temp name + rename)\n"
 		"  --smb-url URL            deliver to smb://host[:port]/share/dir via libsmbclient\n"

@@ -219,18 +219,39 @@ int osc_server_allow(struct osc_server *s, const char *host, char *err, size_t e
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM };
 	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, NULL, &hints, &res);
+	char name[256];
+	long prefix = -1;
+	const char *slash = strchr(host, '/');
+
+	snprintf(name, sizeof(name), "%.*s", slash ? (int)(slash - host) : (int)strlen(host), host);
+	if (slash) {
+		char *end;
+		prefix = strtol(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || prefix < 0 || prefix > 128) {
+			SET_ERR("allow %s: bad prefix length", host);
+			return -1;
+		}
+		hints.ai_flags = AI_NUMERICHOST; /* a network is given as an address */
+	}
+	int rc = getaddrinfo(name, NULL, &hints, &res);
 	if (rc != 0) {
 		SET_ERR("allow %s: %s", host, gai_strerror(rc));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		unsigned bits = ai->ai_family == AF_INET ? 32 : 128;
 		if (s->n_allow >= OSC_MAX_ALLOW) {
 			freeaddrinfo(res);
 			SET_ERR("allow %s: allowlist full (%d addresses)", host, OSC_MAX_ALLOW);
 			return -1;
 		}
-		memcpy(&s->allow[s->n_allow++], ai->ai_addr, ai->ai_addrlen);
+		if (prefix > (long)bits) {
+			freeaddrinfo(res);
+			SET_ERR("allow %s: prefix longer than the address", host);
+			return -1;
+		}
+		memcpy(&s->allow[s->n_allow], ai->ai_addr, ai->ai_addrlen);
+		s->allow_prefix[s->n_allow++] = prefix >= 0 ? (unsigned)prefix : bits;
 	}
 	freeaddrinfo(res);
 	return 0;
@@ -247,25 +268,28 @@ static int is_loopback(const struct sockaddr *sa)
 	return 0;
 }
 
-/* Compares the host part; a v4-mapped v6 sender matches a v4 allow entry. */
-static int same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
+static int prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
-	struct in_addr a4;
-	int a_is4 = 0;
-	if (a->sa_family == AF_INET) {
-		a4 = ((const struct sockaddr_in *)a)->sin_addr;
-		a_is4 = 1;
-	} else if (a->sa_family == AF_INET6 &&
-		   IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)a)->sin6_addr)) {
-		memcpy(&a4, ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr + 12, 4);
-		a_is4 = 1;
-	}
-	if (a_is4)
+	unsigned bytes = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, bytes) != 0)
+		return 0;
+	return rest == 0 || ((a[bytes] ^ b[bytes]) & (uint8_t)(0xFF << (8 - rest))) == 0;
+}
+
+/* Compares the first `bits` of the address; a v4-mapped v6 sender matches a v4 entry. */
+static int same_network(const struct sockaddr *a, const struct sockaddr_storage *b, unsigned bits)
+{
+	const uint8_t *a4 = NULL;
+	if (a->sa_family == AF_INET)
+		a4 = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+	else if (a->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)a)->sin6_addr))
+		a4 = ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr + 12;
+	if (a4)
 		return b->ss_family == AF_INET &&
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr == a4.s_addr;
+		       prefix_match(a4, (const uint8_t *)&((const struct sockaddr_in *)b)->sin_addr, bits);
 	return a->sa_family == AF_INET6 && b->ss_family == AF_INET6 &&
-	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	       prefix_match(((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr,
+			    ((const struct sockaddr_in6 *)b)->sin6_addr.s6_addr, bits);
 }
 
 int osc_sender_allowed(const struct osc_server *s, const struct sockaddr *from)
@@ -273,7 +297,7 @@ int osc_sender_allowed(const struct osc_server *s, const struct sockaddr *from)
 	if (is_loopback(from))
 		return 1;
 	for (unsigned i = 0; i < s->n_allow; i++)
-		if (same_host(from, &s->allow[i]))
+		if (same_network(from, &s->allow[i], s->allow_prefix[i]))
 			return 1;
 	return 0;
 }

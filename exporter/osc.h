@@ -51,6 +51,7 @@ struct osc_server {
 	int fd;
 	struct osc_dispatch dispatch;
 	struct sockaddr_storage allow[OSC_MAX_ALLOW];
+	unsigned allow_prefix[OSC_MAX_ALLOW]; /* bits that must match (32/128 = one host) */
 	unsigned n_allow;
 	uint16_t port; /* bound port (useful with port 0) */
 };
@@ -58,7 +59,8 @@ struct osc_server {
 /* Binds UDP bind_addr:port (port 0 picks a free one). Returns 0 or -1 with a reason in err. */
 int osc_server_open(struct osc_server *s, const char *bind_addr, uint16_t port,
 		    osc_command_fn fn, void *data, char *err, size_t errsize);
-/* Resolves HOST and adds its addresses to the allowlist (loopback is always allowed). */
+/* Adds HOST (a name, resolved now, or an address) or a network ADDR/PREFIX (e.g.
+ * 192.168.1.0/24) to the allowlist; loopback is always allowed. */
 int osc_server_allow(struct osc_server *s, const char *host, char *err, size_t errsize);
 int osc_sender_allowed(const struct osc_server *s, const struct sockaddr *from);
 /* Reads every pending datagram (non-blocking). */

@@ -113,6 +113,14 @@ int recorder_start(struct recorder *r, const char *why, double now)
 				why, nl->name, nl->last_error[0] ? nl->last_error : "no ring");
 			continue;
 		}
+		/* the marker comes a cycle or two after the request; the preroll must still be there */
+		double ring_s = nl->info.rate ? (double)nl->info.capacity / nl->info.rate : 0;
+		if (!r->ring_warned[n] && ring_s < r->cfg->preroll + 0.25) {
+			r->ring_warned[n] = true;
+			log_warn("node %s: its ring holds %.2f s, less than the preroll (%.2f s) plus the mark "
+				 "delay: takes will start later than the preroll asks (raise ghostrec.ring.seconds)",
+				 nl->name, ring_s, r->cfg->preroll);
+		}
 		if (r->n_takes >= RECORDER_MAX_ACTIVE) {
 			log_err("record start (%s): %u takes still spooling; cannot start another", why, r->n_takes);
 			break;

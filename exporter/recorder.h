@@ -44,6 +44,7 @@ struct recorder {
 	unsigned n_takes;
 	float *scratch[TAKE_MAX_CHANNELS];
 	struct recorder_counters counters;
+	bool ring_warned[EXPORTER_MAX_NODES + 4];
 	uint32_t last_take_ids[EXPORTER_MAX_NODES + 4];
 	unsigned n_last;
 };

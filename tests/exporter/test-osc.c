@@ -180,6 +180,23 @@ int main(void)
 	CHECK(!osc_sender_allowed(&s, (struct sockaddr *)&v4));
 	inet_pton(AF_INET, "127.0.0.2", &v4.sin_addr);
 	CHECK(osc_sender_allowed(&s, (struct sockaddr *)&v4));
+	/* networks */
+	CHECK(osc_server_allow(&s, "203.0.113.0/28", err, sizeof(err)) == 0);
+	inet_pton(AF_INET, "203.0.113.9", &v4.sin_addr);
+	CHECK(osc_sender_allowed(&s, (struct sockaddr *)&v4));
+	inet_pton(AF_INET, "203.0.113.17", &v4.sin_addr);
+	CHECK(!osc_sender_allowed(&s, (struct sockaddr *)&v4));
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET6, "::ffff:203.0.113.2", &v6.sin6_addr); /* v4 sender on a dual-stack socket */
+	CHECK(osc_sender_allowed(&s, (struct sockaddr *)&v6));
+	CHECK(osc_server_allow(&s, "fd00:1:2::/48", err, sizeof(err)) == 0);
+	inet_pton(AF_INET6, "fd00:1:2:3::4", &v6.sin6_addr);
+	CHECK(osc_sender_allowed(&s, (struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "fd00:1:3::4", &v6.sin6_addr);
+	CHECK(!osc_sender_allowed(&s, (struct sockaddr *)&v6));
+	CHECK(osc_server_allow(&s, "10.0.0.0/33", err, sizeof(err)) < 0);
+	CHECK(osc_server_allow(&s, "10.0.0.0/x", err, sizeof(err)) < 0);
+	CHECK(osc_server_allow(&s, "studio-pc/24", err, sizeof(err)) < 0);
 	CHECK(osc_server_allow(&s, "no-such-host.invalid", err, sizeof(err)) < 0);
 	printf("bad allow host: %s\n", err);
 
