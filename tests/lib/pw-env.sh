@@ -63,6 +63,24 @@ pw_env_core_ready() {
 		timeout 3 pw-cli info 0 </dev/null 2>/dev/null | grep -q 'id: 0'
 }
 
+# Kills PID when this test shell is gone, even if it never ran its EXIT trap (SIGKILL by a
+# timeout, a test that replaced the trap): no daemon outlives its test. With DIR, also removes
+# that temp dir in this case (unless PW_ENV_KEEP).
+pw_env_watchdog() {
+	local target=$1 dir=${2:-} shell=$$ keep=${PW_ENV_KEEP:-}
+	(
+		trap '' INT TERM HUP
+		while kill -0 "$shell" 2>/dev/null && kill -0 "$target" 2>/dev/null; do
+			sleep 0.5
+		done
+		if kill -0 "$target" 2>/dev/null; then
+			kill "$target" 2>/dev/null
+			sleep 0.5
+			[ -n "$dir" ] && [ -z "$keep" ] && rm -rf "$dir"
+		fi
+	) </dev/null >/dev/null 2>&1 &
+}
+
 pw_env_start() {
 	if [ -z "${GHOSTREC_BUILD_DIR:-}" ]; then
 		pw_env_log "GHOSTREC_BUILD_DIR is not set"
@@ -122,6 +140,7 @@ pw_env_start() {
 	pipewire > "$PW_ENV_DIR/pipewire.log" 2>&1 &
 	PW_ENV_PW_PID=$!
 	export PW_ENV_PW_PID
+	pw_env_watchdog "$PW_ENV_PW_PID" "$PW_ENV_DIR"
 	if ! pw_env_wait_for pw_env_core_ready; then
 		pw_env_log "PipeWire did not come up"
 		pw_env_dump_logs
@@ -155,6 +174,7 @@ pw_env_start_wireplumber() {
 	wireplumber > "$PW_ENV_DIR/wireplumber.log" 2>&1 &
 	PW_ENV_WP_PID=$!
 	export PW_ENV_WP_PID
+	pw_env_watchdog "$PW_ENV_WP_PID"
 	if ! pw_env_wait_for pw_env_has_client wireplumber; then
 		pw_env_log "WirePlumber did not connect"
 		pw_env_dump_logs
