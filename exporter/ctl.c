@@ -105,13 +105,13 @@ static void print_duration(double s)
 
 static void print_takes(struct jv root)
 {
-	char b1[128], b2[64];
+	char b1[128], b2[64], b3[128];
 	struct jv takes = get(root, "takes"), t;
 	int any = 0;
 	for (int i = 0; (t = item(takes, i)).p; i++) {
 		any = 1;
 		printf("  take %-10s %-10s node %-12s %8.2f s spooled", str(get(t, "take_id"), b1, sizeof(b1)),
-		       str(get(t, "state"), b2, sizeof(b2)), str(get(t, "node"), b1, sizeof(b1)),
+		       str(get(t, "state"), b2, sizeof(b2)), str(get(t, "node"), b3, sizeof(b3)),
 		       num(get(t, "spooled_seconds")));
 		if (get(t, "marker_frame").p && get(t, "marker_frame").p[0] != 'n')
 			printf("  marker @ frame %.0f", num(get(t, "marker_frame")));

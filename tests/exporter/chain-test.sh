@@ -168,6 +168,9 @@ takes)
 	PY
 	)
 	echo "/ghostrec/status -> $reply"
+	"$CTL" status | tee "$T/ctl-recording.txt" | head -1
+	grep -q '\*\* RECORDING \*\*' "$T/ctl-recording.txt" || fail "ghostrec-ctl status does not say RECORDING"
+	"$CTL" takes | grep -E "take [0-9]+ +recording +node $NODE" || fail "ghostrec-ctl takes does not list the take"
 	case $reply in "/ghostrec/status ,ssi recording "*) ;; *) fail "bad /ghostrec/status reply: $reply" ;; esac
 	sleep 1
 	osc /record f 0.0
