@@ -284,10 +284,13 @@ kill)
 	wait "$EXP_PID" 2>/dev/null || true
 	EXP_PID=
 	ls "$SPOOL"
+	echo '{"take_id": "garbage' >"$SPOOL/take-1.state" # a damaged state file must not stop the restart
 	sleep 0.5
 	say "restart it"
 	start_exporter
 	wait_json '.recorder.recovered == 1 and .takes[0].state == "recording"' || fail "take not resumed"
+	grep -q "take-1.state is unreadable" "$T/exporter.log" || fail "no log line about the damaged state file"
+	[ -f "$SPOOL/take-1.state" ] || fail "the damaged state file was deleted"
 	sleep 1
 	osc /record f 0.0
 	wait_json '.counters.delivered == 1' || fail "resumed take not delivered"
