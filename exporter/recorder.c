@@ -309,8 +309,10 @@ static void pump(struct recorder *r, struct active_take *a)
 		}
 		if (e < 0) {
 			r->counters.spool_errors++;
-			log_err("take %" PRIu32 ": writing the spool file failed: %s; will retry", t->take_id,
-				strerror(-e));
+			if (log_should_report(r->counters.spool_errors))
+				log_err("take %" PRIu32 ": writing the spool file failed: %s; retrying while the ring "
+					"still holds the audio (%" PRIu64 " errors so far)", t->take_id, strerror(-e),
+					r->counters.spool_errors);
 			return;
 		}
 		take_add_spooled(t, n);
