@@ -191,8 +191,23 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 {
 	for (unsigned i = 0; i < r->n_takes; i++) {
 		struct active_take *a = &r->takes[i];
-		if (a->node != node || a->t.take_id != take_id || a->t.state != TAKE_ARMED)
+		if (a->node != node || a->t.take_id != take_id)
 			continue;
+		if (a->t.state != TAKE_ARMED) {
+			/* The node marked after we gave up waiting: the marker in REAPER's take is the
+			 * one that counts, so the clean file must point at it (it is inside the take
+			 * unless it came absurdly late). */
+			if (a->t.marker_missing && frame != a->t.marker_frame && frame >= a->t.start_frame &&
+			    (a->t.state == TAKE_RECORDING ||
+			     (a->t.state == TAKE_POSTROLL && frame < a->t.end_frame))) {
+				log_warn("take %" PRIu32 ": the node's marker came late, at frame %" PRIu64
+					 "; the clean take points at it", take_id, frame);
+				a->t.marker_frame = frame;
+				a->t.marker_missing = false;
+				save(r, a);
+			}
+			return;
+		}
 		struct node_link *nl = &r->nodes[node];
 		uint64_t lost = take_marked(&a->t, frame, nl->info.oldest_frame);
 		if (lost) {
@@ -343,6 +358,11 @@ void recorder_tick(struct recorder *r, double now)
 		struct node_link *nl = &r->nodes[a->node];
 		if (a->t.state == TAKE_ARMED && node_link_attached(nl) && !a->mark_sent)
 			a->mark_sent = node_link_send_mark(nl, a->t.take_id) == 0; /* not connected before */
+		if (a->t.marker_missing && a->t.state == TAKE_RECORDING && node_link_attached(nl)) {
+			uint64_t frame;
+			if (node_link_find_marker(nl, a->t.take_id, &frame))
+				handle_marker(r, a->node, a->t.take_id, frame);
+		}
 		if (a->t.state == TAKE_ARMED && node_link_attached(nl)) {
 			uint64_t frame;
 			if (node_link_find_marker(nl, a->t.take_id, &frame)) {

@@ -475,6 +475,24 @@ node-restart)
 	"$CHECK" "$SHARE/ghostrec-$second.wav" --capture "$T/capture.raw" --channels 2 \
 		--postroll-frames "$postroll_frames" || fail "the new take is not what the new node received"
 	;;
+late-marker)
+	start_exporter
+	say "the node is frozen when REAPER starts: no marker within the mark timeout"
+	kill -STOP "$PW_ENV_PW_PID"
+	osc /record f 1.0
+	sleep 3.5
+	status | jq -e '.takes[0].marker_missing == true and .recorder.marks_missing == 1' >/dev/null ||
+		{ kill -CONT "$PW_ENV_PW_PID"; fail "no fallback to recording without a marker"; }
+	say "the node wakes up and marks late: the clean take must point at that marker"
+	kill -CONT "$PW_ENV_PW_PID"
+	wait_json '.takes[0].marker_missing == false' || fail "the late marker was not taken"
+	sleep 1
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1' || fail "take not delivered"
+	grep -q "marker came late" "$T/exporter.log" || fail "no log line about the late marker"
+	stop_signal
+	check_share 1
+	;;
 ring-change)
 	start_exporter
 	osc /record f 1.0
