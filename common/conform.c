@@ -42,10 +42,6 @@
 /* Re-acquisition after glitches of several kinds back to back: candidate take positions
  * this far apart, each searched within max_shift of the old offset. */
 #define FINE_STEP 64
-/* When the take lines up again on a simple rule only far after f, first make sure no
- * other offset explains the frames right after f (up to this many frames): a glitch pair
- * shortly followed by one that undoes it would otherwise read as one long replaced run. */
-#define NEARBY_PROBE 1024
 
 struct engine {
 	struct ghostrec_audiofile *take;
@@ -392,8 +388,11 @@ static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_
 		}
 	}
 	if (found_t >= 0) {
-		if (found_t - f > FINE_STEP &&
-		    reacquire_nearby(e, f, d, found_t < f + NEARBY_PROBE ? found_t : f + NEARBY_PROBE, t2, d2))
+		/* The take lines up again on a simple rule only at found_t. Before [f, found_t) is
+		 * believed to be one replaced (or inserted) run, make sure no other offset explains
+		 * frames inside it: glitches that shift the offset, undone by others within
+		 * max_shift, would otherwise read as one long run mapped to the wrong audio. */
+		if (found_t - f > FINE_STEP && reacquire_nearby(e, f, d, found_t, t2, d2))
 			return 1;
 		*t2 = found_t;
 		*d2 = found_d;

@@ -325,6 +325,15 @@ int main(void)
 		{48000 * 7, SILENCE, 128}, {48000 * 7 + 128, INSERT, 256},
 		{48000 * 8, DROP, 256}, {48000 * 8 + 256, SILENCE, 256},
 	};
+	/* A pair that shifts the offset, undone within 2 s by two that shift it back: the
+	 * take lines up on the old offset again long after the first bad frame, but the frames
+	 * in between match the clean file at another offset and must be mapped there. */
+	static const struct gs_event undone_48[] = {
+		{48000 * 3, SILENCE, 1024}, {48000 * 3 + 1024, DROP, 512},
+		{48000 * 3 + 28800, INSERT, 256}, {48000 * 3 + 43200, INSERT, 256},
+		{48000 * 6, INSERT, 1024}, {48000 * 6, DROP, 1536},
+		{48000 * 7, INSERT, 128}, {48000 * 7 + 9600, INSERT, 384},
+	};
 	/* Damage in the pre-roll, before the marker. */
 	static const struct gs_event preroll_48[] = {{48000 + 7000, DROP, 512}};
 
@@ -353,6 +362,8 @@ int main(void)
 		 (1u << DROP) | (1u << SILENCE), 10, preroll_48, 1, GHOSTREC_ALIGN_MARKER, 0},
 		{"glitches-back-to-back", 48000, 2, 0, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
 		 0, 0, pairs_48, 12, GHOSTREC_ALIGN_MARKER, 0},
+		{"pair-undone-by-pair", 48000, 2, 0, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
+		 0, 0, undone_48, 8, GHOSTREC_ALIGN_MARKER, 0},
 		/* the clean file stops 3 s before the take does */
 		{"take-past-clean-end", 44100, 2, 0, WAV24, WAVF, 12, 1.0, 11.5, 1, 1.5, 1,
 		 (1u << DROP) | (1u << INSERT), 8, NULL, 0, GHOSTREC_ALIGN_MARKER, 8.5},
