@@ -15,10 +15,12 @@ CTL=$B/exporter/ghostrec-ctl
 SIGNAL=$B/tests/exporter/gr-signal
 CHECK=$B/tests/exporter/gr-check-take
 ZSEND=$B/tests/exporter/gr-zmq-send
+RINGCHECK=$B/tests/exporter/gr-ring-check
 SMBD=$S/tests/exporter/smbd.sh
 
 ring=4 preroll=0.5 postroll=0.25
 [ "$scenario" = long-take ] && ring=0.25 preroll=0.1 postroll=0.1
+[ "$scenario" = late-marker ] && ring=30 # the ring still holds the take when it is checked
 rate=48000
 preroll_frames=$(python3 -c "print(round($preroll*$rate))")
 postroll_frames=$(python3 -c "print(round($postroll*$rate))")
@@ -490,8 +492,11 @@ late-marker)
 	osc /record f 0.0
 	wait_json '.counters.delivered == 1' || fail "take not delivered"
 	grep -q "marker came late" "$T/exporter.log" || fail "no log line about the late marker"
+	# a frozen daemon upsets the test client's capture as well: check against the node's ring
+	# and marker table instead (independent of the exporter)
+	f=$(ls "$SHARE"/ghostrec-[0-9]*.wav | grep -v -- '-ch[0-9]*\.wav$')
+	"$RINGCHECK" "$NODE" "$f" || fail "the take is not what the node's ring holds"
 	stop_signal
-	check_share 1
 	;;
 ring-change)
 	start_exporter
