@@ -32,6 +32,13 @@ local WINDOW_TAIL_NONSILENT = 8
 -- Content search: candidate take positions this far apart, at most this many tried.
 local ANCHOR_STEP = 4096
 local ANCHOR_TRIES = 16
+-- Re-acquisition after glitches of several kinds back to back: candidate take positions
+-- this far apart, each searched within max_shift of the old offset.
+local FINE_STEP = 64
+-- When the take lines up again on a simple rule only far after f, first make sure no
+-- other offset explains the frames right after f (up to this many frames): a glitch pair
+-- shortly followed by one that undoes it would otherwise read as one long replaced run.
+local NEARBY_PROBE = 1024
 M.CONFORM_CHECK_STEP = 16
 
 function M.glitch_kind_name(kind)
@@ -205,11 +212,13 @@ local function find_anchor(e, t_from, t_to, try_channels)
 	return nil
 end
 
--- Looks for the marker in the head of every take channel.
+-- Looks for the marker in the head of every take channel, channel by channel, reading the
+-- head in overlapping chunks (MARKER_SCAN_CHUNK, in marker.lua) so memory stays small
+-- whatever the rate and channel count.
 local function find_take_marker(e, scan)
 	local n = e.take_frames < scan and e.take_frames or scan
 	if n < MARKER_FRAMES then return nil end
-	return marker.find_take_marker(e.take.info, n / e.take.info.rate, e.tol)
+	return marker.find_take_marker(e.take.info, nil, e.tol, nil, n)
 end
 
 -- Extends an alignment backwards from take frame `from` while frames match.
@@ -230,20 +239,69 @@ local function first_bad(e, lo, hi, d)
 	return lo
 end
 
--- Earliest (t2 >= f, d2) where the take lines up with the clean file again: a drop first,
--- then frame by frame after f the end of a replaced run or of an insertion, last a
--- content search. Returns t2, d2 or nil.
+-- Glitches of several kinds back to back (silence then a drop, an insertion then a drop):
+-- no single rule above explains them. Look for any offset within max_shift of the old one,
+-- at take positions FINE_STEP apart after f, then move the join back to the first frame
+-- after f that the new offset explains, so no good frame is left on the old offset.
+-- Returns t2, d2 or nil.
+local function reacquire_nearby(e, f, d, t_limit)
+	local t0 = f + 1
+	while t0 < t_limit and t0 <= f + e.max_shift and t0 < e.take_frames do
+		-- A silent frame lines up with any silence: no anchor (and skipping the silence of
+		-- a replaced run keeps this cheap).
+		if not (frame_nonsilent(e, t0) == 0 or not window_has_sound(e, t0)) then
+			local c_lo = t0 + d - e.max_shift
+			local c_hi = t0 + d + e.max_shift
+			if c_lo < 0 then c_lo = 0 end
+			if c_hi > e.clean_frames - 1 then c_hi = e.clean_frames - 1 end
+			-- for (c = c_lo; c <= c_hi; c++) if (frame_matches && window_matches)
+			local c = scan_clean(e, t0, c_lo, c_hi + 1)
+			if c then
+				local nd = c - t0
+				local s = t0
+				while s > f + 1 and frame_matches(e, s - 1, s - 1 + nd) do s = s - 1 end
+				return s, nd
+			end
+		end
+		t0 = t0 + FINE_STEP
+	end
+	return nil
+end
+
+-- Earliest (t2 >= f, d2) where the take lines up with the clean file again.
+-- Order: a drop (t2 == f: the take continues further on in the clean file), then, frame
+-- by frame after f, the end of a replaced run (same d) or of an insertion (the clean
+-- file continues where it left off, at f + d); then any nearby offset (glitches back to
+-- back); last, a content search over the whole clean file. Returns t2, d2 or nil.
 local function reacquire(e, f, d)
 	-- for (n = 1; n <= max_shift && f + d + n < clean_frames; n++)
 	local c = scan_clean(e, f, f + d + 1, math.min(f + d + e.max_shift, e.clean_frames - 1) + 1)
 	if c then return f, c - f end
+	local found_t, found_d = -1, 0
 	local t = f + 1
 	while t <= f + e.max_shift and t < e.take_frames do
-		if frame_matches(e, t, t + d) and window_matches(e, t, t + d) then return t, d end
-		if frame_matches(e, t, f + d) and window_matches(e, t, f + d) then return t, f + d - t end
+		if frame_matches(e, t, t + d) and window_matches(e, t, t + d) then
+			found_t = t
+			found_d = d
+			break
+		end
+		if frame_matches(e, t, f + d) and window_matches(e, t, f + d) then
+			found_t = t
+			found_d = f + d - t
+			break
+		end
 		t = t + 1
 	end
-	local t2, d2 = find_anchor(e, f + 1, e.take_frames, false)
+	if found_t >= 0 then
+		if found_t - f > FINE_STEP then
+			local t2, d2 = reacquire_nearby(e, f, d, found_t < f + NEARBY_PROBE and found_t or f + NEARBY_PROBE)
+			if t2 then return t2, d2 end
+		end
+		return found_t, found_d
+	end
+	local t2, d2 = reacquire_nearby(e, f, d, f + e.max_shift + 1)
+	if t2 then return t2, d2 end
+	t2, d2 = find_anchor(e, f + 1, e.take_frames, false)
 	if t2 then return t2, d2 end
 	return nil
 end

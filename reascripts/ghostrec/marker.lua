@@ -171,11 +171,11 @@ end
 -- The marker in the head of a take file: the first take channel that has one wins.
 -- Returns {take_id, channel (payload), frame, take_channel, amplitude} or nil.
 -- tol defaults to the take format's marker tolerance; progress(done, total) is called
--- between chunks.
-function M.find_take_marker(info, seconds, tol, progress)
+-- between chunks; frames, when given, is the head length in frames (instead of seconds).
+function M.find_take_marker(info, seconds, tol, progress, frames)
 	local rd, err = audiofile.reader(info)
 	if not rd then return nil, err end
-	local n = math.min(info.frames, floor((seconds or 60) * info.rate))
+	local n = math.min(info.frames, frames or floor((seconds or 60) * info.rate))
 	tol = fround(tol or M.marker_tolerance(audiofile.format_bits(info)))
 	local found
 	if n >= MARKER_FRAMES then

@@ -7,6 +7,7 @@
 local core = require("ghostrec.core")
 local T = require("testlib")
 local mock = require("reaper_mock")
+local G = require("gen")
 
 local build = os.getenv("GHOSTREC_BUILD") or "build"
 local MAKE = build .. "/tests/conform/ghostrec-make-vectors"
@@ -71,6 +72,81 @@ cases[#cases + 1] = { "vectors: Lua report == ghostrec-sync --report on every ve
 		end
 		print(string.format("     %-28s %-5s %d glitches, Lua %.2fs", name, truth.expect, #truth.glitches, dt))
 	end
+end }
+
+-- Glitches back to back, built by the Lua generator (independent of make-vectors.c): an
+-- insertion next to a drop, silence next to a drop or an insertion, and a pair undone by
+-- an insertion shortly after. Such pairs have more than one description; the expected list
+-- is the engine's (tests/conform/glitchsim.h, gs_canonical_pairs): frames before the join
+-- stay on the old offset as replaced, the net shift is the drop or insertion after them.
+cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --report == canonical truth", function()
+	if not exists(SYNC) then T.skip("ghostrec-sync not built (" .. SYNC .. ")") end
+	local dir = T.dir("b2b")
+	local rate = 48000
+	local A = function(k) return rate * k end
+	local written = {
+		{ at = A(1), kind = "inserted", frames = 256 }, { at = A(1) + 256, kind = "dropped", frames = 512 },
+		{ at = A(2), kind = "inserted", frames = 512 }, { at = A(2) + 512, kind = "dropped", frames = 256 },
+		{ at = A(3), kind = "inserted", frames = 256 }, { at = A(3) + 256, kind = "dropped", frames = 256 },
+		{ at = A(4), kind = "replaced", frames = 256 }, { at = A(4) + 256, kind = "dropped", frames = 512 },
+		{ at = A(5), kind = "replaced", frames = 128 }, { at = A(5) + 128, kind = "inserted", frames = 256 },
+		{ at = A(6), kind = "dropped", frames = 256 }, { at = A(6), kind = "replaced", frames = 256 },
+		-- the pair's net drop undone 2000 frames later: not one long replaced run
+		{ at = A(7), kind = "inserted", frames = 256 }, { at = A(7) + 256, kind = "dropped", frames = 512 },
+		{ at = A(7) + 2000, kind = "inserted", frames = 256 },
+	}
+	local expected = {
+		{ take_frame = A(1), kind = "replaced", frames = 256 }, { take_frame = A(1) + 256, kind = "dropped", frames = 256 },
+		{ take_frame = A(2), kind = "replaced", frames = 256 }, { take_frame = A(2) + 256, kind = "inserted", frames = 256 },
+		{ take_frame = A(3), kind = "replaced", frames = 256 },
+		{ take_frame = A(4), kind = "replaced", frames = 256 }, { take_frame = A(4) + 256, kind = "dropped", frames = 512 },
+		{ take_frame = A(5), kind = "replaced", frames = 128 }, { take_frame = A(5) + 128, kind = "inserted", frames = 256 },
+		{ take_frame = A(6), kind = "replaced", frames = 256 }, { take_frame = A(6) + 256, kind = "dropped", frames = 256 },
+		{ take_frame = A(7), kind = "replaced", frames = 256 }, { take_frame = A(7) + 256, kind = "dropped", frames = 256 },
+		{ take_frame = A(7) + 2000, kind = "inserted", frames = 256 },
+	}
+	local clean_from, frames, marker_at = 5000, rate * 8 + 4000, 2000
+	local clean = {}
+	for c = 1, 2 do clean[c] = G.noise(300 + c, clean_from + frames + 4096, 0.5) end
+	local take = G.make_take(clean, clean_from, frames, { frame = marker_at, take_id = 9, channel = 0 }, written, { 1, 2 })
+	G.write_wav(dir .. "/take.wav", rate, take, "pcm24")
+	local clean_path = G.write_clean(dir, 9, rate, clean, clean_from + marker_at)
+	local rc = sh(string.format('"%s" --take "%s/take.wav" --clean "%s" -o "%s/out.wav" --join cut --report "%s/report.json" >/dev/null',
+		SYNC, dir, clean_path, dir, dir))
+	T.eq(rc, 0, "ghostrec-sync exit")
+	local c = core.parse_report(T.read_file(dir .. "/report.json"))
+	local ti = assert(core.open_audio(dir .. "/take.wav"))
+	local ci = assert(core.open_audio(clean_path))
+	local lua = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
+	T.eq(core.report_json(lua), core.report_json(c), "Lua vs C report")
+	T.same_glitches(lua.glitches, expected, "glitches vs canonical truth")
+	T.eq(lua.alignment, "marker", "alignment")
+	-- Every take frame in a segment (outside the marker and the replaced runs) is the clean
+	-- frame it is mapped to.
+	local tol = 2 / (1 << 23)
+	local function replaced(t)
+		for _, g in ipairs(lua.glitches) do
+			if g.kind == "replaced" and t >= g.take_frame and t < g.take_frame + g.frames then return true end
+		end
+		return false
+	end
+	local checked = 0
+	for _, sg in ipairs(lua.segments) do
+		for t = sg.take_start, sg.take_end - 1 do
+			if (t < marker_at or t >= marker_at + core.MARKER_FRAMES) and not replaced(t) then
+				local cf = t + sg.clean_start - sg.take_start
+				for k = 1, 2 do
+					if math.abs(take[k][t + 1] - clean[k][cf + 1]) > tol then
+						error(string.format("take frame %d ch %d mapped to clean %d: %.9g vs %.9g", t, k, cf,
+							take[k][t + 1], clean[k][cf + 1]))
+					end
+				end
+				checked = checked + 1
+			end
+		end
+	end
+	-- all but the replaced and inserted frames and the marker
+	T.eq(checked, frames - 256 * 6 - 128 - 256 * 3 - core.MARKER_FRAMES, "frames checked")
 end }
 
 for _, join in ipairs({ "cut", "crossfade" }) do
