@@ -35,10 +35,6 @@ local ANCHOR_TRIES = 16
 -- Re-acquisition after glitches of several kinds back to back: candidate take positions
 -- this far apart, each searched within max_shift of the old offset.
 local FINE_STEP = 64
--- When the take lines up again on a simple rule only far after f, first make sure no
--- other offset explains the frames right after f (up to this many frames): a glitch pair
--- shortly followed by one that undoes it would otherwise read as one long replaced run.
-local NEARBY_PROBE = 1024
 M.CONFORM_CHECK_STEP = 16
 
 function M.glitch_kind_name(kind)
@@ -293,8 +289,12 @@ local function reacquire(e, f, d)
 		t = t + 1
 	end
 	if found_t >= 0 then
+		-- The take lines up again on a simple rule only at found_t. Before [f, found_t) is
+		-- believed to be one replaced (or inserted) run, make sure no other offset explains
+		-- frames inside it: glitches that shift the offset, undone by others within
+		-- max_shift, would otherwise read as one long run mapped to the wrong audio.
 		if found_t - f > FINE_STEP then
-			local t2, d2 = reacquire_nearby(e, f, d, found_t < f + NEARBY_PROBE and found_t or f + NEARBY_PROBE)
+			local t2, d2 = reacquire_nearby(e, f, d, found_t)
 			if t2 then return t2, d2 end
 		end
 		return found_t, found_d

@@ -94,6 +94,11 @@ cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --re
 		-- the pair's net drop undone 2000 frames later: not one long replaced run
 		{ at = A(7), kind = "inserted", frames = 256 }, { at = A(7) + 256, kind = "dropped", frames = 512 },
 		{ at = A(7) + 2000, kind = "inserted", frames = 256 },
+		-- silence + drop shifting the offset, undone 0.3 s and 0.6 s later by insertions: the
+		-- old offset lines up again only 45000 frames after the first bad frame
+		{ at = A(8), kind = "replaced", frames = 1024 }, { at = A(8) + 1024, kind = "dropped", frames = 512 },
+		{ at = A(8) + 1024 + 14400, kind = "inserted", frames = 256 },
+		{ at = A(8) + 1024 + 14400 + 256 + 28800, kind = "inserted", frames = 256 },
 	}
 	local expected = {
 		{ take_frame = A(1), kind = "replaced", frames = 256 }, { take_frame = A(1) + 256, kind = "dropped", frames = 256 },
@@ -104,8 +109,11 @@ cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --re
 		{ take_frame = A(6), kind = "replaced", frames = 256 }, { take_frame = A(6) + 256, kind = "dropped", frames = 256 },
 		{ take_frame = A(7), kind = "replaced", frames = 256 }, { take_frame = A(7) + 256, kind = "dropped", frames = 256 },
 		{ take_frame = A(7) + 2000, kind = "inserted", frames = 256 },
+		{ take_frame = A(8), kind = "replaced", frames = 1024 }, { take_frame = A(8) + 1024, kind = "dropped", frames = 512 },
+		{ take_frame = A(8) + 1024 + 14400, kind = "inserted", frames = 256 },
+		{ take_frame = A(8) + 1024 + 14400 + 256 + 28800, kind = "inserted", frames = 256 },
 	}
-	local clean_from, frames, marker_at = 5000, rate * 8 + 4000, 2000
+	local clean_from, frames, marker_at = 5000, rate * 9 + 4000, 2000
 	local clean = {}
 	for c = 1, 2 do clean[c] = G.noise(300 + c, clean_from + frames + 4096, 0.5) end
 	local take = G.make_take(clean, clean_from, frames, { frame = marker_at, take_id = 9, channel = 0 }, written, { 1, 2 })
@@ -146,7 +154,7 @@ cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --re
 		end
 	end
 	-- all but the replaced and inserted frames and the marker
-	T.eq(checked, frames - 256 * 6 - 128 - 256 * 3 - core.MARKER_FRAMES, "frames checked")
+	T.eq(checked, frames - (256 * 6 + 128 + 1024) - 256 * 5 - core.MARKER_FRAMES, "frames checked")
 end }
 
 for _, join in ipairs({ "cut", "crossfade" }) do
