@@ -487,6 +487,74 @@ static void walk(struct engine *e, int64_t t)
 	add_segment(e, e->seg_start, t, e->d);
 }
 
+/* ---- completeness ---- */
+
+/* Adds the run [run_start, run_last] as a replaced glitch, after the walk's glitches that
+ * start before it (walked[*gi...]), so the list stays in take order. */
+static void add_verified_run(struct engine *e, const struct ghostrec_conform_glitch *walked,
+			     size_t n_walked, size_t *gi, int64_t run_start, int64_t run_last)
+{
+	while (*gi < n_walked && walked[*gi].take_frame < run_start) {
+		add_glitch(e, walked[*gi].take_frame, walked[*gi].kind, walked[*gi].frames);
+		*gi = *gi + 1;
+	}
+	add_glitch(e, run_start, GHOSTREC_GLITCH_REPLACED, run_last + 1 - run_start);
+}
+
+/* The walk compares one frame in check_step, so a replaced run shorter than that can fall
+ * between two checkpoints. This pass compares every take frame inside every segment with
+ * its clean frame (sequential reads through the block cache: linear in the take length)
+ * and reports the differing frames the walk did not as replaced runs (differing frames
+ * fewer than check_step apart form one run). Afterwards every segment frame either
+ * matches its clean frame or lies in a replaced glitch. */
+static void verify_segments(struct engine *e)
+{
+	struct ghostrec_conform_result *r = e->res;
+	struct ghostrec_conform_glitch *walked = r->glitches;
+	size_t n_walked = r->n_glitches;
+	r->glitches = NULL;
+	r->n_glitches = 0;
+	r->cap_glitches = 0;
+	size_t gi = 0;   /* next walk glitch to copy into the new list */
+	size_t ri = 0;   /* first walk glitch that may still cover a frame >= t */
+	for (size_t si = 0; si < r->n_segments && !e->oom; si++) {
+		const struct ghostrec_conform_segment *s = &r->segments[si];
+		int64_t d = s->clean_start - s->take_start;
+		int64_t run_start = -1, run_last = -1;
+		int64_t t = s->take_start;
+		while (t < s->take_end) {
+			while (ri < n_walked && (walked[ri].kind != GHOSTREC_GLITCH_REPLACED ||
+						 walked[ri].take_frame + walked[ri].frames <= t))
+				ri++;
+			if (ri < n_walked && walked[ri].take_frame <= t) {
+				/* Already reported by the walk. */
+				if (run_start >= 0)
+					add_verified_run(e, walked, n_walked, &gi, run_start, run_last);
+				run_start = -1;
+				t = walked[ri].take_frame + walked[ri].frames;
+				continue;
+			}
+			if (!frame_matches(e, t, t + d)) {
+				if (run_start >= 0 && t - run_last > e->check_step) {
+					add_verified_run(e, walked, n_walked, &gi, run_start, run_last);
+					run_start = -1;
+				}
+				if (run_start < 0)
+					run_start = t;
+				run_last = t;
+			}
+			t++;
+		}
+		if (run_start >= 0)
+			add_verified_run(e, walked, n_walked, &gi, run_start, run_last);
+	}
+	while (gi < n_walked) {
+		add_glitch(e, walked[gi].take_frame, walked[gi].kind, walked[gi].frames);
+		gi++;
+	}
+	free(walked);
+}
+
 /* ---- entry point ---- */
 
 static void set_marker_symbols(struct engine *e, uint32_t take_id, double amp)
@@ -595,6 +663,8 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 	res->clean_channel = e.clean_channel;
 	e.d = d;
 	walk(&e, start);
+	if (!e.oom)
+		verify_segments(&e);
 	if (e.oom) {
 		ghostrec_conform_result_clear(res);
 		snprintf(err, errsize, "out of memory");

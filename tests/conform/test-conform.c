@@ -3,6 +3,7 @@
  * rendered with --join cut semantics, and everything checked exactly: the glitch list
  * frame for frame, the segment map for every take frame, OUT bit-identical to the pristine
  * audio mapped through the true log. Also shows what the single-offset approach gets wrong. */
+#include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,43 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 	}
 	CHECK(map_errors == 0, "%s: %lld take frames mapped wrong", c->name, (long long)map_errors);
 
+	/* The report is complete: every take frame inside a segment matches its clean frame
+	 * within the engine's tolerance, or lies in a reported replaced glitch. */
+	{
+		double tol = ghostrec_conform_tolerance(ghostrec_audiofile_info(take),
+							ghostrec_audiofile_info(clean));
+		int tch = ghostrec_audiofile_info(take)->channels;
+		int64_t unreported = 0;
+		size_t g = 0;
+		for (size_t si = 0; si < r.n_segments; si++) {
+			const struct ghostrec_conform_segment *sg = &r.segments[si];
+			for (int64_t i = sg->take_start; i < sg->take_end; i++) {
+				while (g < r.n_glitches && r.glitches[g].take_frame + r.glitches[g].frames <= i)
+					g++;
+				int listed = 0;
+				for (size_t j = g; j < r.n_glitches && r.glitches[j].take_frame <= i; j++)
+					listed |= r.glitches[j].kind == GHOSTREC_GLITCH_REPLACED &&
+						  i < r.glitches[j].take_frame + r.glitches[j].frames;
+				if (listed)
+					continue;
+				float tv[8];
+				const float *tf = ghostrec_audiofile_frame(take, i);
+				for (int k = 0; k < tch && k < 8; k++)
+					tv[k] = tf[k];
+				const float *cf = ghostrec_audiofile_frame(clean, i + sg->clean_start - sg->take_start);
+				int differs = 0;
+				for (int k = 0; k < tch && k < 8; k++)
+					differs |= fabs((double)tv[k] - cf[r.clean_channel + k]) > tol;
+				/* (the decoded marker carries no clean audio) */
+				if (differs && !(i + sg->clean_start - sg->take_start >= p.marker_frame &&
+						 i + sg->clean_start - sg->take_start < p.marker_frame + GHOSTREC_MARKER_FRAMES))
+					unreported++;
+			}
+		}
+		CHECK(unreported == 0, "%s: %lld segment frames differ from the clean file and are in no replaced glitch",
+		      c->name, (long long)unreported);
+	}
+
 	/* OUT with --join cut: bit-identical to the pristine audio through the true log. */
 	struct ghostrec_audiofile *out =
 		ghostrec_audiofile_create_like(out_path, ghostrec_audiofile_info(take),
@@ -334,6 +372,15 @@ int main(void)
 		{48000 * 6, INSERT, 1024}, {48000 * 6, DROP, 1536},
 		{48000 * 7, INSERT, 128}, {48000 * 7 + 9600, INSERT, 384},
 	};
+	/* Replaced runs shorter than the checkpoint spacing (and one exactly as long), at
+	 * several phases: the report must list every one of them. */
+	static const struct gs_event short_48[] = {
+		{48000 * 3 + 1, SILENCE, 1}, {48000 * 3 + 24001, SILENCE, 3},
+		{48000 * 4 + 7, SILENCE, 5}, {48000 * 4 + 24002, SILENCE, 7},
+		{48000 * 5 + 9, SILENCE, 12}, {48000 * 5 + 24005, SILENCE, 15},
+		{48000 * 6 + 3, SILENCE, 2}, {48000 * 6 + 24011, SILENCE, 16},
+		{48000 * 7, DROP, 256}, {48000 * 7 + 4003, SILENCE, 4},
+	};
 	/* Damage in the pre-roll, before the marker. */
 	static const struct gs_event preroll_48[] = {{48000 + 7000, DROP, 512}};
 
@@ -364,6 +411,8 @@ int main(void)
 		 0, 0, pairs_48, 12, GHOSTREC_ALIGN_MARKER, 0},
 		{"pair-undone-by-pair", 48000, 2, 0, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
 		 0, 0, undone_48, 8, GHOSTREC_ALIGN_MARKER, 0},
+		{"short-replaced-runs", 48000, 2, -1, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
+		 0, 0, short_48, 10, GHOSTREC_ALIGN_MARKER, 0},
 		/* the clean file stops 3 s before the take does */
 		{"take-past-clean-end", 44100, 2, 0, WAV24, WAVF, 12, 1.0, 11.5, 1, 1.5, 1,
 		 (1u << DROP) | (1u << INSERT), 8, NULL, 0, GHOSTREC_ALIGN_MARKER, 8.5},
