@@ -87,7 +87,7 @@ void ghostrec_conform_result_clear(struct ghostrec_conform_result *res);
 
 const char *ghostrec_glitch_kind_name(int kind);
 
-/* Writes the report JSON (contract: TEAM.md "Conform report"). Returns 0 or -1. */
+/* Writes the report JSON (contract: docs/contracts.md "Conform report"). Returns 0 or -1. */
 int ghostrec_conform_report_write(const struct ghostrec_conform_result *res, FILE *f);
 
 /* Rendering policy at dropped/inserted joins. */

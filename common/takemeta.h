@@ -1,4 +1,4 @@
-/* Clean-take metadata (contract: TEAM.md "Clean take files").
+/* Clean-take metadata (contract: docs/contracts.md "Clean take files").
  *
  * The exporter writes it, conform and the ReaScripts read it. The same facts live in three
  * places so every reader finds them with the tools it has:

@@ -1,4 +1,4 @@
-/* Finalize: spool file -> clean take WAV(s) + sidecar (contract: TEAM.md "Clean take files").
+/* Finalize: spool file -> clean take WAV(s) + sidecar (contract: docs/contracts.md "Clean take files").
  * Float32 (default) or 24-bit PCM; a file whose data would not fit a RIFF WAV (4 GiB) is
  * written as RF64. Metadata: bext description + cue point at the marker + JSON sidecar
  * (common/takemeta.h). */

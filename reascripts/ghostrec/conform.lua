@@ -493,7 +493,7 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	return finish(res)
 end
 
--- The report JSON (contract: TEAM.md "Conform report"), same layout as ghostrec-sync.
+-- The report JSON (contract: docs/contracts.md "Conform report"), same layout as ghostrec-sync.
 function M.report_json(r)
 	local out = {}
 	out[#out + 1] = string.format('{"take_id": %s, "clean_channel": %d, "take_frames": %d, "rate": %d, "alignment": "%s",\n',

@@ -1,6 +1,6 @@
 -- @noindex
 -- ghostrec clean-take metadata (the Lua side of common/takemeta.c): bext description, cue
--- point, sidecar JSON and file names (TEAM.md contract). Pure Lua 5.3/5.4.
+-- point, sidecar JSON and file names (docs/contracts.md). Pure Lua 5.3/5.4.
 local M = {}
 
 ---------------------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ function M.clean_metadata(info)
 	return meta
 end
 
--- Contract file names (TEAM.md).
+-- Contract file names (docs/contracts.md).
 function M.clean_file_name(take_id, channel)
 	if channel then return string.format("ghostrec-%d-ch%d.wav", take_id, channel) end
 	return string.format("ghostrec-%d.wav", take_id)
