@@ -374,7 +374,9 @@ local function apply_item(plan, cfg, item, takes, counts)
 	local pieces = split_at_joins(item, P, L, joins, counts)
 	-- Linear (equal-gain) fades, C_FADE*SHAPE 0: both sides of a join are the same
 	-- continuous performance a few milliseconds apart, i.e. correlated material, where an
-	-- equal-gain crossfade keeps the level; shape 0 is also the one REAPER documents.
+	-- equal-gain crossfade keeps the level. ghostrec-sync renders equal-power (sin/cos)
+	-- crossfades instead; REAPER's API documents the shapes only as "0..6, 0=linear", so no
+	-- other shape can be said to be equal-power (nor rendered exactly by the tests' mock).
 	plan_overlaps(pieces, (cfg.join == "crossfade") and (cfg.xfade_ms / 1000 / 2) or 0)
 	for i = 1, #pieces do place_piece(pieces, i, t0_by_index, plan, P, fade_in, fade_out) end
 	return true

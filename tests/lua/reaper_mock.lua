@@ -440,6 +440,9 @@ function M.new(opts)
 	-- Fade gain `t` frames into an item (linear shapes, C_FADE*SHAPE = 0). Auto fades (the
 	-- _AUTO values, when >= 0) take precedence over manual ones, as in REAPER.
 	local function fade_gain(it, t, rate)
+		-- REAPER documents only shape 0 (linear): a script setting another one would be
+		-- rendered here with a curve nobody can check.
+		assert(it.C_FADEINSHAPE == 0 and it.C_FADEOUTSHAPE == 0, "mock renders fade shape 0 (linear) only")
 		local g = 1
 		local fi = (it.D_FADEINLEN_AUTO and it.D_FADEINLEN_AUTO > 0) and it.D_FADEINLEN_AUTO or it.D_FADEINLEN
 		local fo = (it.D_FADEOUTLEN_AUTO and it.D_FADEOUTLEN_AUTO > 0) and it.D_FADEOUTLEN_AUTO or it.D_FADEOUTLEN
