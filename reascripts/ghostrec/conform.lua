@@ -379,6 +379,65 @@ local function walk(e, t)
 	add_segment(e, e.seg_start, t, e.d)
 end
 
+-- ---- completeness ----
+
+-- Adds the run [run_start, run_last] as a replaced glitch, after the walk's glitches that
+-- start before it (walked[gi...]), so the list stays in take order. Returns the new gi.
+local function add_verified_run(e, walked, n_walked, gi, run_start, run_last)
+	while gi <= n_walked and walked[gi].take_frame < run_start do
+		e.res.glitches[#e.res.glitches + 1] = walked[gi]
+		gi = gi + 1
+	end
+	add_glitch(e, run_start, GLITCH_REPLACED, run_last + 1 - run_start)
+	return gi
+end
+
+-- The walk compares one frame in check_step, so a replaced run shorter than that can fall
+-- between two checkpoints. This pass compares every take frame inside every segment with
+-- its clean frame and reports the differing frames the walk did not as replaced runs
+-- (differing frames fewer than check_step apart form one run). Afterwards every segment
+-- frame either matches its clean frame or lies in a replaced glitch.
+local function verify_segments(e)
+	local r = e.res
+	local walked = r.glitches
+	local n_walked = #walked
+	r.glitches = {}
+	local gi = 1 -- next walk glitch to copy into the new list
+	local ri = 1 -- first walk glitch that may still cover a frame >= t
+	for si = 1, #r.segments do
+		local s = r.segments[si]
+		local d = s.clean_start - s.take_start
+		local run_start, run_last = -1, -1
+		local t = s.take_start
+		while t < s.take_end do
+			while ri <= n_walked and (walked[ri].kind ~= "replaced" or walked[ri].take_frame + walked[ri].frames <= t) do
+				ri = ri + 1
+			end
+			if ri <= n_walked and walked[ri].take_frame <= t then
+				-- Already reported by the walk.
+				if run_start >= 0 then gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last) end
+				run_start = -1
+				t = walked[ri].take_frame + walked[ri].frames
+			else
+				if not frame_matches(e, t, t + d) then
+					if run_start >= 0 and t - run_last > e.check_step then
+						gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last)
+						run_start = -1
+					end
+					if run_start < 0 then run_start = t end
+					run_last = t
+				end
+				t = t + 1
+			end
+		end
+		if run_start >= 0 then gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last) end
+	end
+	while gi <= n_walked do
+		r.glitches[#r.glitches + 1] = walked[gi]
+		gi = gi + 1
+	end
+end
+
 -- ---- entry point ----
 
 local function set_marker_symbols(e, take_id, amp)
@@ -490,6 +549,7 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	res.clean_channel = e.clean_channel
 	e.d = d
 	walk(e, start)
+	verify_segments(e)
 	return finish(res)
 end
 

@@ -74,6 +74,54 @@ cases[#cases + 1] = { "vectors: Lua report == ghostrec-sync --report on every ve
 	end
 end }
 
+-- A take built by the Lua generator (independent of make-vectors.c) from `written`
+-- (take-frame glitch list), marker at take frame 2000: ghostrec-sync --report and the Lua
+-- engine must agree, and every take frame in a segment (outside the marker and the
+-- replaced runs) must be the clean frame it is mapped to. Returns the Lua report and how
+-- many frames that check covered.
+local function generated_take(name, frames, written)
+	local dir = T.dir(name)
+	local rate = 48000
+	local clean_from, marker_at = 5000, 2000
+	local clean = {}
+	for c = 1, 2 do clean[c] = G.noise(300 + c, clean_from + frames + 4096, 0.5) end
+	local take = G.make_take(clean, clean_from, frames, { frame = marker_at, take_id = 9, channel = 0 }, written, { 1, 2 })
+	G.write_wav(dir .. "/take.wav", rate, take, "pcm24")
+	local clean_path = G.write_clean(dir, 9, rate, clean, clean_from + marker_at)
+	local rc = sh(string.format('"%s" --take "%s/take.wav" --clean "%s" -o "%s/out.wav" --join cut --report "%s/report.json" >/dev/null',
+		SYNC, dir, clean_path, dir, dir))
+	T.eq(rc, 0, "ghostrec-sync exit")
+	local c = core.parse_report(T.read_file(dir .. "/report.json"))
+	local ti = assert(core.open_audio(dir .. "/take.wav"))
+	local ci = assert(core.open_audio(clean_path))
+	local lua = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
+	T.eq(core.report_json(lua), core.report_json(c), "Lua vs C report")
+	T.eq(lua.alignment, "marker", "alignment")
+	local tol = 2 / (1 << 23)
+	local function replaced(t)
+		for _, g in ipairs(lua.glitches) do
+			if g.kind == "replaced" and t >= g.take_frame and t < g.take_frame + g.frames then return true end
+		end
+		return false
+	end
+	local checked = 0
+	for _, sg in ipairs(lua.segments) do
+		for t = sg.take_start, sg.take_end - 1 do
+			if (t < marker_at or t >= marker_at + core.MARKER_FRAMES) and not replaced(t) then
+				local cf = t + sg.clean_start - sg.take_start
+				for k = 1, 2 do
+					if math.abs(take[k][t + 1] - clean[k][cf + 1]) > tol then
+						error(string.format("take frame %d ch %d mapped to clean %d: %.9g vs %.9g", t, k, cf,
+							take[k][t + 1], clean[k][cf + 1]))
+					end
+				end
+				checked = checked + 1
+			end
+		end
+	end
+	return lua, checked
+end
+
 -- Glitches back to back, built by the Lua generator (independent of make-vectors.c): an
 -- insertion next to a drop, silence next to a drop or an insertion, and a pair undone by
 -- an insertion shortly after. Such pairs have more than one description; the expected list
@@ -81,7 +129,6 @@ end }
 -- stay on the old offset as replaced, the net shift is the drop or insertion after them.
 cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --report == canonical truth", function()
 	if not exists(SYNC) then T.skip("ghostrec-sync not built (" .. SYNC .. ")") end
-	local dir = T.dir("b2b")
 	local rate = 48000
 	local A = function(k) return rate * k end
 	local written = {
@@ -113,48 +160,38 @@ cases[#cases + 1] = { "vectors: glitches back to back, Lua == ghostrec-sync --re
 		{ take_frame = A(8) + 1024 + 14400, kind = "inserted", frames = 256 },
 		{ take_frame = A(8) + 1024 + 14400 + 256 + 28800, kind = "inserted", frames = 256 },
 	}
-	local clean_from, frames, marker_at = 5000, rate * 9 + 4000, 2000
-	local clean = {}
-	for c = 1, 2 do clean[c] = G.noise(300 + c, clean_from + frames + 4096, 0.5) end
-	local take = G.make_take(clean, clean_from, frames, { frame = marker_at, take_id = 9, channel = 0 }, written, { 1, 2 })
-	G.write_wav(dir .. "/take.wav", rate, take, "pcm24")
-	local clean_path = G.write_clean(dir, 9, rate, clean, clean_from + marker_at)
-	local rc = sh(string.format('"%s" --take "%s/take.wav" --clean "%s" -o "%s/out.wav" --join cut --report "%s/report.json" >/dev/null',
-		SYNC, dir, clean_path, dir, dir))
-	T.eq(rc, 0, "ghostrec-sync exit")
-	local c = core.parse_report(T.read_file(dir .. "/report.json"))
-	local ti = assert(core.open_audio(dir .. "/take.wav"))
-	local ci = assert(core.open_audio(clean_path))
-	local lua = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
-	T.eq(core.report_json(lua), core.report_json(c), "Lua vs C report")
+	local frames = rate * 9 + 4000
+	local lua, checked = generated_take("b2b", frames, written)
 	T.same_glitches(lua.glitches, expected, "glitches vs canonical truth")
-	T.eq(lua.alignment, "marker", "alignment")
-	-- Every take frame in a segment (outside the marker and the replaced runs) is the clean
-	-- frame it is mapped to.
-	local tol = 2 / (1 << 23)
-	local function replaced(t)
-		for _, g in ipairs(lua.glitches) do
-			if g.kind == "replaced" and t >= g.take_frame and t < g.take_frame + g.frames then return true end
-		end
-		return false
-	end
-	local checked = 0
-	for _, sg in ipairs(lua.segments) do
-		for t = sg.take_start, sg.take_end - 1 do
-			if (t < marker_at or t >= marker_at + core.MARKER_FRAMES) and not replaced(t) then
-				local cf = t + sg.clean_start - sg.take_start
-				for k = 1, 2 do
-					if math.abs(take[k][t + 1] - clean[k][cf + 1]) > tol then
-						error(string.format("take frame %d ch %d mapped to clean %d: %.9g vs %.9g", t, k, cf,
-							take[k][t + 1], clean[k][cf + 1]))
-					end
-				end
-				checked = checked + 1
-			end
-		end
-	end
 	-- all but the replaced and inserted frames and the marker
 	T.eq(checked, frames - (256 * 6 + 128 + 1024) - 256 * 5 - core.MARKER_FRAMES, "frames checked")
+end }
+
+-- Replaced runs shorter than the walk's check step (16 frames) fall between its
+-- checkpoints; the verification pass after the walk (verify_segments) reports them.
+cases[#cases + 1] = { "vectors: replaced runs shorter than the check step, Lua == ghostrec-sync --report == truth", function()
+	if not exists(SYNC) then T.skip("ghostrec-sync not built (" .. SYNC .. ")") end
+	local written, expected, n_replaced = {}, {}, 0
+	local at = 10000
+	for len = 1, 15 do
+		written[#written + 1] = { at = at, kind = "replaced", frames = len }
+		expected[#expected + 1] = { take_frame = at, kind = "replaced", frames = len }
+		n_replaced = n_replaced + len
+		at = at + 3001 + 7 * len
+	end
+	-- a drop among them, so a second segment is checked too
+	written[#written + 1] = { at = at, kind = "dropped", frames = 300 }
+	expected[#expected + 1] = { take_frame = at, kind = "dropped", frames = 300 }
+	for len = 2, 6, 2 do
+		at = at + 2500 + len
+		written[#written + 1] = { at = at, kind = "replaced", frames = len }
+		expected[#expected + 1] = { take_frame = at, kind = "replaced", frames = len }
+		n_replaced = n_replaced + len
+	end
+	local frames = 96000
+	local lua, checked = generated_take("short-runs", frames, written)
+	T.same_glitches(lua.glitches, expected, "glitches vs truth")
+	T.eq(checked, frames - n_replaced - core.MARKER_FRAMES, "frames checked")
 end }
 
 for _, join in ipairs({ "cut", "crossfade" }) do
