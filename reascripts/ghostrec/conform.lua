@@ -13,9 +13,9 @@ local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 ---------------------------------------------------------------------------------------------
 -- Conform engine: a line-by-line translation of common/conform.c (same function names and
 -- order). Frame arithmetic is integer; comparisons are in double precision like the C.
--- Only the two hot loops that scan the clean file for one take frame (find_anchor and the
--- drop search in reacquire) read the clean file in blocks instead of frame by frame; they
--- return the same first match the C loops do.
+-- Only the hot loops read in blocks instead of frame by frame: the scans of the clean file
+-- for one take frame (find_anchor, the drop search in reacquire, reacquire_nearby) and the
+-- frame-by-frame pass of verify_segments; they give the same results the C loops do.
 ---------------------------------------------------------------------------------------------
 
 local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED = 0, 1, 2
@@ -392,6 +392,37 @@ local function add_verified_run(e, walked, n_walked, gi, run_start, run_last)
 	return gi
 end
 
+-- frame_matches(e, t, t + d) for t rising through a segment, with take and clean read in
+-- blocks instead of sample by sample (same values, same result: frames the marker logic
+-- concerns go through frame_matches itself).
+local VERIFY_BLOCK = 16384
+local function segment_matcher(e, d)
+	local tb, cb, b0, bn = nil, nil, 0, 0
+	local tc, cc, ch0, tol = e.take_channels, e.clean_channels, e.clean_channel, e.tol
+	local n = tc < 64 and tc or 64
+	local mt, mc = e.marker_take, e.marker_clean
+	return function(t)
+		local c = t + d
+		if (mt >= 0 and t >= mt and t < mt + MARKER_FRAMES) or (mc >= 0 and c >= mc and c < mc + MARKER_FRAMES)
+			or t < 0 or c < 0 then
+			return frame_matches(e, t, c)
+		end
+		if t < b0 or t >= b0 + bn then
+			local tg, cg
+			tb, tg = e.take:read(t, VERIFY_BLOCK)
+			cb, cg = e.clean:read(c, VERIFY_BLOCK)
+			b0, bn = t, tg < cg and tg or cg
+			if bn <= 0 then return frame_matches(e, t, c) end
+		end
+		local i = t - b0
+		local tbase, cbase = i * tc + 1, i * cc + ch0 + 1
+		for k = 0, n - 1 do
+			if not (abs(tb[tbase + k] - cb[cbase + k]) <= tol) then return false end
+		end
+		return true
+	end
+end
+
 -- The walk compares one frame in check_step, so a replaced run shorter than that can fall
 -- between two checkpoints. This pass compares every take frame inside every segment with
 -- its clean frame and reports the differing frames the walk did not as replaced runs
@@ -407,6 +438,7 @@ local function verify_segments(e)
 	for si = 1, #r.segments do
 		local s = r.segments[si]
 		local d = s.clean_start - s.take_start
+		local matches = segment_matcher(e, d)
 		local run_start, run_last = -1, -1
 		local t = s.take_start
 		while t < s.take_end do
@@ -419,7 +451,7 @@ local function verify_segments(e)
 				run_start = -1
 				t = walked[ri].take_frame + walked[ri].frames
 			else
-				if not frame_matches(e, t, t + d) then
+				if not matches(t) then
 					if run_start >= 0 and t - run_last > e.check_step then
 						gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last)
 						run_start = -1
