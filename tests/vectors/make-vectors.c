@@ -43,19 +43,39 @@ struct vector {
 	size_t n_events;
 	uint32_t clean_seed_xor; /* != 0: clean file from another signal (unrelated files) */
 	int64_t marker_hit;      /* > 0: a 256-frame drop this many frames into the marker */
+	const struct gs_event *fixed;  /* events at fixed clean frames, besides the random ones */
+	size_t n_fixed;
+};
+
+#define K_DROP GHOSTREC_GLITCH_DROPPED
+#define K_SILENCE GHOSTREC_GLITCH_REPLACED
+#define K_INSERT GHOSTREC_GLITCH_INSERTED
+
+/* Glitches back to back: insertion + drop (more, fewer, as many), silence + drop, silence +
+ * insertion, drop + silence. Each has more than one description; the truth states them the
+ * engine's way (gs_canonical_pairs). */
+static const struct gs_event back_to_back_48[] = {
+	{48000 * 2, K_INSERT, 256}, {48000 * 2, K_DROP, 512},
+	{48000 * 5 / 2, K_INSERT, 512}, {48000 * 5 / 2, K_DROP, 256},
+	{48000 * 3, K_INSERT, 256}, {48000 * 3, K_DROP, 256},
+	{48000 * 7 / 2, K_SILENCE, 256}, {48000 * 7 / 2 + 256, K_DROP, 512},
+	{48000 * 4, K_SILENCE, 128}, {48000 * 4 + 128, K_INSERT, 256},
+	{48000 * 9 / 2, K_DROP, 256}, {48000 * 9 / 2 + 256, K_SILENCE, 256},
 };
 
 static const struct vector vectors[] = {
-	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0},
-	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0},
-	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0},
-	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0},
-	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0},
-	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50},
-	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0},
-	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0},
-	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0},
-	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0},
+	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0},
+	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0},
+	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0, NULL, 0},
+	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0, NULL, 0},
+	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0, NULL, 0},
+	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50, NULL, 0},
+	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0, NULL, 0},
+	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0, NULL, 0},
+	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0, NULL, 0},
+	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0, NULL, 0},
+	{"back-to-back-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 back_to_back_48, sizeof(back_to_back_48) / sizeof(back_to_back_48[0])},
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
@@ -63,7 +83,9 @@ static const struct vector vectors[] = {
 static int cmp_event(const void *a, const void *b)
 {
 	const struct gs_event *x = a, *y = b;
-	return x->clean_frame < y->clean_frame ? -1 : x->clean_frame > y->clean_frame;
+	if (x->clean_frame != y->clean_frame)
+		return x->clean_frame < y->clean_frame ? -1 : 1;
+	return y->kind - x->kind;  /* at one frame: an insertion, then a drop */
 }
 
 /* Builds a vector's truth (and, when dir != NULL, writes its files). */
@@ -86,8 +108,11 @@ static int build(const struct vector *v, const char *dir, struct gs_params *p, s
 	int64_t from = p->marker_frame + 4 * GHOSTREC_MARKER_FRAMES + 8192;
 	if (from < p->take_start + 8192)
 		from = p->take_start + 8192;
-	size_t n = gs_random_events(ev, v->n_events, v->kinds, from, p->take_end - 8192, 8192,
-				    p->seed ^ 0x1234567u);
+	size_t n = v->n_events ? gs_random_events(ev, v->n_events, v->kinds, from, p->take_end - 8192,
+						  8192, p->seed ^ 0x1234567u)
+			       : 0;
+	for (size_t i = 0; i < v->n_fixed; i++)
+		ev[n++] = v->fixed[i];
 	if (v->marker_hit > 0) {
 		ev[n].clean_frame = p->marker_frame + v->marker_hit;
 		ev[n].kind = GHOSTREC_GLITCH_DROPPED;
@@ -99,6 +124,7 @@ static int build(const struct vector *v, const char *dir, struct gs_params *p, s
 	p->n_events = n;
 	if (gs_build(p, t) != 0)
 		return -1;
+	gs_canonical_pairs(t);
 	if (!dir)
 		return 0;
 
