@@ -220,7 +220,7 @@ static void attempt(struct worker *w, uint32_t take_id)
 	if (failed) {
 		w->counters.delivery_failures++;
 		if (e) {
-			snprintf(e->last_error, sizeof(e->last_error), "%s", err);
+			snprintf(e->last_error, sizeof(e->last_error), "%.255s", err); /* last_error[256] */
 			e->next_try = now_s() + e->backoff;
 			e->backoff = e->backoff * 2 > w->cfg->retry_max ? w->cfg->retry_max : e->backoff * 2;
 			if (e->backoff < 0.1)
