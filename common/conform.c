@@ -17,6 +17,10 @@
  *        t2 > f,  d2 == d       replaced [f, t2)
  *        t2 - f == d - d2 > 0   inserted t2 - f take frames
  *      and combinations of those for odd cases found by the general search.
+ *   A run that would read as replaced is first searched for frames another nearby offset
+ *   explains (glitches undone by others within max_shift).
+ *   4. Verification: every take frame inside a segment is compared with its clean frame;
+ *      differing frames the checkpoints missed become replaced glitches.
  *   Every search is bounded by max_shift frames, so work grows with the take length and
  *   the number of glitches, not with take length x search range. */
 #include "conform.h"

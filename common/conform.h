@@ -7,7 +7,9 @@
  *     frames = first to last differing frame), dropped (clean frames missing from the take:
  *     take_frame = first take frame after the gap, frames = how many are missing),
  *     inserted (extra take frames with no clean counterpart: first extra frame, count).
- * Take channel k is compared with clean channel clean_channel + k. */
+ * Take channel k is compared with clean channel clean_channel + k.
+ * Completeness: every take frame inside a segment matches its clean frame within
+ * ghostrec_conform_tolerance, or lies inside a reported replaced glitch. */
 #ifndef GHOSTREC_CONFORM_H
 #define GHOSTREC_CONFORM_H
 
