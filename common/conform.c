@@ -75,6 +75,7 @@ struct engine {
 	const struct ghostrec_conform_options *opt;
 	struct ghostrec_conform_result *res;
 	int oom;
+	float *scan_buf;          /* SCAN_BLOCK clean frames for scan_clean */
 };
 
 const char *ghostrec_glitch_kind_name(int kind)
@@ -245,6 +246,60 @@ static int window_has_sound(struct engine *e, int64_t t)
 	return 0;
 }
 
+/* First clean frame c in [c_from, c_to) where take frame t matches and the window from
+ * (t, c) holds, or -1: the loop `for (c ...) if (frame_matches && window_matches)`, with
+ * the frame test done on clean blocks read at once (a cache lookup per candidate made the
+ * nearby search inside a long non-silent replaced run cost seconds). */
+#define SCAN_BLOCK 16384
+
+static int64_t scan_clean(struct engine *e, int64_t t, int64_t c_from, int64_t c_to)
+{
+	if (c_from < 0)
+		c_from = 0;
+	if (c_to > e->clean_frames)
+		c_to = e->clean_frames;
+	if (t < 0 || t >= e->take_frames)
+		return -1;
+	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES) {
+		for (int64_t c = c_from; c < c_to; c++)
+			if (frame_matches(e, t, c) && window_matches(e, t, c))
+				return c;
+		return -1;
+	}
+	const float *tf = ghostrec_audiofile_frame(e->take, t);
+	if (!tf)
+		return -1;
+	double x[64];
+	int n = e->take_channels < 64 ? e->take_channels : 64;
+	for (int k = 0; k < n; k++)
+		x[k] = tf[k];
+	if (!e->scan_buf) {
+		e->scan_buf = malloc(sizeof(float) * SCAN_BLOCK * (size_t)e->clean_channels);
+		if (!e->scan_buf) {
+			e->oom = 1;
+			return -1;
+		}
+	}
+	for (int64_t cs = c_from; cs < c_to; cs += SCAN_BLOCK) {
+		int64_t cnt = c_to - cs < SCAN_BLOCK ? c_to - cs : SCAN_BLOCK;
+		if (ghostrec_audiofile_read(e->clean, cs, cnt, e->scan_buf) != 0)
+			return -1;
+		for (int64_t i = 0; i < cnt; i++) {
+			const float *y = e->scan_buf + i * e->clean_channels + e->clean_channel;
+			int64_t c = cs + i;
+			int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
+					c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
+			int ok = 1;
+			for (int k = 0; k < n && ok; k++)
+				ok = sample_matches(x[k], y[k], e->tol) ||
+				     (in_marker && marker_fits(e, c - e->marker_clean, x[k]));
+			if (ok && window_matches(e, t, c))
+				return c;
+		}
+	}
+	return -1;
+}
+
 /* ---- first alignment ---- */
 
 /* Content search: the first take position t0 in [t_from, t_to) (ANCHOR_STEP apart, silent ones
@@ -263,12 +318,11 @@ static int find_anchor(struct engine *e, int64_t t_from, int64_t t_to, int try_c
 		tries++;
 		for (int ch = first_channel; ch <= last_channel; ch++) {
 			e->clean_channel = ch;
-			for (int64_t c = 0; c < e->clean_frames; c++) {
-				if (frame_matches(e, t0, c) && window_matches(e, t0, c)) {
-					*t_out = t0;
-					*d_out = c - t0;
-					return 1;
-				}
+			int64_t c = scan_clean(e, t0, 0, e->clean_frames);
+			if (c >= 0) {
+				*t_out = t0;
+				*d_out = c - t0;
+				return 1;
 			}
 		}
 		e->clean_channel = first_channel;
@@ -349,16 +403,15 @@ static int reacquire_nearby(struct engine *e, int64_t f, int64_t d, int64_t t_li
 			c_lo = 0;
 		if (c_hi > e->clean_frames - 1)
 			c_hi = e->clean_frames - 1;
-		for (int64_t c = c_lo; c <= c_hi; c++) {
-			if (frame_matches(e, t0, c) && window_matches(e, t0, c)) {
-				int64_t nd = c - t0;
-				int64_t s = t0;
-				while (s > f + 1 && frame_matches(e, s - 1, s - 1 + nd))
-					s--;
-				*t2 = s;
-				*d2 = nd;
-				return 1;
-			}
+		int64_t c = scan_clean(e, t0, c_lo, c_hi + 1);
+		if (c >= 0) {
+			int64_t nd = c - t0;
+			int64_t s = t0;
+			while (s > f + 1 && frame_matches(e, s - 1, s - 1 + nd))
+				s--;
+			*t2 = s;
+			*d2 = nd;
+			return 1;
 		}
 	}
 	return 0;
@@ -371,12 +424,13 @@ static int reacquire_nearby(struct engine *e, int64_t f, int64_t d, int64_t t_li
  * back); last, a content search over the whole clean file. */
 static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_t *d2)
 {
-	for (int64_t n = 1; n <= e->max_shift && f + d + n < e->clean_frames; n++) {
-		if (frame_matches(e, f, f + d + n) && window_matches(e, f, f + d + n)) {
-			*t2 = f;
-			*d2 = d + n;
-			return 1;
-		}
+	/* for (n = 1; n <= max_shift && f + d + n < clean_frames; n++) */
+	int64_t c_last = f + d + e->max_shift < e->clean_frames - 1 ? f + d + e->max_shift : e->clean_frames - 1;
+	int64_t c = scan_clean(e, f, f + d + 1, c_last + 1);
+	if (c >= 0) {
+		*t2 = f;
+		*d2 = c - f;
+		return 1;
 	}
 	int64_t found_t = -1, found_d = 0;
 	for (int64_t t = f + 1; t <= f + e->max_shift && t < e->take_frames; t++) {
@@ -647,7 +701,9 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 		int64_t t0 = have_marker ? e.marker_take + GHOSTREC_MARKER_FRAMES : 0;
 		if (!find_anchor(&e, t0, e.take_frames, !channel_known, &anchor, &d) &&
 		    !(t0 > 0 && find_anchor(&e, 0, t0, !channel_known, &anchor, &d))) {
-			snprintf(err, errsize, "no alignment found: the take's audio does not occur in the clean file");
+			free(e.scan_buf);
+			snprintf(err, errsize, e.oom ? "out of memory"
+					     : "no alignment found: the take's audio does not occur in the clean file");
 			return -1;
 		}
 		res->alignment = GHOSTREC_ALIGN_CONTENT;
@@ -669,6 +725,8 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 	walk(&e, start);
 	if (!e.oom)
 		verify_segments(&e);
+	free(e.scan_buf);
+	e.scan_buf = NULL;
 	if (e.oom) {
 		ghostrec_conform_result_clear(res);
 		snprintf(err, errsize, "out of memory");
