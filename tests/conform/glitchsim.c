@@ -114,14 +114,16 @@ int gs_build(const struct gs_params *p, struct gs_truth *t)
 			if (push_glitch(t, &gcap, tf, e->kind, n))
 				goto oom;
 			cp += n;
-		} else if (e->kind == GHOSTREC_GLITCH_REPLACED) {
+		} else if (e->kind == GHOSTREC_GLITCH_REPLACED || e->kind == GS_NOISE) {
 			if (cp + n > p->take_end)
 				n = p->take_end - cp;
-			if (push_glitch(t, &gcap, tf, e->kind, n))
+			if (push_glitch(t, &gcap, tf, GHOSTREC_GLITCH_REPLACED, n))
 				goto oom;
+			uint32_t ns = (uint32_t)cp * 2654435761u + 7u;
 			for (int64_t i = 0; i < n; i++, cp++, tf++) {
 				for (int k = 0; k < tch; k++)
-					t->take[tf * tch + k] = 0.0f;
+					t->take[tf * tch + k] = e->kind == GS_NOISE
+						? (float)((double)(xorshift(&ns) >> 8) / 16777216.0 - 0.5) : 0.0f;
 				t->map[tf] = cp;
 			}
 		} else {

@@ -14,6 +14,10 @@
 /* One glitch in the relay's output stream, at a clean (node output) frame. kind is a
  * GHOSTREC_GLITCH_*: REPLACED = silence over `frames` frames (timeline kept), DROPPED =
  * `frames` frames never reach the take, INSERTED = `frames` frames of silence added. */
+/* Event kind besides the GHOSTREC_GLITCH_* ones: `frames` frames replaced by noise
+ * (timeline kept; reported as replaced). */
+#define GS_NOISE 3
+
 struct gs_event {
 	int64_t clean_frame;
 	int kind;

@@ -381,6 +381,12 @@ int main(void)
 		{48000 * 6 + 3, SILENCE, 2}, {48000 * 6 + 24011, SILENCE, 16},
 		{48000 * 7, DROP, 256}, {48000 * 7 + 4003, SILENCE, 4},
 	};
+	/* Replaced runs of noise, longer than the old nearby probe: searched for other offsets
+	 * over their whole length, and still read as replaced, nothing else. */
+	static const struct gs_event noise_48[] = {
+		{48000 * 3, GS_NOISE, 2000}, {48000 * 4, GS_NOISE, 20000},
+		{48000 * 5, DROP, 512}, {48000 * 6, GS_NOISE, 700}, {48000 * 6 + 700, DROP, 256},
+	};
 	/* Damage in the pre-roll, before the marker. */
 	static const struct gs_event preroll_48[] = {{48000 + 7000, DROP, 512}};
 
@@ -413,6 +419,8 @@ int main(void)
 		 0, 0, undone_48, 8, GHOSTREC_ALIGN_MARKER, 0},
 		{"short-replaced-runs", 48000, 2, -1, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1,
 		 0, 0, short_48, 10, GHOSTREC_ALIGN_MARKER, 0},
+		{"noise-replaced-runs", 48000, 2, -1, WAV24, WAVF, 8, 1.0, 7.5, 1, 1.5, 1,
+		 0, 0, noise_48, 5, GHOSTREC_ALIGN_MARKER, 0},
 		/* the clean file stops 3 s before the take does */
 		{"take-past-clean-end", 44100, 2, 0, WAV24, WAVF, 12, 1.0, 11.5, 1, 1.5, 1,
 		 (1u << DROP) | (1u << INSERT), 8, NULL, 0, GHOSTREC_ALIGN_MARKER, 8.5},
