@@ -25,6 +25,11 @@
 #define MAX_RECV_BYTES (64 * 1024)  /* bigger messages make libzmq drop the peer */
 #define MAX_IDENTITY 256
 #define MAX_FRAMES 4
+/* Longest gap between two checks of a pending mark that counts as waiting for the graph. Checks
+ * come every BUSY_TICK_NS; a much longer gap means this process itself was not running (the
+ * daemon was stopped with SIGSTOP, the machine was suspended): the graph had no chance to run
+ * the node either, so that time must not use up the mark's timeout. */
+#define MAX_WAIT_STEP_NS (250ull * 1000 * 1000)
 
 struct pending_mark {
 	uint8_t identity[MAX_IDENTITY];
@@ -47,7 +52,8 @@ struct tap_control {
 	struct pending_mark queue[GHOSTREC_CTL_MAX_PENDING_MARKS];
 	uint32_t head, count;
 	bool handed;            /* queue[head] is in tap->mark */
-	uint64_t handed_ns;
+	uint64_t waited_ns;     /* how long queue[head] has waited while this process ran */
+	uint64_t last_check_ns;
 
 	uint64_t last_generation, last_xruns, last_overruns;
 	uint64_t bad_requests;
@@ -160,7 +166,8 @@ static void hand_to_rt(struct tap_control *ctl)
 	m->offset = 0;
 	atomic_store_explicit(&m->state, TAP_MARK_REQUESTED, memory_order_release);
 	ctl->handed = true;
-	ctl->handed_ns = monotonic_ns();
+	ctl->waited_ns = 0;
+	ctl->last_check_ns = monotonic_ns();
 }
 
 static void pop_mark(struct tap_control *ctl)
@@ -190,7 +197,10 @@ static void check_mark(struct tap_control *ctl)
 	struct pending_mark *p = &ctl->queue[ctl->head];
 	struct tap_mark_slot *slot = &t->mark;
 	uint32_t state = atomic_load_explicit(&slot->state, memory_order_acquire);
-	uint64_t waited = monotonic_ns() - ctl->handed_ns;
+	uint64_t now = monotonic_ns(), step = now - ctl->last_check_ns;
+	ctl->last_check_ns = now;
+	ctl->waited_ns += step < MAX_WAIT_STEP_NS ? step : MAX_WAIT_STEP_NS;
+	uint64_t waited = ctl->waited_ns;
 	uint64_t timeout = (uint64_t)GHOSTREC_CTL_MARK_TIMEOUT_MS * 1000000ull;
 
 	if (state == TAP_MARK_DONE) {

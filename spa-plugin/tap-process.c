@@ -173,8 +173,13 @@ int tap_process(void *object)
 	}
 	if (marking) {
 		m->offset += mark_len;
+		/* A CAS, not a store: the main thread may have given up on this marker meanwhile
+		 * (ACTIVE -> IDLE) and handed the slot to the next mark; DONE must not land on that. */
+		uint32_t active = TAP_MARK_ACTIVE;
 		if (m->offset >= GHOSTREC_MARKER_FRAMES)
-			atomic_store_explicit(&m->state, TAP_MARK_DONE, memory_order_release);
+			atomic_compare_exchange_strong_explicit(&m->state, &active, TAP_MARK_DONE,
+								memory_order_acq_rel,
+								memory_order_relaxed);
 	}
 
 	/* 5. counters */

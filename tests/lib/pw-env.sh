@@ -75,6 +75,7 @@ pw_env_watchdog() {
 		done
 		if kill -0 "$target" 2>/dev/null; then
 			kill "$target" 2>/dev/null
+			kill -CONT "$target" 2>/dev/null || true # a test may have left it stopped
 			sleep 0.5
 			[ -n "$dir" ] && [ -z "$keep" ] && rm -rf "$dir"
 		fi
@@ -226,6 +227,7 @@ pw_env_stop() {
 	fi
 	if [ -n "${PW_ENV_PW_PID:-}" ]; then
 		kill "$PW_ENV_PW_PID" 2>/dev/null
+		kill -CONT "$PW_ENV_PW_PID" 2>/dev/null || true # a test may have left it stopped (SIGSTOP)
 		wait "$PW_ENV_PW_PID" 2>/dev/null
 		PW_ENV_PW_PID=
 	fi
