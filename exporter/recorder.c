@@ -196,8 +196,10 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 		if (a->t.state != TAKE_ARMED) {
 			/* The node marked after we gave up waiting: the marker in REAPER's take is the
 			 * one that counts, so the clean file must point at it (it is inside the take
-			 * unless it came absurdly late). */
-			if (a->t.marker_missing && frame != a->t.marker_frame && frame >= a->t.start_frame &&
+			 * unless it came absurdly late). It may land exactly on the frame the take
+			 * fell back to (a node frozen since the start request marks in its first cycle
+			 * back): then the reference was right, and the take has its marker after all. */
+			if (a->t.marker_missing && frame >= a->t.start_frame &&
 			    (a->t.state == TAKE_RECORDING ||
 			     (a->t.state == TAKE_POSTROLL && frame < a->t.end_frame))) {
 				log_warn("take %" PRIu32 ": the node's marker came late, at frame %" PRIu64
