@@ -14,7 +14,8 @@
 #   PW_ENV_NODE          node.name of the ghostrec node (default: ghostrec-t<pid>, unique, since
 #                        its shm ring name /pw-ghost-rec-<uid>-<node> is global to the machine)
 #   PW_ENV_NO_GHOSTREC=1 do not load the ghostrec node
-#   PW_ENV_GHOSTREC_ARGS extra "key = value" lines for the ghostrec node's args
+#   PW_ENV_GHOSTREC_ARGS extra "key = value" lines for the ghostrec node's args (a key the
+#                        drop-in sets too takes this value instead)
 #   PW_ENV_DROPINS       space-separated extra pipewire.conf.d/*.conf files to install
 #   PW_ENV_WP_DROPINS    space-separated extra wireplumber.conf.d/*.conf files
 #   PW_ENV_KEEP=1        keep the temp dir (logs) after the test
@@ -122,12 +123,17 @@ pw_env_start() {
 	}
 	EOF
 	if [ -z "${PW_ENV_NO_GHOSTREC:-}" ]; then
-		# The installed drop-in, with a unique node.name and extra args appended.
+		# The installed drop-in, with a unique node.name and the extra args added; an extra
+		# "key = value" replaces the drop-in's line for the same key.
 		: "${PW_ENV_NODE:=ghostrec-t$$}"
 		export PW_ENV_NODE
 		awk -v extra="${PW_ENV_GHOSTREC_ARGS:-}" -v node="$PW_ENV_NODE" '
+			function key_of(line, k) { k = line; sub(/^[ \t]+/, "", k); sub(/[ \t]*=.*/, "", k); return k }
+			BEGIN { n = split(extra, l, "\n"); for (i = 1; i <= n; i++) if (l[i] ~ /=/) over[key_of(l[i])] = 1 }
 			/^ *node.name *= *ghostrec *$/ { sub("ghostrec", node) }
-			/factory.name *= *ghostrec.tap/ { print; n = split(extra, l, "\n");
+			in_args && /^ *}/ { in_args = 0 }
+			in_args && /=/ && (key_of($0) in over) { next }
+			/factory.name *= *ghostrec.tap/ { print; in_args = 1
 				for (i = 1; i <= n; i++) print "            " l[i]; next } { print }' \
 			"$GHOSTREC_SOURCE_DIR/pipewire.conf.d/60-ghostrec.conf" \
 			> "$PW_ENV_DIR/conf/pipewire.conf.d/60-ghostrec.conf"

@@ -3,8 +3,9 @@
  * oversize, too many frames, a message beyond the transport limit), events on the PUB socket,
  * ring resizing through `set`, and that the node keeps answering and counts the bad requests.
  *
- * usage: control-node-test NODE idle      (graph not running: mark times out, no marker)
- *        control-node-test NODE running   (node always processing)
+ * usage: control-node-test NODE idle RING_SECONDS     (graph not running: mark times out, no marker)
+ *        control-node-test NODE running RING_SECONDS  (node always processing)
+ * RING_SECONDS: the ring length the node was configured with (hello must report it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 static int failures;
 static void *ctx;
 static const char *node;
+static double ring_seconds;
 
 #define EXPECT(cond, ...) do { if (!(cond)) { printf("FAIL: " __VA_ARGS__); printf("\n"); \
 	failures++; } } while (0)
@@ -93,8 +95,9 @@ static void check_hello(const struct ghostrec_ctl_msg *m)
 	EXPECT(m->rate == 48000 && m->channels == 2 && m->n_channel_map == 2 &&
 	       strcmp(m->channel_map[0], "FL") == 0 && strcmp(m->channel_map[1], "FR") == 0,
 	       "hello format");
-	EXPECT(m->capacity == 30 * 48000 && m->generation == 1, "hello ring %lu gen %lu",
-	       (unsigned long)m->capacity, (unsigned long)m->generation);
+	EXPECT(m->capacity == (uint64_t)(ring_seconds * 48000) && m->ring_seconds == ring_seconds &&
+	       m->generation == 1, "hello ring %lu frames (%g s) gen %lu, want %g s",
+	       (unsigned long)m->capacity, m->ring_seconds, (unsigned long)m->generation, ring_seconds);
 }
 
 static int bad_inputs(void)
@@ -166,12 +169,13 @@ static int wait_event(void *sub, enum ghostrec_ctl_kind kind, struct ghostrec_ct
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s NODE idle|running\n", argv[0]);
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s NODE idle|running RING_SECONDS\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	node = argv[1];
+	ring_seconds = atof(argv[3]);
 	bool running = strcmp(argv[2], "running") == 0;
 	ctx = zmq_ctx_new();
 	void *sub = connect_socket(ZMQ_SUB, "evt");
