@@ -288,6 +288,15 @@ static bool parse_string(const char *val, int len, char *dst, size_t size)
 		return false;
 	if (spa_json_parse_stringn(val, len, tmp, (int)sizeof(tmp)) <= 0)
 		return false;
+	size_t n = strlen(tmp);
+	if (n >= size) {
+		/* Cut before a character, not inside one: the truncated text must stay valid UTF-8,
+		 * or the message built from it would not parse again. */
+		n = size - 1;
+		while (n > 0 && ((unsigned char)tmp[n] & 0xc0) == 0x80)
+			n--;
+		tmp[n] = '\0';
+	}
 	snprintf(dst, size, "%s", tmp);
 	return true;
 }
