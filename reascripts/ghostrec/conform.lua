@@ -13,9 +13,9 @@ local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 ---------------------------------------------------------------------------------------------
 -- Conform engine: a line-by-line translation of common/conform.c (same function names and
 -- order). Frame arithmetic is integer; comparisons are in double precision like the C.
--- Only the hot loops read in blocks instead of frame by frame: the scans of the clean file
--- for one take frame (find_anchor, the drop search in reacquire, reacquire_nearby) and the
--- frame-by-frame pass of verify_segments; they give the same results the C loops do.
+-- The scans of the clean file for one take frame read it in blocks (scan_clean, as in the
+-- C); verify_segments' frame-by-frame pass reads take and clean in blocks too
+-- (segment_matcher, where the C relies on its reader's block cache). Same results.
 ---------------------------------------------------------------------------------------------
 
 local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED = 0, 1, 2
@@ -132,8 +132,8 @@ local function window_has_sound(e, t)
 	return false
 end
 
--- First clean frame c in [c_from, c_to) with frame_matches(e, t, c) and
--- window_matches(e, t, c), or nil: the C loops `for (c ...) if (frame_matches &&
+-- First clean frame c in [c_from, c_to) where take frame t matches and the window from
+-- (t, c) holds, or nil (scan_clean in the C): the loop `for (c ...) if (frame_matches &&
 -- window_matches)`, with the frame test done on clean blocks read at once.
 local SCAN_BLOCK = 16384
 local function scan_clean(e, t, c_from, c_to)
