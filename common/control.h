@@ -20,7 +20,11 @@
  *                                  frame (absolute ring frame of the marker's first sample),
  *                                  marker_channels, generation. If the graph does not run a cycle
  *                                  within GHOSTREC_CTL_MARK_TIMEOUT_MS the reply is the error
- *                                  "timeout" and no marker is written. At most
+ *                                  "timeout" and no marker is written (time the node's process
+ *                                  spent stopped, e.g. SIGSTOP, does not count). If the graph
+ *                                  stops in the middle of a marker for twice that long, the reply
+ *                                  is also "timeout", but the marker table has the entry and the
+ *                                  output a partial marker. At most
  *                                  GHOSTREC_CTL_MAX_PENDING_MARKS wait at once ("busy" beyond).
  *   set    {"marker_amplitude": f, "marker_channels": [i,...], "ring_seconds": f}
  *                                  (any subset) -> the resulting settings as in hello.
