@@ -88,8 +88,9 @@ int main(void)
 	}
 	static const char *const bad_files[] = {
 		"osc-port = 9000\nnonsense line\n", "colour = blue\n", "node = \n", "format = =\n",
-		"allow=1\nallow=2\nallow=3\nallow=4\nallow=5\nallow=6\nallow=7\nallow=8\nallow=9\nallow=10\n"
-		"allow=11\nallow=12\nallow=13\nallow=14\nallow=15\nallow=16\nallow=17\n",
+		/* one file over the allowlist's capacity (one string, split for width) */
+		("allow=1\nallow=2\nallow=3\nallow=4\nallow=5\nallow=6\nallow=7\nallow=8\nallow=9\nallow=10\n"
+		 "allow=11\nallow=12\nallow=13\nallow=14\nallow=15\nallow=16\nallow=17\n"),
 	};
 	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
 		exporter_config_defaults(&c);
