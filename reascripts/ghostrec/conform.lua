@@ -394,7 +394,8 @@ end
 
 -- frame_matches(e, t, t + d) for t rising through a segment, with take and clean read in
 -- blocks instead of sample by sample (same values, same result: frames the marker logic
--- concerns go through frame_matches itself).
+-- concerns, and frames outside either file, go through frame_matches). The C has it as
+-- struct segment_matcher + segment_frame_matches; here the matcher is a closure.
 local VERIFY_BLOCK = 16384
 local function segment_matcher(e, d)
 	local tb, cb, b0, bn = nil, nil, 0, 0
@@ -404,7 +405,7 @@ local function segment_matcher(e, d)
 	return function(t)
 		local c = t + d
 		if (mt >= 0 and t >= mt and t < mt + MARKER_FRAMES) or (mc >= 0 and c >= mc and c < mc + MARKER_FRAMES)
-			or t < 0 or c < 0 then
+			or t < 0 or c < 0 or t >= e.take_frames or c >= e.clean_frames then
 			return frame_matches(e, t, c)
 		end
 		if t < b0 or t >= b0 + bn then
