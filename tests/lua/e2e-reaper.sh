@@ -16,34 +16,18 @@ for tool in "$build/tests/emulator/relay-emu" "$build/exporter/ghostrec-exporter
 done
 export GHOSTREC_BUILD_DIR=$build
 . "$src/tests/lib/pw-env.sh"
+. "$src/tests/lib/exporter-env.sh"
 
 PW_ENV_QUANTUM=256 pw_env_start || exit 1
 work=$PW_ENV_DIR/e2e-reaper
 mkdir -p "$work/inbox" "$work/spool"
-EXP_PID=
-cleanup() {
-	local status=$?
-	if [ -n "$EXP_PID" ]; then
-		kill "$EXP_PID" 2>/dev/null
-		wait "$EXP_PID" 2>/dev/null
-	fi
-	if [ $status -ne 0 ] && [ -f "$work/exporter.log" ]; then
-		echo "---- exporter log ----" >&2
-		tail -n 30 "$work/exporter.log" >&2
-	fi
-	(exit $status)
-	pw_env_stop
-}
-trap cleanup EXIT
+trap exporter_env_stop EXIT
 node=${PW_ENV_NODE:-ghostrec}
 pw_env_wait_node "$node" || exit 1
 
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build/exporter/ghostrec-exporter" --osc-port "$port" --osc-bind 127.0.0.1 --node "$node" \
-	--outbox "$work/inbox" --spool-dir "$work/spool" --preroll 2 --postroll 0.5 \
-	--ctl-socket "$work/exporter.ctl" >"$work/exporter.log" 2>&1 &
-EXP_PID=$!
-PW_ENV_WAIT=15 pw_env_wait_for grep -q "attached" "$work/exporter.log" || { echo "exporter did not attach to the node" >&2; exit 1; }
+exporter_env_start "$work" "$node" --outbox "$work/inbox" --spool-dir "$work/spool" \
+	--preroll 2 --postroll 0.5 --ctl-socket "$work/exporter.ctl" || exit 1
+port=$EXP_OSC_PORT
 
 if [ "$chan" = stereo ]; then chanarg=--stereo; else chanarg="--take-channel $chan"; fi
 # shellcheck disable=SC2086
