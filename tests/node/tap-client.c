@@ -88,7 +88,13 @@ struct app {
 
 	_Atomic bool linked;
 	pthread_t linker;
-	bool marked;
+	/* The run's end is decided on the data thread, not by the main loop's tick: a freewheel
+	 * graph runs many times faster than real time and would otherwise outrun the tick, the
+	 * blocking mark request and the ring's capacity. */
+	_Atomic bool marked;   /* the mark reply arrived (set by the main loop) */
+	_Atomic bool done;     /* the recorder has the whole run */
+	_Atomic bool release;  /* the checks are over: the held graph may go on */
+	_Atomic uint64_t held_ring_frame;
 	uint64_t mark_reply_frame;
 	int failures;
 };
@@ -123,6 +129,15 @@ static void recorder_process(void *data, struct spa_io_position *position)
 	const float *in[CHANNELS];
 	if (atomic_load(&a->stop))
 		return; /* the run is over; what follows is teardown */
+	if (atomic_load(&a->done)) {
+		/* Freewheel: hold this cycle, and with it the whole graph (the Freewheel-Driver
+		 * starts the next cycle only when this one completes), until the main thread has
+		 * checked the node's ring: nothing is written into it meanwhile. This is a test
+		 * client's data thread, not ghostrec's. */
+		while (a->freewheel && !atomic_load(&a->release))
+			usleep(1000);
+		return;
+	}
 	for (uint32_t c = 0; c < CHANNELS; c++)
 		in[c] = pw_filter_get_dsp_buffer(a->in_ports[c], n);
 	if (at + n > a->cap || in[0] == NULL || in[1] == NULL)
@@ -140,6 +155,20 @@ static void recorder_process(void *data, struct spa_io_position *position)
 	}
 	atomic_store(&a->n_rec, at + n);
 	atomic_fetch_add(&a->recorder_cycles, 1);
+
+	size_t first = atomic_load(&a->first_valid);
+	if (first == SIZE_MAX)
+		return;
+	size_t valid = at + n - first;
+	bool marked = atomic_load(&a->marked);
+	if ((marked && valid >= (size_t)(RATE * a->seconds)) || at + 2 * n + 8192 > a->cap) {
+		atomic_store(&a->done, true);
+		return;
+	}
+	/* While the mark is due but not answered yet, a freewheel graph is paced to about twice
+	 * real time, so the answer always comes well inside the recording and the ring. */
+	if (a->freewheel && !marked && valid > (size_t)(RATE * a->seconds / 3))
+		usleep((useconds_t)((uint64_t)n * 500000u / RATE));
 }
 
 static const struct pw_filter_events player_events = {
@@ -262,7 +291,7 @@ static void on_tick(void *data, uint64_t expirations)
 	if (first == SIZE_MAX)
 		return;
 	size_t valid = n - first;
-	if (!a->marked && valid > (size_t)(RATE * a->seconds / 3)) {
+	if (!atomic_load(&a->marked) && valid > (size_t)(RATE * a->seconds / 3)) {
 		char req[128];
 		struct ghostrec_ctl_msg rep;
 		snprintf(req, sizeof(req), "{\"ghostrec\":1,\"req\":\"mark\",\"take_id\":%u,\"seq\":9}",
@@ -276,14 +305,12 @@ static void on_tick(void *data, uint64_t expirations)
 			return;
 		}
 		a->mark_reply_frame = rep.frame;
-		a->marked = true;
+		atomic_store(&a->marked, true);
 		printf("mark reply: take_id=%u frame=%lu channels=%u\n", rep.take_id,
 		       (unsigned long)rep.frame, rep.n_marker_channels);
 	}
-	if (valid >= (size_t)(RATE * a->seconds) || n + 8192 > a->cap) {
-		atomic_store(&a->stop, true);
+	if (atomic_load(&a->done))
 		pw_main_loop_quit(a->loop);
-	}
 }
 
 static void on_deadline(void *data, uint64_t expirations)
@@ -400,17 +427,20 @@ static void check_ring(struct app *a, size_t marker_index, uint32_t marker_chann
 		if (mk[i].take_id == a->take_id)
 			table_frame = mk[i].frame;
 	size_t bad = 0, checked = 0;
-	if (table_frame == UINT64_MAX || marker_index == SIZE_MAX ||
-	    table_frame < start + (marker_index - first)) {
+	if (table_frame == UINT64_MAX || marker_index == SIZE_MAX) {
 		EXPECT(0, "no usable marker table entry for take %u", a->take_id);
 	} else {
-		uint64_t f0 = table_frame - (marker_index - first) - start;
-		for (size_t i = first; i < n && f0 + (i - first) < len; i++) {
+		/* Recording index i is ring frame table_frame + (i - marker_index). The ring may no
+		 * longer hold the run's first frames (a long freewheel run wraps it); it must hold
+		 * at least SECONDS of the run up to its end, which is checked below. */
+		for (size_t i = first; i < n; i++) {
+			int64_t rf = (int64_t)table_frame + ((int64_t)i - (int64_t)marker_index);
+			if (rf < (int64_t)start || rf >= (int64_t)(start + len))
+				continue;
 			for (uint32_t c = 0; c < CHANNELS; c++)
-				if (ring[c][f0 + (i - first)] != pattern(a->rec_pos[i], c)) {
+				if (ring[c][rf - (int64_t)start] != pattern(a->rec_pos[i], c)) {
 					if (bad < 5)
-						printf("ring mismatch at frame %lu ch %u\n",
-						       (unsigned long)(start + f0 + i - first), c);
+						printf("ring mismatch at frame %ld ch %u\n", (long)rf, c);
 					bad++;
 				}
 			checked++;
@@ -465,6 +495,19 @@ static void check_ring(struct app *a, size_t marker_index, uint32_t marker_chann
 	ghostrec_ring_reader_close(r);
 }
 
+static uint64_t ring_write_frame(const char *node)
+{
+	struct ghostrec_ring_reader *r;
+	struct ghostrec_ring_info info;
+	uint64_t frame = 0;
+	if (ghostrec_ring_reader_open(&r, node) < 0)
+		return 0;
+	if (ghostrec_ring_reader_info(r, &info) == 0)
+		frame = info.write_frame;
+	ghostrec_ring_reader_close(r);
+	return frame;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4 && argc != 5) {
@@ -477,7 +520,7 @@ int main(int argc, char **argv)
 	a->seconds = atof(argv[2]);
 	a->take_id = (uint32_t)strtoul(argv[3], NULL, 10);
 	a->freewheel = argc < 5 || strcmp(argv[4], "realtime") != 0;
-	a->cap = (size_t)(RATE * (a->seconds + 20));
+	a->cap = (size_t)(RATE * (a->seconds + 60));
 	for (uint32_t c = 0; c < CHANNELS; c++)
 		a->rec[c] = calloc(a->cap, sizeof(float));
 	a->rec_pos = calloc(a->cap, sizeof(uint64_t));
@@ -501,17 +544,15 @@ int main(int argc, char **argv)
 	pw_main_loop_run(a->loop);
 	pthread_join(a->linker, NULL);
 
-	atomic_store(&a->stop, true);
-	pw_filter_destroy(a->recorder);
-	pw_filter_destroy(a->player);
-	pw_loop_destroy_source(pw_main_loop_get_loop(a->loop), tick);
-	pw_loop_destroy_source(pw_main_loop_get_loop(a->loop), deadline);
-
+	/* The checks run while a freewheel graph is held by the recorder (see recorder_process),
+	 * so the ring cannot move under them; that it did not is checked too. */
 	size_t first = atomic_load(&a->first_valid);
+	bool held = a->freewheel && atomic_load(&a->done);
+	uint64_t ring_before = ring_write_frame(a->node);
 	printf("player cycles %lu, recorder cycles %lu, frames recorded %zu\n",
 	       (unsigned long)atomic_load(&a->player_cycles),
 	       (unsigned long)atomic_load(&a->recorder_cycles), atomic_load(&a->n_rec));
-	if (first == SIZE_MAX || !a->marked) {
+	if (first == SIZE_MAX || !atomic_load(&a->marked)) {
 		printf("FAIL: %s\n", first == SIZE_MAX ? "the signal never came back through the node" :
 		       "no marker was requested");
 		a->failures++;
@@ -521,6 +562,18 @@ int main(int argc, char **argv)
 		check_output(a, &marker_index, &marker_channels);
 		check_ring(a, marker_index, marker_channels);
 	}
+	if (held)
+		EXPECT(ring_write_frame(a->node) == ring_before,
+		       "the ring moved while the graph was held (%lu -> %lu)",
+		       (unsigned long)ring_before, (unsigned long)ring_write_frame(a->node));
+
+	atomic_store(&a->release, true);
+	atomic_store(&a->stop, true);
+	pw_filter_destroy(a->recorder);
+	pw_filter_destroy(a->player);
+	pw_loop_destroy_source(pw_main_loop_get_loop(a->loop), tick);
+	pw_loop_destroy_source(pw_main_loop_get_loop(a->loop), deadline);
+
 	pw_main_loop_destroy(a->loop);
 	pw_deinit();
 	for (uint32_t c = 0; c < CHANNELS; c++)
