@@ -462,9 +462,14 @@ node-restart)
 	grep -q "no longer knows this take's marker\|timeline went back" "$T/exporter.log" ||
 		fail "no log line saying why the take ended"
 	osc /record f 0.0
-	sleep 1
+	wait_json '.nodes[0].attached == true' || fail "exporter did not re-attach to the restarted node"
+	# the new take's preroll must lie after the relinks (before them the new ring holds no signal)
+	linked_at=$(status | jq '.nodes[0].write_frame')
+	wait_json ".nodes[0].write_frame >= $((linked_at + preroll_frames + 4096))" ||
+		fail "the restarted node does not run"
 	say "a new take on the restarted node"
 	osc /record f 1.0
+	wait_json '.recording == true' || fail "the new take is not recording"
 	sleep 0.8
 	osc /record f 0.0
 	wait_json '.counters.delivered == 2' || fail "take on the restarted node not delivered"
