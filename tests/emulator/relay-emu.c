@@ -1,33 +1,44 @@
 /* PWAR relay emulator: the "network + Windows + REAPER" half of the chain, for tests.
  *
- * What PWAR (ripxorip/PWAR) does, and what this reproduces:
- *   - Linux side: a PipeWire client takes the audio it is linked to and sends every graph
- *     cycle (one quantum) as UDP packets of float32 samples.
- *   - Windows side: the ASIO driver assembles ASIO blocks (64..1024 frames) from the packets
- *     and calls bufferSwitch only for a block that arrived complete; a block with any part
- *     missing is DROPPED (the router resets on the next sequence), so REAPER's timeline does
- *     not advance and the take is shorter (mode drop). Other relays / PWAR's ring-buffer
- *     branch output silence for a missing block instead (mode silence, timeline kept), or
- *     underrun and play a late block after a silent one (mode insert, take grows).
+ * PWAR (ripxorip/PWAR, master fdfeefb), as reproduced here:
+ *   - Linux side: a pw_filter node `pwar` with ONE input port `input`; every graph cycle (one
+ *     quantum, at most 128 frames) goes out as one UDP packet of float32 samples with a
+ *     running sequence number. Windows gets one channel: the first one linked into `pwar`.
+ *   - Network: seeded loss, reordering and duplicates, and PWAR's own RT thread missing a
+ *     cycle (netsim.c).
+ *   - Windows side: PWAR's router assembles an ASIO block from block/quantum packets and calls
+ *     bufferSwitch when it is complete (pwar-router.c has the rules and their consequences),
+ *     or, as v0.1 and PR #4 do, once per packet (--mode pwar-per-packet). A quantum above 128
+ *     is refused by the router: REAPER records nothing.
  *   - REAPER records the delivered blocks into a WAV (16/24-bit or float) and sends OSC
  *     /record 1.0 when recording starts and /record 0.0 when it stops (plus /time floods).
+ * Other relays, not PWAR (clearly not what PWAR does; kept to test the conform against
+ * their damage): --mode other-silence plays a silent block for an incomplete one (timeline
+ * kept), --mode other-insert plays a silent block before a late one (take grows); both on a
+ * fixed block grid, loss only, and they can carry two channels (--stereo).
  *
  * Here: one process with two pw_filter nodes, a deterministic signal source
- * (ghostrec-emu-source:out_* -> NODE:input_*) and the relay (NODE:output_* ->
- * ghostrec-emu-relay:in_*), linked with pw-link. The relay sends one packet per quantum to a
- * loopback UDP socket; a receiver thread plays the Windows side. Packet loss is decided per
- * packet from a seed (deterministic), after `--loss-after` seconds of recording.
+ * (ghostrec-emu-source:out_* -> NODE:input_*) and the relay (NODE:output_<K> -> pwar:input,
+ * or NODE:output_* -> ghostrec-emu-relay:in_* for the other relays), linked with pw-link.
+ * The relay sends one packet per quantum to a loopback UDP socket; a receiver thread plays
+ * the network and the Windows side. Damage is decided per packet from a seed (deterministic)
+ * between `--loss-after` seconds into the take and half a second before its end.
  *
  * Writes into --out DIR:
  *   take.wav     the "REAPER take"
- *   stream.wav   every frame the relay carried while recording (float32, what was sent)
- *   take-map.bin per take frame, int64 little-endian: index into stream.wav, -1 = inserted
- *   events.txt   the true glitch log in take frames: "<kind> <take_frame> <frames>" lines
+ *   stream.wav   every frame the relay carried, from its first packet (float32, what was sent)
+ *   take-map.bin per take frame, int64 little-endian: index into stream.wav, -1 = not from it
+ *   events.txt   the other relays' silence: "replaced <take_frame> <frames>" lines
+ *   network.txt  what the network did to which packet
  *
- * usage: relay-emu --node NAME --osc-port PORT --out DIR [--mode drop|silence|insert]
- *          [--asio-block N] [--loss P] [--seed N] [--seconds S] [--loss-after S]
- *          [--format pcm16|pcm24|float32] [--take-channel K|--stereo] [--warmup S] [--linger S]
+ * usage: relay-emu --node NAME --osc-port PORT --out DIR
+ *          [--mode pwar|pwar-per-packet|other-silence|other-insert] [--asio-block N]
+ *          [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K]
+ *          [--miss P] [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]
+ *          [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S]
  *          [--lose-marker]
+ * Exit status: 0 a take was recorded, 3 PWAR's router refused the packets (nothing arrived),
+ * 1 other failures, 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,19 +60,24 @@
 #include <pipewire/pipewire.h>
 
 #include "common/marker.h"
+#include "netsim.h"
+#include "pwar-router.h"
 
 #define MAX_CH 2
 #define MAX_QUANTUM 8192
 #define PACKET_MAGIC 0x52415750u /* "PWAR" */
-#define PACKET_LOSE 1u
 
-enum mode { MODE_DROP, MODE_SILENCE, MODE_INSERT };
+enum mode { MODE_PWAR, MODE_PWAR_PER_PACKET, MODE_OTHER_SILENCE, MODE_OTHER_INSERT };
+
+static const char *const mode_names[] = {"pwar", "pwar-per-packet", "other-silence", "other-insert"};
+
+#define IS_PWAR(m) ((m) == MODE_PWAR || (m) == MODE_PWAR_PER_PACKET)
 
 struct packet_header {
 	uint32_t magic;
 	uint32_t channels;
 	uint32_t n_samples;
-	uint32_t flags;     /* PACKET_LOSE: the network loses this one (--lose-marker) */
+	uint32_t flags;
 	uint64_t seq;
 	uint64_t frame;     /* relay's running frame count of the first sample */
 };
@@ -69,10 +85,12 @@ struct packet_header {
 struct opts {
 	const char *node;
 	const char *out_dir;
+	const char *relay_name;
 	int osc_port;
 	enum mode mode;
 	int asio_block;
-	double loss;
+	double loss, reorder, duplicate, miss;
+	int reorder_depth, dup_delay;
 	uint32_t seed;
 	double seconds;
 	double loss_after;
@@ -90,6 +108,7 @@ struct app {
 	struct pw_filter *source, *relay;
 	void *src_ports[MAX_CH];
 	void *in_ports[MAX_CH];
+	int n_in_ports;
 	struct spa_source *timer;
 	_Atomic int linked;
 	pthread_t link_thread;
@@ -105,8 +124,9 @@ struct app {
 	int udp_out;
 	struct sockaddr_in dest;
 	_Atomic uint64_t sent_frames;
+	_Atomic uint32_t quantum;
 
-	/* receiver ("Windows") */
+	/* receiver: network + Windows */
 	int udp_in;
 	pthread_t rx_thread;
 	_Atomic int rx_quit;
@@ -115,17 +135,24 @@ struct app {
 	_Atomic uint64_t rx_frames;
 	_Atomic uint64_t rec_frames;  /* stream frames since record start */
 	uint64_t real_losses;
+	int have_next;
+	uint64_t next_frame;         /* next relay frame expected from loopback */
+	int have_stream;
+	uint64_t stream_base;        /* relay frame of stream.wav's first frame */
+	uint64_t req_frame;          /* relay frame when REAPER started recording */
+	struct netsim net;
+	struct pwar_model *pwar;
+	int last_refusal;
+	uint64_t refused_seen;
 
-	uint64_t rec_start;          /* relay frame where the take starts (block boundary) */
-
-	/* block assembly */
-	uint64_t base;               /* first frame ever received: block boundaries from here */
+	/* the other relays' fixed block grid */
 	int have_base;
-	uint64_t next_frame;
+	uint64_t base, grid_next;
 	float *block;                /* asio_block * send_channels */
-	int block_fill;              /* frames of the current block seen (received or lost) */
+	int64_t *block_pos;
 	int block_incomplete;
 	int block_late;
+	uint64_t silence_at, silence_frames;  /* the run of silent blocks being logged */
 
 	/* REAPER */
 	float *stream;
@@ -134,9 +161,7 @@ struct app {
 	int64_t *map;
 	uint64_t take_len, take_cap;
 	FILE *events;
-	int last_kind;
-	uint64_t last_event_take_frame, last_event_end;
-	long n_events;
+	FILE *network;
 
 	lo_address osc;
 	double last_time_osc;
@@ -144,7 +169,6 @@ struct app {
 	long ticks;
 	int timed_out;
 };
-
 /* ---- source: a deterministic, never-repeating signal ---- */
 
 static float source_sample(struct app *a, uint64_t f, int c)
@@ -192,10 +216,13 @@ static void relay_process(void *data, struct spa_io_position *position)
 	static unsigned char buf[sizeof(struct packet_header) + MAX_QUANTUM * MAX_CH * sizeof(float)];
 	struct packet_header *h = (struct packet_header *)buf;
 	float *s = (float *)(buf + sizeof(*h));
-	const float *in[MAX_CH];
-	for (int c = 0; c < MAX_CH; c++)
+	const float *in[MAX_CH] = {NULL, NULL};
+	for (int c = 0; c < a->n_in_ports; c++)
 		in[c] = pw_filter_get_dsp_buffer(a->in_ports[c], n);
-	int first = a->o.take_channel < 0 ? 0 : a->o.take_channel;
+	/* PWAR: one input port, whatever is linked to it. The other relays: both channels in,
+	 * the take channel (or both) sent. */
+	int first = a->n_in_ports == 1 || a->o.take_channel < 0 ? 0 : a->o.take_channel;
+	atomic_store_explicit(&a->quantum, n, memory_order_relaxed);
 	for (uint32_t i = 0; i < n; i++)
 		for (int k = 0; k < a->send_channels; k++)
 			s[i * a->send_channels + k] = in[first + k] ? in[first + k][i] : 0.0f;
@@ -203,18 +230,6 @@ static void relay_process(void *data, struct spa_io_position *position)
 	h->channels = (uint32_t)a->send_channels;
 	h->n_samples = n;
 	h->flags = 0;
-	if (a->o.lose_marker && !a->marker_lost) {
-		/* The node injects the marker at the start of a cycle: look for it in this one
-		 * (pure computation, fine on the RT thread) and let the network lose it. */
-		struct ghostrec_marker_match mm;
-		for (uint32_t i = 0; i + GHOSTREC_MARKER_FRAMES <= n && !a->marker_lost; i++) {
-			if (ghostrec_marker_decode_at(s + i * a->send_channels, n - i, (size_t)a->send_channels,
-						      ghostrec_marker_tolerance(32), &mm)) {
-				h->flags = PACKET_LOSE;
-				a->marker_lost = 1;
-			}
-		}
-	}
 	h->seq = a->seq++;
 	/* A running count of what was relayed. Graph hiccups (a cycle the relay or the node
 	 * missed) are not visible here; relay-check finds them by locating the relayed audio in
@@ -224,18 +239,6 @@ static void relay_process(void *data, struct spa_io_position *position)
 	sendto(a->udp_out, buf, sizeof(*h) + n * a->send_channels * sizeof(float), MSG_DONTWAIT,
 	       (struct sockaddr *)&a->dest, sizeof(a->dest));
 	atomic_store(&a->sent_frames, a->relay_frame);
-}
-
-/* ---- receiver, Windows side ---- */
-
-static uint32_t hash32(uint32_t x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352du;
-	x ^= x >> 15;
-	x *= 0x846ca68bu;
-	x ^= x >> 16;
-	return x;
 }
 
 static void *grow(void *p, uint64_t *cap, uint64_t need, size_t elem)
@@ -254,123 +257,175 @@ static void *grow(void *p, uint64_t *cap, uint64_t need, size_t elem)
 	return q;
 }
 
-static const char *kind_name(int kind)
-{
-	return kind == 0 ? "replaced" : kind == 1 ? "dropped" : "inserted";
-}
+/* ---- REAPER: records what bufferSwitch hands it ---- */
 
-/* One true glitch, merged with the previous one when they touch. */
-static void log_event(struct app *a, int kind, uint64_t take_frame, uint64_t frames)
+/* n frames (NULL samples = zeros), with the relay frame of each (-1: not relayed audio). */
+static void reaper_block(struct app *a, const float *samples, const int64_t *pos, uint32_t n)
 {
-	if (a->n_events > 0 && a->last_kind == kind &&
-	    ((kind == 1 && a->last_event_take_frame == take_frame) ||
-	     (kind != 1 && a->last_event_end == take_frame))) {
-		a->last_event_end += frames;
+	/* REAPER records from the first bufferSwitch after it started recording. */
+	if (atomic_load(&a->recording) != 1)
 		return;
-	}
-	if (a->n_events > 0)
-		fprintf(a->events, "%s %llu %llu\n", kind_name(a->last_kind),
-			(unsigned long long)a->last_event_take_frame,
-			(unsigned long long)(a->last_kind == 1 ? a->last_event_end : a->last_event_end - a->last_event_take_frame));
-	a->last_kind = kind;
-	a->last_event_take_frame = take_frame;
-	a->last_event_end = kind == 1 ? frames : take_frame + frames;
-	a->n_events++;
-}
-
-static void take_append(struct app *a, const float *frames, int64_t stream_index, uint64_t n)
-{
 	int ch = a->send_channels;
+	uint64_t old_cap = a->take_cap;
 	a->take = grow(a->take, &a->take_cap, a->take_len + n, sizeof(float) * ch);
-	uint64_t mcap = a->take_cap;
-	(void)mcap;
-	for (uint64_t i = 0; i < n; i++) {
-		for (int k = 0; k < ch; k++)
-			a->take[(a->take_len + i) * ch + k] = frames ? frames[i * ch + k] : 0.0f;
+	if (a->take_cap != old_cap) {
+		a->map = realloc(a->map, a->take_cap * sizeof(int64_t));
+		if (!a->map)
+			exit(1);
 	}
-	a->map = realloc(a->map, a->take_cap * sizeof(int64_t));
-	if (!a->map)
-		exit(1);
-	for (uint64_t i = 0; i < n; i++)
-		a->map[a->take_len + i] = stream_index < 0 ? -1 : stream_index + (int64_t)i;
+	for (uint32_t i = 0; i < n; i++) {
+		for (int k = 0; k < ch; k++)
+			a->take[(a->take_len + i) * ch + k] = samples ? samples[i * ch + k] : 0.0f;
+		a->map[a->take_len + i] = pos[i] >= 0 && (uint64_t)pos[i] >= a->stream_base
+						  ? pos[i] - (int64_t)a->stream_base : -1;
+	}
 	a->take_len += n;
 }
 
-/* A whole ASIO block has passed: deliver it to REAPER (or not). */
-static void block_done(struct app *a, uint64_t block_start)
+static void pwar_delivered(void *data, const float *samples, const int64_t *frames, uint32_t n)
 {
-	int B = a->o.asio_block;
-	int rec = atomic_load(&a->recording);
-	if (rec == 0 && atomic_load(&a->record_request) == 1) {
-		atomic_store(&a->recording, 1);
-		rec = 1;
-		a->stream_len = 0;
-		a->rec_start = block_start;
-	}
-	if (rec == 1) {
-		int64_t stream_index = (int64_t)(block_start - a->rec_start);
-		int ch = a->send_channels;
-		/* The stream: what was sent, lost or not. */
-		a->stream = grow(a->stream, &a->stream_cap, a->stream_len + (uint64_t)B, sizeof(float) * ch);
-		memcpy(a->stream + a->stream_len * ch, a->block, sizeof(float) * (size_t)B * ch);
-		a->stream_len += (uint64_t)B;
-		atomic_store(&a->rec_frames, a->stream_len);
-		if (!a->block_incomplete) {
-			if (a->block_late) {
-				/* underrun while the block was late: a silent block, then the block */
-				log_event(a, 2, a->take_len, (uint64_t)B);
-				take_append(a, NULL, -1, (uint64_t)B);
-			}
-			take_append(a, a->block, stream_index, (uint64_t)B);
-		} else if (a->o.mode == MODE_SILENCE) {
-			log_event(a, 0, a->take_len, (uint64_t)B);
-			take_append(a, NULL, stream_index, (uint64_t)B);
-		} else {
-			log_event(a, 1, a->take_len, (uint64_t)B);
+	reaper_block(data, samples, frames, n);
+}
+
+/* ---- the other relays: a fixed block grid ---- */
+
+static void flush_silence(struct app *a)
+{
+	if (a->silence_frames)
+		fprintf(a->events, "replaced %llu %llu\n", (unsigned long long)a->silence_at,
+			(unsigned long long)a->silence_frames);
+	a->silence_frames = 0;
+}
+
+static void grid_block_done(struct app *a)
+{
+	uint32_t B = (uint32_t)a->o.asio_block;
+	if (!a->block_incomplete) {
+		if (a->block_late) {
+			/* underrun while the block was late: a silent block, then the block */
+			static int64_t none[PWAR_MODEL_MAX_BLOCK];
+			if (none[0] == 0)
+				for (uint32_t i = 0; i < PWAR_MODEL_MAX_BLOCK; i++)
+					none[i] = -1;
+			if (a->take_len > 0)
+				reaper_block(a, NULL, none, B);
 		}
-		if (a->stream_len >= (uint64_t)(a->o.seconds * 48000.0))
-			atomic_store(&a->recording, 2);
+		reaper_block(a, a->block, a->block_pos, B);
+	} else if (a->o.mode == MODE_OTHER_SILENCE && a->take_len > 0) {
+		/* silence over the block, timeline kept: the take map says which audio it hides */
+		uint64_t at = a->take_len;
+		reaper_block(a, NULL, a->block_pos, B);
+		if (a->take_len > at) {
+			/* one event per run of silent blocks */
+			if (a->silence_frames && a->silence_at + a->silence_frames == at) {
+				a->silence_frames += B;
+			} else {
+				flush_silence(a);
+				a->silence_at = at;
+				a->silence_frames = B;
+			}
+		}
 	}
-	a->block_fill = 0;
 	a->block_incomplete = 0;
 	a->block_late = 0;
 }
 
-/* Frames [start, start + n) of the stream; samples NULL = really missing (not just simulated). */
-static void feed(struct app *a, uint64_t start, uint32_t n, const float *samples, int lost)
+static void grid_feed(struct app *a, uint64_t frame, const float *samples, uint32_t n, int lost)
 {
-	int B = a->o.asio_block;
+	uint64_t B = (uint64_t)a->o.asio_block;
 	int ch = a->send_channels;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t f = start + i;
-		uint64_t pos = (f - a->base) % (uint64_t)B;
+	if (!a->have_base) {
+		a->have_base = 1;
+		a->base = a->grid_next = frame;
+	}
+	if (frame < a->grid_next)
+		return;
+	while (a->grid_next < frame) {
+		/* never arrived */
+		uint64_t pos = (a->grid_next - a->base) % B;
 		for (int k = 0; k < ch; k++)
-			a->block[pos * ch + k] = samples ? samples[i * ch + k] : 0.0f;
-		if (lost || !samples) {
-			if (a->o.mode == MODE_INSERT && samples)
+			a->block[pos * ch + k] = 0.0f;
+		a->block_pos[pos] = (int64_t)a->grid_next;
+		a->block_incomplete = 1;
+		a->grid_next++;
+		if (pos == B - 1)
+			grid_block_done(a);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t pos = (frame + i - a->base) % B;
+		for (int k = 0; k < ch; k++)
+			a->block[pos * ch + k] = samples[i * ch + k];
+		a->block_pos[pos] = (int64_t)(frame + i);
+		if (lost) {
+			if (a->o.mode == MODE_OTHER_INSERT)
 				a->block_late = 1;
 			else
 				a->block_incomplete = 1;
 		}
-		a->block_fill++;
-		if (pos == (uint64_t)B - 1)
-			block_done(a, f + 1 - (uint64_t)B);
+		if (pos == B - 1)
+			grid_block_done(a);
 	}
-	a->next_frame = start + n;
-	atomic_store(&a->rx_frames, a->next_frame - a->base);
+	a->grid_next = frame + n;
 }
 
-/* Is packet seq lost on the simulated network? Only while recording, after loss_after and
- * not in the last half second, so the take's head (marker) and tail are intact. */
-static int packet_lost(struct app *a, uint64_t seq, uint64_t frame)
+/* ---- what arrives on Windows ---- */
+
+static void net_arrived(void *data, uint64_t seq, int64_t frame, const float *samples, uint32_t n, int lost)
 {
-	if (atomic_load(&a->recording) != 1 || a->o.loss <= 0.0)
+	struct app *a = data;
+	if (!IS_PWAR(a->o.mode)) {
+		grid_feed(a, (uint64_t)frame, samples, n, lost);
+		return;
+	}
+	if (lost)
+		return;
+	int r = pwar_model_packet(a->pwar, seq, samples, frame, n);
+	if (r < 0 && (r != a->last_refusal || a->refused_seen == 0))
+		fprintf(stderr, "relay-emu: PWAR's router: packet of %u frames %s\n", n, pwar_model_result_str(r));
+	if (r < 0) {
+		a->last_refusal = r;
+		a->refused_seen++;
+	}
+}
+
+/* Damage only while recording, after loss_after and not in the last half second, so the
+ * take's head (marker) and tail are intact. */
+static int damage_window(struct app *a, uint64_t frame)
+{
+	if (atomic_load(&a->recording) != 1 || frame < a->req_frame)
 		return 0;
-	double rel = (double)(frame - a->rec_start) / 48000.0;
-	if (rel < a->o.loss_after || rel > a->o.seconds - 0.5)
+	double rel = (double)(frame - a->req_frame) / 48000.0;
+	return rel >= a->o.loss_after && rel <= a->o.seconds - 0.5;
+}
+
+static void stream_append(struct app *a, uint64_t frame, const float *samples, uint32_t n)
+{
+	int ch = a->send_channels;
+	uint64_t at = frame - a->stream_base;
+	a->stream = grow(a->stream, &a->stream_cap, at + n, sizeof(float) * ch);
+	if (at > a->stream_len)
+		memset(a->stream + a->stream_len * ch, 0, sizeof(float) * ch * (at - a->stream_len));
+	memcpy(a->stream + at * ch, samples, sizeof(float) * ch * n);
+	a->stream_len = at + n;
+}
+
+/* --lose-marker: does the marker end in the packet just appended to the stream? (The
+ * marker is longer than PWAR's packets; losing the packet that completes it damages it.) */
+static int marker_ends_here(struct app *a, uint32_t n)
+{
+	if (a->marker_lost)
 		return 0;
-	uint32_t h = hash32(a->o.seed * 0x9e3779b9u ^ hash32((uint32_t)seq));
-	return (double)h / 4294967296.0 < a->o.loss;
+	size_t ch = (size_t)a->send_channels;
+	int64_t from = (int64_t)a->stream_len - (int64_t)n - GHOSTREC_MARKER_FRAMES + 1;
+	for (int64_t j = from < 0 ? 0 : from; j + GHOSTREC_MARKER_FRAMES <= (int64_t)a->stream_len; j++) {
+		struct ghostrec_marker_match mm;
+		if (ghostrec_marker_decode_at(a->stream + (size_t)j * ch, (size_t)((int64_t)a->stream_len - j), ch,
+					      ghostrec_marker_tolerance(32), &mm)) {
+			a->marker_lost = 1;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void *rx_main(void *data)
@@ -382,30 +437,44 @@ static void *rx_main(void *data)
 		if (got < (ssize_t)sizeof(struct packet_header))
 			continue;
 		struct packet_header *h = (struct packet_header *)buf;
+		const float *samples = (const float *)(buf + sizeof(*h));
 		if (h->magic != PACKET_MAGIC || h->channels != (uint32_t)a->send_channels ||
 		    h->n_samples > MAX_QUANTUM ||
 		    (size_t)got != sizeof(*h) + h->n_samples * h->channels * sizeof(float))
 			continue;
-		if (!a->have_base) {
-			a->have_base = 1;
-			a->base = h->frame;
-			a->next_frame = h->frame;
-		}
-		if (h->frame < a->next_frame)
+		if (a->have_next && h->frame < a->next_frame)
 			continue;
-		if (h->frame > a->next_frame) {
+		if (a->have_next && h->frame > a->next_frame) {
 			/* lost on loopback (should not happen) */
 			a->real_losses++;
-			fprintf(stderr, "relay-emu: %llu frames never arrived at stream frame %lld\n",
-				(unsigned long long)(h->frame - a->next_frame),
-				atomic_load(&a->recording) == 1 ? (long long)(a->next_frame - a->rec_start) : -1LL);
-			while (a->next_frame < h->frame) {
-				uint64_t gap = h->frame - a->next_frame;
-				feed(a, a->next_frame, gap > MAX_QUANTUM ? MAX_QUANTUM : (uint32_t)gap, NULL, 1);
-			}
+			fprintf(stderr, "relay-emu: %llu frames never arrived at relay frame %llu\n",
+				(unsigned long long)(h->frame - a->next_frame), (unsigned long long)a->next_frame);
 		}
-		int lost = packet_lost(a, h->seq, h->frame) || (h->flags & PACKET_LOSE);
-		feed(a, h->frame, h->n_samples, (const float *)(buf + sizeof(*h)), lost);
+		a->have_next = 1;
+		a->next_frame = h->frame + h->n_samples;
+		atomic_store(&a->rx_frames, atomic_load(&a->rx_frames) + h->n_samples);
+
+		/* The stream: everything relayed, from the first packet on. */
+		int rec = atomic_load(&a->recording);
+		if (!a->have_stream) {
+			a->have_stream = 1;
+			a->stream_base = h->frame;
+		}
+		if (rec != 2)
+			stream_append(a, h->frame, samples, h->n_samples);
+		if (rec == 0 && atomic_load(&a->record_request) == 1) {
+			a->req_frame = h->frame;
+			atomic_store(&a->recording, 1);
+			rec = 1;
+		}
+		netsim_packet(&a->net, h->seq, (int64_t)h->frame, samples, h->n_samples, damage_window(a, h->frame),
+			      rec == 1 && a->o.lose_marker && marker_ends_here(a, h->n_samples));
+		if (rec == 1) {
+			uint64_t since = h->frame + h->n_samples - a->req_frame;
+			atomic_store(&a->rec_frames, since);
+			if (since >= (uint64_t)(a->o.seconds * 48000.0))
+				atomic_store(&a->recording, 2);
+		}
 	}
 	return NULL;
 }
@@ -415,12 +484,22 @@ static void *rx_main(void *data)
 static int link_ports(struct app *a)
 {
 	static const char *const chan[MAX_CH] = {"FL", "FR"};
+	char cmd[1024];
 	for (int c = 0; c < MAX_CH; c++) {
-		char cmd[512];
-		snprintf(cmd, sizeof(cmd),
-			 "pw-link ghostrec-emu-source:out_%s %s:input_%s >/dev/null 2>&1 && "
-			 "pw-link %s:output_%s ghostrec-emu-relay:in_%s >/dev/null 2>&1",
-			 chan[c], a->o.node, chan[c], a->o.node, chan[c], chan[c]);
+		snprintf(cmd, sizeof(cmd), "pw-link ghostrec-emu-source:out_%s %s:input_%s >/dev/null 2>&1", chan[c],
+			 a->o.node, chan[c]);
+		if (system(cmd) != 0)
+			return 0;
+	}
+	if (a->n_in_ports == 1) {
+		/* PWAR: the take channel into its one input */
+		snprintf(cmd, sizeof(cmd), "pw-link %s:output_%s %s:input >/dev/null 2>&1", a->o.node,
+			 chan[a->o.take_channel], a->o.relay_name);
+		return system(cmd) == 0;
+	}
+	for (int c = 0; c < MAX_CH; c++) {
+		snprintf(cmd, sizeof(cmd), "pw-link %s:output_%s %s:in_%s >/dev/null 2>&1", a->o.node, chan[c],
+			 a->o.relay_name, chan[c]);
 		if (system(cmd) != 0)
 			return 0;
 	}
@@ -493,8 +572,9 @@ static const struct pw_filter_events relay_events = {
 	.process = relay_process,
 };
 
+/* n_ports 1: PWAR's shape, one port `input` (output: `out`) without audio.channel. */
 static struct pw_filter *make_filter(struct app *a, const char *name, const struct pw_filter_events *ev,
-				     enum pw_direction dir, void **ports)
+				     enum pw_direction dir, void **ports, int n_ports)
 {
 	struct pw_filter *f = pw_filter_new_simple(pw_main_loop_get_loop(a->loop), name,
 		pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY, "Filter",
@@ -502,13 +582,20 @@ static struct pw_filter *make_filter(struct app *a, const char *name, const stru
 				  PW_KEY_NODE_NAME, name, NULL),
 		ev, a);
 	static const char *const chan[MAX_CH] = {"FL", "FR"};
-	for (int c = 0; c < MAX_CH; c++) {
+	const char *dirname = dir == PW_DIRECTION_OUTPUT ? "out" : "in";
+	for (int c = 0; c < n_ports; c++) {
 		char port[16];
-		snprintf(port, sizeof(port), "%s_%s", dir == PW_DIRECTION_OUTPUT ? "out" : "in", chan[c]);
-		ports[c] = pw_filter_add_port(f, dir, PW_FILTER_PORT_FLAG_MAP_BUFFERS, 0,
-			pw_properties_new(PW_KEY_FORMAT_DSP, "32 bit float mono audio", PW_KEY_PORT_NAME, port,
-					  PW_KEY_AUDIO_CHANNEL, chan[c], NULL),
-			NULL, 0);
+		struct pw_properties *props;
+		if (n_ports == 1) {
+			snprintf(port, sizeof(port), "%s", dir == PW_DIRECTION_OUTPUT ? "output" : "input");
+			props = pw_properties_new(PW_KEY_FORMAT_DSP, "32 bit float mono audio", PW_KEY_PORT_NAME, port,
+						  NULL);
+		} else {
+			snprintf(port, sizeof(port), "%s_%s", dirname, chan[c]);
+			props = pw_properties_new(PW_KEY_FORMAT_DSP, "32 bit float mono audio", PW_KEY_PORT_NAME, port,
+						  PW_KEY_AUDIO_CHANNEL, chan[c], NULL);
+		}
+		ports[c] = pw_filter_add_port(f, dir, PW_FILTER_PORT_FLAG_MAP_BUFFERS, 0, props, NULL, 0);
 	}
 	if (pw_filter_connect(f, PW_FILTER_FLAG_RT_PROCESS, NULL, 0) < 0) {
 		fprintf(stderr, "relay-emu: cannot connect %s\n", name);
@@ -538,10 +625,44 @@ static int write_wav(const char *path, int format, int channels, const float *da
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: relay-emu --node NAME --osc-port PORT --out DIR [--mode drop|silence|insert]\n"
-		   "         [--asio-block N] [--loss P] [--seed N] [--seconds S] [--loss-after S]\n"
-		   "         [--format pcm16|pcm24|float32] [--take-channel K | --stereo] [--warmup S] [--linger S]\n"
-		   "         [--lose-marker]\n");
+	fprintf(f, "usage: relay-emu --node NAME --osc-port PORT --out DIR\n"
+		   "         [--mode pwar|pwar-per-packet|other-silence|other-insert] [--asio-block N]\n"
+		   "         [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K] [--miss P]\n"
+		   "         [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]\n"
+		   "         [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S] [--lose-marker]\n");
+}
+
+static int parse_mode(const char *s)
+{
+	for (int m = 0; m < (int)(sizeof(mode_names) / sizeof(mode_names[0])); m++)
+		if (strcmp(s, mode_names[m]) == 0)
+			return m;
+	return -1;
+}
+
+/* A clear one-line reason, or NULL when the options describe something that can exist. */
+static const char *check_opts(const struct opts *o)
+{
+	if (!o->out_dir || o->osc_port <= 0)
+		return "--out and --osc-port are required";
+	if (o->take_channel >= MAX_CH)
+		return "--take-channel must be 0 or 1";
+	if (o->loss < 0 || o->loss > 1 || o->reorder < 0 || o->reorder > 1 || o->duplicate < 0 || o->duplicate > 1 ||
+	    o->miss < 0 || o->miss > 1)
+		return "--loss, --reorder, --duplicate and --miss are probabilities in [0, 1]";
+	if (IS_PWAR(o->mode)) {
+		if (o->take_channel < 0)
+			return "PWAR carries one channel to Windows (its ASIO driver has one input): --stereo is for the "
+			       "other-relay modes";
+		if (o->asio_block < 64 || o->asio_block > 2048 || o->asio_block % 64 != 0)
+			return "PWAR's ASIO block is 64..2048 frames in steps of 64";
+	} else {
+		if (o->asio_block < 16 || o->asio_block > PWAR_MODEL_MAX_BLOCK)
+			return "--asio-block must be 16..4096";
+		if (o->reorder > 0 || o->duplicate > 0 || o->miss > 0)
+			return "--reorder, --duplicate and --miss model PWAR: the other-relay modes take --loss only";
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -550,9 +671,10 @@ int main(int argc, char **argv)
 	struct app *a = &app;
 	struct opts *o = &a->o;
 	o->node = "ghostrec";
-	o->mode = MODE_DROP;
+	o->mode = MODE_PWAR;
 	o->asio_block = 512;
 	o->loss = 0.02;
+	o->reorder_depth = 1;
 	o->seed = 1;
 	o->seconds = 10.0;
 	o->loss_after = 1.0;
@@ -564,6 +686,9 @@ int main(int argc, char **argv)
 		{"node", required_argument, NULL, 'n'}, {"osc-port", required_argument, NULL, 'p'},
 		{"out", required_argument, NULL, 'o'}, {"mode", required_argument, NULL, 'm'},
 		{"asio-block", required_argument, NULL, 'b'}, {"loss", required_argument, NULL, 'l'},
+		{"reorder", required_argument, NULL, 'r'}, {"reorder-depth", required_argument, NULL, 'R'},
+		{"duplicate", required_argument, NULL, 'd'}, {"dup-delay", required_argument, NULL, 'D'},
+		{"miss", required_argument, NULL, 'x'}, {"relay-name", required_argument, NULL, 'N'},
 		{"seed", required_argument, NULL, 's'}, {"seconds", required_argument, NULL, 't'},
 		{"loss-after", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
 		{"take-channel", required_argument, NULL, 'c'}, {"stereo", no_argument, NULL, 'S'},
@@ -571,18 +696,28 @@ int main(int argc, char **argv)
 		{"lose-marker", no_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	int opt;
+	int opt, m;
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'n': o->node = optarg; break;
 		case 'p': o->osc_port = atoi(optarg); break;
 		case 'o': o->out_dir = optarg; break;
 		case 'm':
-			o->mode = strcmp(optarg, "silence") == 0 ? MODE_SILENCE :
-				  strcmp(optarg, "insert") == 0 ? MODE_INSERT : MODE_DROP;
+			if ((m = parse_mode(optarg)) < 0) {
+				fprintf(stderr, "relay-emu: unknown mode '%s' (pwar, pwar-per-packet, other-silence, "
+						"other-insert)\n", optarg);
+				return 2;
+			}
+			o->mode = (enum mode)m;
 			break;
 		case 'b': o->asio_block = atoi(optarg); break;
 		case 'l': o->loss = atof(optarg); break;
+		case 'r': o->reorder = atof(optarg); break;
+		case 'R': o->reorder_depth = atoi(optarg); break;
+		case 'd': o->duplicate = atof(optarg); break;
+		case 'D': o->dup_delay = atoi(optarg); break;
+		case 'x': o->miss = atof(optarg); break;
+		case 'N': o->relay_name = optarg; break;
 		case 's': o->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': o->seconds = atof(optarg); break;
 		case 'a': o->loss_after = atof(optarg); break;
@@ -599,23 +734,45 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o->out_dir || o->osc_port <= 0 || o->asio_block < 16 || o->asio_block > 4096 ||
-	    o->take_channel >= MAX_CH) {
+	const char *bad = check_opts(o);
+	if (bad) {
+		fprintf(stderr, "relay-emu: %s\n", bad);
 		usage(stderr);
 		return 2;
 	}
+	if (!o->relay_name)
+		o->relay_name = IS_PWAR(o->mode) ? "pwar" : "ghostrec-emu-relay";
 	a->send_channels = o->take_channel < 0 ? MAX_CH : 1;
+	a->n_in_ports = IS_PWAR(o->mode) ? 1 : MAX_CH;
 	a->rng = 0x12345678u;
 	a->block = calloc((size_t)o->asio_block * MAX_CH, sizeof(float));
+	a->block_pos = calloc((size_t)o->asio_block, sizeof(int64_t));
+	a->pwar = calloc(1, sizeof(*a->pwar));
+	if (!a->block || !a->block_pos || !a->pwar)
+		return 1;
+	pwar_model_init(a->pwar, o->mode == MODE_PWAR_PER_PACKET ? PWAR_MODEL_PER_PACKET : PWAR_MODEL_MASTER,
+			(uint32_t)o->asio_block, (uint32_t)a->send_channels, pwar_delivered, a);
 
 	char path[4096];
 	mkdir(o->out_dir, 0755);
 	snprintf(path, sizeof(path), "%s/events.txt", o->out_dir);
 	a->events = fopen(path, "w");
-	if (!a->events || !a->block) {
+	snprintf(path, sizeof(path), "%s/network.txt", o->out_dir);
+	a->network = fopen(path, "w");
+	if (!a->events || !a->network) {
 		perror(path);
 		return 1;
 	}
+	a->net.loss = o->loss;
+	a->net.reorder = o->reorder;
+	a->net.reorder_depth = o->reorder_depth;
+	a->net.duplicate = o->duplicate;
+	a->net.dup_delay = o->dup_delay;
+	a->net.miss = o->miss;
+	a->net.seed = o->seed;
+	a->net.log = a->network;
+	if (netsim_init(&a->net, (uint32_t)a->send_channels, MAX_QUANTUM, net_arrived, a) != 0)
+		return 1;
 
 	/* loopback UDP: relay -> receiver */
 	a->udp_in = socket(AF_INET, SOCK_DGRAM, 0);
@@ -640,8 +797,8 @@ int main(int argc, char **argv)
 
 	pw_init(&argc, &argv);
 	a->loop = pw_main_loop_new(NULL);
-	a->source = make_filter(a, "ghostrec-emu-source", &source_events, PW_DIRECTION_OUTPUT, a->src_ports);
-	a->relay = make_filter(a, "ghostrec-emu-relay", &relay_events, PW_DIRECTION_INPUT, a->in_ports);
+	a->source = make_filter(a, "ghostrec-emu-source", &source_events, PW_DIRECTION_OUTPUT, a->src_ports, MAX_CH);
+	a->relay = make_filter(a, o->relay_name, &relay_events, PW_DIRECTION_INPUT, a->in_ports, a->n_in_ports);
 	a->timer = pw_loop_add_timer(pw_main_loop_get_loop(a->loop), on_timer, a);
 	struct timespec first = {0, 100000000}, every = {0, 10000000};
 	pw_loop_update_timer(pw_main_loop_get_loop(a->loop), a->timer, &first, &every, false);
@@ -658,14 +815,9 @@ int main(int argc, char **argv)
 	pw_main_loop_destroy(a->loop);
 	pw_deinit();
 	lo_address_free(a->osc);
-
-	/* flush the last event */
-	if (a->n_events > 0)
-		fprintf(a->events, "%s %llu %llu\n", kind_name(a->last_kind),
-			(unsigned long long)a->last_event_take_frame,
-			(unsigned long long)(a->last_kind == 1 ? a->last_event_end
-							       : a->last_event_end - a->last_event_take_frame));
+	flush_silence(a);
 	fclose(a->events);
+	fclose(a->network);
 
 	int rc = 0;
 	snprintf(path, sizeof(path), "%s/take.wav", o->out_dir);
@@ -674,19 +826,35 @@ int main(int argc, char **argv)
 	rc |= write_wav(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, a->send_channels, a->stream, a->stream_len);
 	snprintf(path, sizeof(path), "%s/take-map.bin", o->out_dir);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(a->map, sizeof(int64_t), a->take_len, f) != a->take_len || fclose(f) != 0)
+	if (!f || (a->take_len && fwrite(a->map, sizeof(int64_t), a->take_len, f) != a->take_len) || fclose(f) != 0)
 		rc = -1;
 	fprintf(stderr, "relay-emu: source ran %llu cycles, %llu port buffers missing\n",
 		(unsigned long long)a->src_cycles, (unsigned long long)a->src_missing);
-	printf("relay-emu: take %llu frames, stream %llu frames, %ld glitches (%s, ASIO block %d), %llu packets lost on loopback\n",
-	       (unsigned long long)a->take_len, (unsigned long long)a->stream_len, a->n_events,
-	       o->mode == MODE_DROP ? "drop" : o->mode == MODE_SILENCE ? "silence" : "insert", o->asio_block,
-	       (unsigned long long)a->real_losses);
+	uint32_t q = atomic_load(&a->quantum);
+	printf("relay-emu: %s, quantum %u, ASIO block %d: take %llu frames, stream %llu frames; network: "
+	       "%llu lost, %llu reordered, %llu duplicated, %llu cycles missed; %llu packets lost on loopback\n",
+	       mode_names[o->mode], q, o->asio_block, (unsigned long long)a->take_len,
+	       (unsigned long long)a->stream_len, (unsigned long long)a->net.n_lost,
+	       (unsigned long long)a->net.n_reordered, (unsigned long long)a->net.n_duplicated,
+	       (unsigned long long)a->net.n_missed, (unsigned long long)a->real_losses);
+	if (IS_PWAR(o->mode))
+		printf("relay-emu: PWAR's router: %llu packets, %llu bufferSwitch calls, %llu packets refused\n",
+		       (unsigned long long)a->pwar->packets, (unsigned long long)a->pwar->blocks,
+		       (unsigned long long)a->pwar->refused);
+	int refused = IS_PWAR(o->mode) && a->take_len == 0 && a->pwar->refused > 0;
+	if (refused)
+		printf("relay-emu: nothing arrived: PWAR's router refused every packet (%s)\n",
+		       pwar_model_result_str(a->last_refusal));
 	free(a->take);
 	free(a->map);
 	free(a->stream);
 	free(a->block);
+	free(a->block_pos);
+	free(a->pwar);
+	netsim_free(&a->net);
 	close(a->udp_in);
 	close(a->udp_out);
+	if (refused && rc == 0 && !a->timed_out)
+		return 3;
 	return rc == 0 && a->take_len > 0 && !a->timed_out ? 0 : 1;
 }

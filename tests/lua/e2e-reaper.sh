@@ -6,9 +6,9 @@
 # the REAPER API mock on the same take with that inbox (test_e2e.lua): the Lua report must
 # equal ghostrec-sync's, and the rendered REAPER timeline must equal the fixed take.
 #
-# usage: e2e-reaper.sh BUILD_DIR MODE FORMAT ASIO_BLOCK SEED LOSS TAKE_CHANNEL|stereo [SECONDS]
+# usage: e2e-reaper.sh BUILD_DIR MODE FORMAT ASIO_BLOCK SEED LOSS TAKE_CHANNEL|stereo [SECONDS [QUANTUM]]
 set -uo pipefail
-build=$1 mode=$2 format=$3 block=$4 seed=$5 loss=$6 chan=$7 seconds=${8:-8}
+build=$1 mode=$2 format=$3 block=$4 seed=$5 loss=$6 chan=$7 seconds=${8:-8} quantum=${9:-128}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 lua=${LUA:-lua5.4}
 for tool in "$build/tests/emulator/relay-emu" "$build/exporter/ghostrec-exporter" "$build/exporter/ghostrec-sync"; do
@@ -18,7 +18,7 @@ export GHOSTREC_BUILD_DIR=$build
 . "$src/tests/lib/pw-env.sh"
 . "$src/tests/lib/exporter-env.sh"
 
-PW_ENV_QUANTUM=256 pw_env_start || exit 1
+PW_ENV_QUANTUM=$quantum pw_env_start || exit 1
 work=$PW_ENV_DIR/e2e-reaper
 mkdir -p "$work/inbox" "$work/spool"
 trap exporter_env_stop EXIT
