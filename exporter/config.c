@@ -20,6 +20,7 @@ void exporter_config_defaults(struct exporter_config *c)
 	c->format = TAKE_FORMAT_FLOAT32;
 	c->reaper_port = 8000;
 	c->retry_max = 60.0;
+	snprintf(c->destination, sizeof(c->destination), "pwar");
 
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -172,6 +173,8 @@ int exporter_config_set(struct exporter_config *c, const char *key, const char *
 		return parse_port(value, &c->reaper_port, key, err, errsize);
 	if (!strcmp(key, "ctl-socket"))
 		return copy_str(c->ctl_socket, sizeof(c->ctl_socket), value, key, err, errsize);
+	if (!strcmp(key, "destination"))
+		return copy_str(c->destination, sizeof(c->destination), value, key, err, errsize);
 	SET_ERR("unknown setting \"%s\"", key);
 	return -1;
 }
@@ -259,6 +262,8 @@ void exporter_config_usage(FILE *f)
 		"  --reaper-port PORT       REAPER's OSC listen port (default 8000)\n"
 		"  --retry-max SEC          longest wait between delivery retries (default 60)\n"
 		"  --ctl-socket PATH        control socket (default $XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl)\n"
+		"  --destination NODE       node the tap feeds (default pwar): warn when its input is also fed by\n"
+		"                           something else (summing) or, for pwar, the quantum exceeds 128; \"\" = off\n"
 		"  --config FILE            config file (default $XDG_CONFIG_HOME/pw-ghost-rec/exporter.conf)\n"
 		"  --help                   this text\n\n"
 		"Config file: one \"key = value\" per line, keys are the option names without \"--\".\n");
@@ -310,6 +315,7 @@ int exporter_config_load(struct exporter_config *c, int argc, char **argv, char 
 		{ "reaper-port", required_argument, NULL, 0 },
 		{ "retry-max", required_argument, NULL, 0 },
 		{ "ctl-socket", required_argument, NULL, 0 },
+		{ "destination", required_argument, NULL, 0 },
 		{ "config", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

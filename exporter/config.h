@@ -35,6 +35,7 @@ struct exporter_config {
 	uint16_t reaper_port;
 	double retry_max;          /* longest wait between delivery attempts, seconds */
 	char ctl_socket[PATH_MAX]; /* exporter's own control socket (ZeroMQ REP, ipc://) */
+	char destination[64];      /* node.name the tap feeds (PWAR: pwar), "" = no graph checks */
 	char config_file[PATH_MAX];
 };
 

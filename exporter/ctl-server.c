@@ -62,6 +62,7 @@ int exporter_status_json(struct exporter *ex, char *buf, size_t size, const char
 	jw_obj_end(&jw);
 	recorder_status_json(&ex->rec, &jw);
 	worker_status_json(ex->worker, &jw);
+	graph_watch_status_json(ex->gw, &jw);
 	jw_obj_end(&jw);
 	return jw_finish(&jw);
 }

@@ -150,6 +150,24 @@ static void print_takes(struct jv root)
 	}
 }
 
+/* Where the tap's output goes, and what would spoil REAPER's take there. */
+static void print_graph(struct jv g)
+{
+	char dest[128], fed[600], w[600];
+	if (!g.p || !str(get(g, "destination"), dest, sizeof(dest))[0])
+		return;
+	if (!yes(get(g, "connected")))
+		printf("graph: not connected to PipeWire (no checks for %s)\n", dest);
+	else if (!yes(get(g, "destination_found")))
+		printf("graph: destination %s not in the graph\n", dest);
+	else
+		printf("graph: destination %s fed by %s\n", dest,
+		       str(get(g, "fed_by"), fed, sizeof(fed))[0] ? fed : "nothing");
+	struct jv ws = get(g, "warnings"), x;
+	for (int i = 0; (x = item(ws, i)).p; i++)
+		printf("WARNING %s\n", str(x, w, sizeof(w)));
+}
+
 static void print_status(struct jv root, int takes_only)
 {
 	char b1[256], b2[64];
@@ -187,6 +205,7 @@ static void print_status(struct jv root, int takes_only)
 			printf("target %-6s %s\n", str(get(t, "kind"), b2, sizeof(b2)), str(get(t, "where"), b1, sizeof(b1)));
 		if (!item(targets, 0).p)
 			printf("target (none: takes stay in %s/queue)\n", str(get(ex, "spool_dir"), b1, sizeof(b1)));
+		print_graph(get(root, "graph"));
 	}
 	print_takes(root);
 }

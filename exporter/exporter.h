@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "graph-watch.h"
 #include "osc.h"
 #include "recorder.h"
 #include "worker.h"
@@ -19,6 +20,8 @@ struct exporter {
 	struct osc_server osc;
 	struct recorder rec;
 	struct worker *worker;
+	struct graph_watch *gw;  /* summing / quantum warnings (NULL: none) */
+	double graph_checked_at;
 	void *zctx;
 	void *ctl;               /* ZMQ_REP, ipc://<ctl_socket> */
 	double started_at;

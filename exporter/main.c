@@ -21,7 +21,25 @@
 #define TICK_ACTIVE_MS 10
 #define TICK_IDLE_MS 100
 
+/* How often the graph is checked for summing and PWAR's quantum limit. */
+#define GRAPH_CHECK_S 0.5
+
 static volatile sig_atomic_t quit;
+
+/* The graph's quantum as the attached ghostrec nodes last ran it (largest; 0 = none known). */
+static uint64_t graph_quantum(struct recorder *r)
+{
+	uint64_t q = 0;
+	for (unsigned i = 0; i < r->n_nodes; i++) {
+		if (!node_link_attached(&r->nodes[i]))
+			continue;
+		struct ghostrec_ring_counter_values cv;
+		ghostrec_ring_reader_counters(r->nodes[i].ring, &cv);
+		if (cv.last_quantum > q)
+			q = cv.last_quantum;
+	}
+	return q;
+}
 
 static void on_signal(int sig)
 {
@@ -205,6 +223,7 @@ int main(int argc, char **argv)
 	if (!ex.worker || !ex.zctx || open_ctl(&ex) < 0 || recorder_init(&ex.rec, &ex.cfg, ex.zctx, ex.worker) < 0)
 		goto out;
 	recorder_recover(&ex.rec, exporter_now());
+	ex.gw = graph_watch_new(ex.cfg.destination, (const char(*)[64])ex.cfg.nodes, ex.cfg.n_nodes);
 
 	log_info("ghostrec-exporter %s: OSC on %s:%u, nodes:%s%s%s, spool %s, control %s", GHOSTREC_VERSION,
 		 ex.cfg.osc_bind, ex.osc.port, ex.cfg.nodes[0], ex.cfg.n_nodes > 1 ? " (+more)" : "",
@@ -230,12 +249,17 @@ int main(int argc, char **argv)
 		if (items[1].revents & ZMQ_POLLIN)
 			serve_ctl(&ex);
 		recorder_tick(&ex.rec, exporter_now());
+		if (exporter_now() - ex.graph_checked_at >= GRAPH_CHECK_S) {
+			ex.graph_checked_at = exporter_now();
+			graph_watch_tick(ex.gw, graph_quantum(&ex.rec));
+		}
 	}
 	if (quit)
 		log_info("stopping on signal %d; %u take(s) in progress stay in %s and resume on the next start",
 			 (int)quit, ex.rec.n_takes, ex.cfg.spool_dir);
 	rc = 0;
 out:
+	graph_watch_free(ex.gw);
 	recorder_close(&ex.rec);
 	worker_stop(ex.worker);
 	if (ex.ctl) {
