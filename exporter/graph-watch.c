@@ -117,7 +117,7 @@ void graph_watch_check(struct graph_watch *gw, uint64_t quantum, struct graph_wa
 				 "through ghostrec and carries no marker",
 				 gw->destination, dest_port, others);
 	}
-	if (strcmp(gw->destination, "pwar") == 0 && quantum > GRAPH_WATCH_PWAR_MAX_QUANTUM)
+	if (rep->destination_found && strcmp(gw->destination, "pwar") == 0 && quantum > GRAPH_WATCH_PWAR_MAX_QUANTUM)
 		snprintf(rep->warnings[rep->n_warnings++], sizeof(rep->warnings[0]),
 			 "quantum: the graph runs %llu frames per cycle; PWAR's router refuses packets over %u "
 			 "frames, so REAPER records nothing (pw-metadata -n settings 0 clock.force-quantum %u)",

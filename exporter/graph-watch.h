@@ -4,7 +4,8 @@
  *     start. PipeWire mixes all links into an input port, so the take is no longer the clean
  *     audio plus the marker;
  *   - quantum: the graph runs more than 128 frames per cycle while the destination is PWAR
- *     (`pwar`): PWAR's router refuses such packets and REAPER records nothing.
+ *     (`pwar`, present in the graph): PWAR's router refuses such packets and REAPER records
+ *     nothing.
  * A small registry client on its own PipeWire thread loop keeps the nodes, ports and links;
  * graph_watch_check() evaluates them on the caller's thread. */
 #ifndef GHOSTREC_EXPORTER_GRAPH_WATCH_H
