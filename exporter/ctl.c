@@ -153,7 +153,7 @@ static void print_takes(struct jv root)
 /* Where the tap's output goes, and what would spoil REAPER's take there. */
 static void print_graph(struct jv g)
 {
-	char dest[128], fed[600], w[600];
+	char dest[128], fed[600], w[700];
 	if (!g.p || !str(get(g, "destination"), dest, sizeof(dest))[0])
 		return;
 	if (!yes(get(g, "connected")))

@@ -107,13 +107,13 @@ void graph_watch_check(struct graph_watch *gw, uint64_t quantum, struct graph_wa
 	if (others[0]) {
 		if (tap_ports[0])
 			snprintf(rep->warnings[rep->n_warnings++], sizeof(rep->warnings[0]),
-				 "summing: %s:%s is fed by %s besides ghostrec (%s); PipeWire mixes them, so REAPER's "
+				 "summing: %.63s:%.40s is fed by %.150s besides ghostrec (%.100s); PipeWire mixes them, so REAPER's "
 				 "take is not the clean audio and the marker is damaged (PWAR's GUI links its saved "
 				 "\"Input\" on start: set it to none)",
 				 gw->destination, dest_port, others, tap_ports);
 		else
 			snprintf(rep->warnings[rep->n_warnings++], sizeof(rep->warnings[0]),
-				 "summing: %s:%s is fed by %s and not by ghostrec: REAPER's take does not come "
+				 "summing: %.63s:%.40s is fed by %.150s and not by ghostrec: REAPER's take does not come "
 				 "through ghostrec and carries no marker",
 				 gw->destination, dest_port, others);
 	}

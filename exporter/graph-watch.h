@@ -26,7 +26,7 @@ struct graph_watch_report {
 	bool destination_found;
 	char fed_by[512];               /* "node:port, node:port" linked into the destination */
 	unsigned n_warnings;
-	char warnings[GRAPH_WATCH_MAX_WARNINGS][384];
+	char warnings[GRAPH_WATCH_MAX_WARNINGS][640];
 };
 
 /* destination: node.name of what the tap feeds ("" = no graph checks). taps: node.names of
