@@ -21,6 +21,9 @@ void exporter_config_defaults(struct exporter_config *c)
 	c->reaper_port = 8000;
 	c->retry_max = 60.0;
 	snprintf(c->destination, sizeof(c->destination), "pwar");
+	c->journal_hours = 8.0;                       /* a long session day ... */
+	c->journal_max_bytes = 16ull << 30;           /* ... within 16 GiB (stereo 48 kHz: 11 h) */
+	c->journal_segment_seconds = 300;
 
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -171,6 +174,39 @@ int exporter_config_set(struct exporter_config *c, const char *key, const char *
 		return copy_str(c->reaper_host, sizeof(c->reaper_host), value, key, err, errsize);
 	if (!strcmp(key, "reaper-port"))
 		return parse_port(value, &c->reaper_port, key, err, errsize);
+	if (!strcmp(key, "journal-hours")) {
+		double h;
+		if (parse_seconds(value, 24 * 365, &h, key, err, errsize) < 0)
+			return -1;
+		c->journal_hours = h;
+		return 0;
+	}
+	if (!strcmp(key, "journal-max-bytes")) {
+		char *end;
+		errno = 0;
+		double v = strtod(value, &end);
+		double mul = 1;
+		if (*end == 'K' || *end == 'k') mul = 1024.0, end++;
+		else if (*end == 'M') mul = 1024.0 * 1024, end++;
+		else if (*end == 'G') mul = 1024.0 * 1024 * 1024, end++;
+		else if (*end == 'T') mul = 1024.0 * 1024 * 1024 * 1024, end++;
+		if (errno || end == value || *end != '\0' || !isfinite(v) || v < 0 || v * mul > 1e18) {
+			SET_ERR("%s: \"%s\" is not a size (bytes, or with K, M, G, T)", key, value);
+			return -1;
+		}
+		c->journal_max_bytes = (uint64_t)(v * mul);
+		return 0;
+	}
+	if (!strcmp(key, "journal-segment-seconds")) {
+		double v = 1;
+		if (parse_seconds(value, 86400, &v, key, err, errsize) < 0 || v < 1) {
+			if (v < 1)
+				SET_ERR("%s: \"%s\" is not a number of seconds in [1, 86400]", key, value);
+			return -1;
+		}
+		c->journal_segment_seconds = (uint64_t)v;
+		return 0;
+	}
 	if (!strcmp(key, "ctl-socket"))
 		return copy_str(c->ctl_socket, sizeof(c->ctl_socket), value, key, err, errsize);
 	if (!strcmp(key, "destination"))
@@ -261,6 +297,9 @@ void exporter_config_usage(FILE *f)
 		"  --reaper-host HOST       REAPER's OSC host (default: sender of the last /record)\n"
 		"  --reaper-port PORT       REAPER's OSC listen port (default 8000)\n"
 		"  --retry-max SEC          longest wait between delivery retries (default 60)\n"
+		"  --journal-hours H        keep this much of what each node heard on disk (default 8; 0: no cap)\n"
+		"  --journal-max-bytes N    ... and at most this much (default 16G; K, M, G, T; 0: no cap)\n"
+		"  --journal-segment-seconds S  journal file length, the unit of rotation (default 300)\n"
 		"  --ctl-socket PATH        control socket (default $XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl)\n"
 		"  --destination NODE       node the tap feeds (default pwar): warn when its input is also fed by\n"
 		"                           something else (summing) or, for pwar, the quantum exceeds 128; \"\" = off\n"
@@ -316,6 +355,9 @@ int exporter_config_load(struct exporter_config *c, int argc, char **argv, char 
 		{ "retry-max", required_argument, NULL, 0 },
 		{ "ctl-socket", required_argument, NULL, 0 },
 		{ "destination", required_argument, NULL, 0 },
+		{ "journal-hours", required_argument, NULL, 0 },
+		{ "journal-max-bytes", required_argument, NULL, 0 },
+		{ "journal-segment-seconds", required_argument, NULL, 0 },
 		{ "config", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

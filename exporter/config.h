@@ -36,6 +36,9 @@ struct exporter_config {
 	double retry_max;          /* longest wait between delivery attempts, seconds */
 	char ctl_socket[PATH_MAX]; /* exporter's own control socket (ZeroMQ REP, ipc://) */
 	char destination[64];      /* node.name the tap feeds (PWAR: pwar), "" = no graph checks */
+	double journal_hours;      /* capture journal cap by length (0: none) */
+	uint64_t journal_max_bytes; /* ... and by size (0: none) */
+	uint64_t journal_segment_seconds;
 	char config_file[PATH_MAX];
 };
 

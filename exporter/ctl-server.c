@@ -1,7 +1,9 @@
 /* The exporter's control socket (ZeroMQ REP): what ghostrec-ctl talks to.
  * Request: {"cmd":"status"|"takes"|"mark"|"start"|"stop"|"retry"}; reply: {"ok":true,...} or
  * {"ok":false,"error":"<code>","message":"..."} for junk, oversize or unknown commands. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +69,70 @@ int exporter_status_json(struct exporter *ex, char *buf, size_t size, const char
 	return jw_finish(&jw);
 }
 
+/* TIME for export: "frame:N" (a ring frame of the node's current timeline), "now", "-S" (S
+ * seconds ago), "YYYY-MM-DDTHH:MM:SS[.fff][Z]" or "HH:MM:SS[.fff]" (today); without Z the time is
+ * local, as a user reads a clock. Wall-clock results are realtime nanoseconds. */
+static int parse_time(const char *s, int64_t *out, bool *is_frames, char *err, size_t errsize)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	char *end;
+	*is_frames = false;
+	if (!strncmp(s, "frame:", 6)) {
+		errno = 0;
+		unsigned long long v = strtoull(s + 6, &end, 10);
+		if (errno || end == s + 6 || *end || s[6] == '-') {
+			snprintf(err, errsize, "\"%s\": not a frame position (frame:N)", s);
+			return -1;
+		}
+		*out = (int64_t)v;
+		*is_frames = true;
+		return 0;
+	}
+	if (!strcmp(s, "now")) {
+		*out = now_ns;
+		return 0;
+	}
+	if (s[0] == '-') {
+		double v = strtod(s + 1, &end);
+		if (end == s + 1 || (*end && strcmp(end, "s")) || !(v >= 0)) {
+			snprintf(err, errsize, "\"%s\": not a number of seconds ago (-S)", s);
+			return -1;
+		}
+		*out = now_ns - (int64_t)(v * 1e9);
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest) {
+		time_t t = now.tv_sec;
+		localtime_r(&t, &tm);
+		rest = strptime(s, "%H:%M:%S", &tm);
+	}
+	if (!rest) {
+		snprintf(err, errsize, "\"%s\": not a time (YYYY-MM-DDTHH:MM:SS[.fff][Z], HH:MM:SS, -S, now, frame:N)", s);
+		return -1;
+	}
+	double frac = 0;
+	if (*rest == '.') {
+		frac = strtod(rest, &end);
+		rest = end;
+	}
+	bool utc = *rest == 'Z';
+	if (utc)
+		rest++;
+	if (*rest) {
+		snprintf(err, errsize, "\"%s\": unexpected \"%s\" after the time", s, rest);
+		return -1;
+	}
+	tm.tm_isdst = -1;
+	time_t t = utc ? timegm(&tm) : mktime(&tm);
+	*out = (int64_t)t * 1000000000LL + (int64_t)(frac * 1e9);
+	return 0;
+}
+
 static size_t error_reply(char *reply, size_t size, const char *code, const char *message)
 {
 	struct jsonw jw;
@@ -89,7 +155,7 @@ static void bad_request(struct exporter *ex, const char *why)
 
 size_t ctl_server_handle(struct exporter *ex, const void *req, size_t len, char *reply, size_t size)
 {
-	char cmd[32] = "", key[32];
+	char cmd[32] = "", key[32], node[64] = "", out[1024] = "", from[64] = "", to[64] = "";
 	struct spa_json it, obj;
 	const char *val;
 	int vlen;
@@ -116,6 +182,13 @@ size_t ctl_server_handle(struct exporter *ex, const void *req, size_t len, char 
 		    (!spa_json_is_string(val, vlen) || spa_json_parse_stringn(val, vlen, cmd, sizeof(cmd)) <= 0)) {
 			bad_request(ex, "\"cmd\" is not a short string");
 			return error_reply(reply, size, "parse", "\"cmd\" must be a string");
+		}
+		char *dst = !strcmp(key, "node") ? node : !strcmp(key, "out") ? out : !strcmp(key, "from") ? from :
+			    !strcmp(key, "to") ? to : NULL;
+		size_t dsize = dst == out ? sizeof(out) : dst == node ? sizeof(node) : sizeof(from);
+		if (dst && (!spa_json_is_string(val, vlen) || spa_json_parse_stringn(val, vlen, dst, (int)dsize) <= 0)) {
+			bad_request(ex, "a field is not a short string");
+			return error_reply(reply, size, "parse", "\"node\", \"out\", \"from\", \"to\" must be strings");
 		}
 	}
 	if (!cmd[0]) {
@@ -146,10 +219,33 @@ size_t ctl_server_handle(struct exporter *ex, const void *req, size_t len, char 
 		jw_obj_end(&jw);
 		int n = jw_finish(&jw);
 		return n < 0 ? 0 : (size_t)n;
+	} else if (!strcmp(cmd, "export")) {
+		char why[512] = "";
+		bool frames_f = false, frames_t = false;
+		int64_t f = 0, t = 0;
+		if (parse_time(from, &f, &frames_f, why, sizeof(why)) < 0 ||
+		    parse_time(to, &t, &frames_t, why, sizeof(why)) < 0)
+			return error_reply(reply, size, "bad-range", why);
+		if (frames_f != frames_t)
+			return error_reply(reply, size, "bad-range", "from and to must both be times or both frames");
+		if (out[0] && out[0] != '/')
+			return error_reply(reply, size, "bad-range", "\"out\" must be an absolute path");
+		uint32_t id = recorder_export(&ex->rec, node, frames_f, f, t, out, why, sizeof(why));
+		if (!id)
+			return error_reply(reply, size, "no-audio", why);
+		struct jsonw jw;
+		jw_init(&jw, reply, size);
+		jw_obj(&jw);
+		jw_key(&jw, "ok"); jw_bool(&jw, true);
+		jw_key(&jw, "cmd"); jw_str(&jw, "export");
+		jw_key(&jw, "take_id"); jw_u64(&jw, id);
+		jw_obj_end(&jw);
+		int n = jw_finish(&jw);
+		return n < 0 ? 0 : (size_t)n;
 	} else if (strcmp(cmd, "status") != 0 && strcmp(cmd, "takes") != 0) {
 		bad_request(ex, "unknown command");
 		return error_reply(reply, size, "unknown-command",
-				   "commands: status, takes, mark, start, stop, retry");
+				   "commands: status, takes, mark, start, stop, retry, export");
 	}
 	int n = exporter_status_json(ex, reply, size, cmd);
 	if (n < 0)

@@ -1,5 +1,6 @@
 /* ghostrec-ctl: asks the running ghostrec-exporter what it is doing, or tells it what to do.
  *   ghostrec-ctl [--json] [--socket PATH] [--timeout SEC] status|takes|mark|start|stop|retry
+ *   ghostrec-ctl export --from TIME --to TIME [--node N] [-o FILE]
  * Exit 0 on success, 1 if the exporter refused, 2 if it could not be reached. */
 #include <errno.h>
 #include <getopt.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <spa/utils/json.h>
 #include <zmq.h>
@@ -210,6 +213,47 @@ static void print_status(struct jv root, int takes_only)
 	print_takes(root);
 }
 
+/* Waits until the exporter has written export take `id` to `path` (or given up on it). */
+static int wait_export(void *s, const char *id, const char *path, double timeout)
+{
+	static char reply[EXPORTER_CTL_MAX_REPLY + 1];
+	char b[64], b2[256];
+	double waited = 0, limit = timeout < 60 ? 600 : timeout * 10; /* an hour-long range takes a while */
+	while (waited < limit) {
+		struct stat st;
+		if (stat(path, &st) == 0)
+			return 0;
+		if (zmq_send(s, "{\"cmd\":\"takes\"}", 15, 0) < 0)
+			break;
+		int len = zmq_recv(s, reply, sizeof(reply) - 1, 0);
+		if (len < 0)
+			break;
+		reply[len < (int)sizeof(reply) ? len : (int)sizeof(reply) - 1] = '\0';
+		struct jv root = { reply, len }, t, q = get(root, "queue");
+		int pending = 0;
+		for (int i = 0; (t = item(get(root, "takes"), i)).p; i++)
+			pending |= !strcmp(str(get(t, "take_id"), b, sizeof(b)), id);
+		for (int i = 0; (t = item(q, i)).p; i++)
+			if (!strcmp(str(get(t, "take_id"), b, sizeof(b)), id)) {
+				pending = 1;
+				if (str(get(t, "last_error"), b2, sizeof(b2))[0] && strstr(b2, "export")) {
+					fprintf(stderr, "ghostrec-ctl: export take %s: %s\n", id, b2);
+					return -1;
+				}
+			}
+		if (!pending && stat(path, &st) < 0) {
+			fprintf(stderr, "ghostrec-ctl: export take %s ended without writing %s (see the exporter's log)\n",
+				id, path);
+			return -1;
+		}
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+		waited += 0.05;
+	}
+	fprintf(stderr, "ghostrec-ctl: export take %s: %s did not appear\n", id, path);
+	return -1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: ghostrec-ctl [--json] [--socket PATH] [--timeout SEC] COMMAND\n"
@@ -220,6 +264,10 @@ static void usage(FILE *f)
 		   "  start    start a take (like REAPER's /record 1)\n"
 		   "  stop     stop the take (like /record 0)\n"
 		   "  retry    retry queued deliveries now\n"
+		   "  export --from TIME --to TIME [--node N] [-o FILE]\n"
+		   "           a past range of a node's journal as a take (delivered like one; with -o also\n"
+		   "           written to FILE). TIME: YYYY-MM-DDTHH:MM:SS[.fff][Z] or HH:MM:SS (local\n"
+		   "           time unless Z), -S (seconds ago), now, or frame:N (a ring frame)\n"
 		   "  --json   print the exporter's JSON reply as is\n");
 }
 
@@ -227,13 +275,21 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'F' }, { "to", required_argument, NULL, 'T' },
+		{ "node", required_argument, NULL, 'n' }, { "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int json = 0, opt;
+	const char *from = NULL, *to = NULL, *node = "", *outp = "";
 	double timeout = 5;
 	char sock[4200] = "";
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jho:", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'F': from = optarg; break;
+		case 'T': to = optarg; break;
+		case 'n': node = optarg; break;
+		case 'o': outp = optarg; break;
 		case 'j': json = 1; break;
 		case 's': snprintf(sock, sizeof(sock), "%s", optarg); break;
 		case 't': timeout = strtod(optarg, NULL); break;
@@ -257,7 +313,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	static const char *const known[] = { "status", "takes", "mark", "start", "stop", "retry" };
+	static const char *const known[] = { "status", "takes", "mark", "start", "stop", "retry", "export" };
 	int ok = 0;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		ok |= !strcmp(cmd, known[i]);
@@ -280,7 +336,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
-	char ep[4300], req[128];
+	char ep[4300], req[8192];
 	static char reply[EXPORTER_CTL_MAX_REPLY + 1];
 	snprintf(ep, sizeof(ep), "ipc://%s", sock);
 	void *ctx = zmq_ctx_new();
@@ -290,7 +346,33 @@ int main(int argc, char **argv)
 	zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof(ms));
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	int rc = 2;
-	int n = snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	int n;
+	char abs_out[4096] = "";
+	if (!strcmp(cmd, "export")) {
+		if (!from || !to) {
+			fprintf(stderr, "ghostrec-ctl: export needs --from TIME and --to TIME\n");
+			return 2;
+		}
+		if (outp[0] && outp[0] != '/') {
+			char cwd[2048];
+			if (!getcwd(cwd, sizeof(cwd))) {
+				fprintf(stderr, "ghostrec-ctl: cannot resolve %s: %s\n", outp, strerror(errno));
+				return 2;
+			}
+			snprintf(abs_out, sizeof(abs_out), "%s/%s", cwd, outp);
+		} else {
+			snprintf(abs_out, sizeof(abs_out), "%s", outp);
+		}
+		char e1[256], e2[256], e3[128], e4[4200];
+		spa_json_encode_string(e1, sizeof(e1), from);
+		spa_json_encode_string(e2, sizeof(e2), to);
+		spa_json_encode_string(e3, sizeof(e3), node);
+		spa_json_encode_string(e4, sizeof(e4), abs_out);
+		n = snprintf(req, sizeof(req), "{\"cmd\":\"export\",\"from\":%s,\"to\":%s,\"node\":%s,\"out\":%s}",
+			     e1, e2, e3, e4);
+	} else {
+		n = snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	}
 	if (zmq_connect(s, ep) != 0 || zmq_send(s, req, (size_t)n, 0) < 0) {
 		fprintf(stderr, "ghostrec-ctl: cannot reach the exporter at %s: %s\n", sock, zmq_strerror(zmq_errno()));
 		goto out;
@@ -320,7 +402,15 @@ int main(int argc, char **argv)
 		print_status(root, 0);
 	else if (!strcmp(cmd, "takes"))
 		print_status(root, 1);
-	else if (!strcmp(cmd, "mark"))
+	else if (!strcmp(cmd, "export")) {
+		str(get(root, "take_id"), b1, sizeof(b1));
+		if (abs_out[0] && wait_export(s, b1, abs_out, timeout) < 0) {
+			rc = 1;
+			goto out;
+		}
+		printf("export: take %s%s%s\n", b1, abs_out[0] ? " written to " : " queued for delivery",
+		       abs_out[0] ? abs_out : "");
+	} else if (!strcmp(cmd, "mark"))
 		printf("marker take_id %s sent to %.0f node(s)\n", str(get(root, "take_id"), b1, sizeof(b1)),
 		       num(get(root, "nodes_marked")));
 	else

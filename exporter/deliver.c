@@ -17,11 +17,26 @@ struct outbox {
 	char dir[4096];
 };
 
-static int copy_fd(int in, int out)
+/* Copies in -> out in the kernel where it can (copy_file_range: reflink or in-kernel copy),
+ * else through a buffer. */
+static int copy_fd(int in, int out, off_t size)
 {
 	static char buf[1 << 16];
+	off_t done = 0;
+	while (done < size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		break; /* not supported here (or the source shrank): plain copy for the rest */
+	}
 	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
+		ssize_t n = pread(in, buf, sizeof(buf), done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -38,55 +53,70 @@ static int copy_fd(int in, int out)
 			}
 			off += w;
 		}
+		done += n;
 	}
 }
 
-static int outbox_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+int deliver_place_file(const char *src, const char *dst, char *err, size_t errsize)
 {
-	struct outbox *o = (struct outbox *)t;
-	char tmp[4400], dst[4400];
+	char tmp[8900], dir[4400];
 	struct stat st_src, st_dst;
-	int in = -1, out = -1, e = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s/.%s.part", o->dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s", o->dir, name);
+	int in = -1, out = -1, r = 0;
+	const char *slash = strrchr(dst, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - dst) : 1, slash ? dst : ".");
+	snprintf(tmp, sizeof(tmp), "%s/.%s.part", dir, slash ? slash + 1 : dst);
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st_src) < 0) {
 		SET_ERR("%s: %s", src, strerror(errno));
-		e = -1;
-		goto out;
+		if (in >= 0)
+			close(in);
+		return -1;
 	}
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	unlink(tmp);
+	/* same filesystem: a second name for the finished file, nothing copied */
+	if (link(src, tmp) == 0) {
+		close(in);
+		if (rename(tmp, dst) < 0) {
+			SET_ERR("writing %s: %s", dst, strerror(errno));
+			unlink(tmp);
+			return -1;
+		}
+		goto sync_dir;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
 		SET_ERR("%s: %s", tmp, strerror(errno));
-		e = -1;
-		goto out;
+		close(in);
+		return -1;
 	}
-	int r = copy_fd(in, out);
+	r = copy_fd(in, out, st_src.st_size);
 	if (r == 0 && fsync(out) < 0)
 		r = -errno;
 	if (r == 0 && (fstat(out, &st_dst) < 0 || st_dst.st_size != st_src.st_size))
 		r = -EIO;
 	if (close(out) < 0 && r == 0)
 		r = -errno;
-	out = -1;
+	close(in);
 	if (r == 0 && rename(tmp, dst) < 0)
 		r = -errno;
 	if (r < 0) {
 		SET_ERR("writing %s: %s", dst, strerror(-r));
 		unlink(tmp);
-		e = -1;
-		goto out;
+		return -1;
 	}
-	int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+sync_dir:;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd); /* the rename itself must survive a power cut */
 		close(dfd);
 	}
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return e;
+	return 0;
+}
+
+static int outbox_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+{
+	struct outbox *o = (struct outbox *)t;
+	char dst[4400];
+	snprintf(dst, sizeof(dst), "%s/%s", o->dir, name);
+	return deliver_place_file(src, dst, err, errsize);
 }
 
 static void outbox_destroy(struct deliver_target *t)

@@ -24,4 +24,9 @@ struct deliver_target *deliver_smb_new(const char *url, const char *credentials,
 int deliver_take_dir(struct deliver_target *t, const char *dir, char *err, size_t errsize);
 int deliver_take_done(const struct deliver_target *t, const char *dir);
 
+/* Puts finished file src at dst atomically (temp name + rename, directory synced): a hard link
+ * when both are on one filesystem (nothing is copied), else a copy (copy_file_range where the
+ * kernel can). Returns 0 or -1 with a reason in err. */
+int deliver_place_file(const char *src, const char *dst, char *err, size_t errsize);
+
 #endif

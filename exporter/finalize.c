@@ -1,4 +1,4 @@
-/* Spool file -> clean take files (see finalize.h). */
+/* A take's output files (see finalize.h). */
 #include "finalize.h"
 
 #include <errno.h>
@@ -10,68 +10,144 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sndfile.h>
-
 #include "common/takemeta.h"
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 #define CHUNK_FRAMES 16384u
 
-/* RIFF sizes are 32-bit: keep room for the header and metadata chunks. */
-uint64_t finalize_wav_limit = 0xFFFFFFFFull - (1u << 20);
-
-static SNDFILE *open_out(const char *path, const struct take *t, uint32_t channels, uint64_t frames,
-			 const struct ghostrec_takemeta *meta, char *err, size_t errsize)
+static void file_path(char *buf, size_t size, const struct take_output *o, const struct take *t, unsigned i)
 {
-	SF_INFO info = { 0 };
-	int bytes = t->format == TAKE_FORMAT_PCM24 ? 3 : 4;
-	bool rf64 = frames * channels * (uint64_t)bytes > finalize_wav_limit;
+	char name[128];
+	ghostrec_take_wav_name(name, sizeof(name), t->take_id, i == 0 ? -1 : (int)i - 1);
+	snprintf(buf, size, "%s/%s", o->dir, name);
+}
 
-	info.samplerate = (int)t->rate;
-	info.channels = (int)channels;
-	info.format = (rf64 ? SF_FORMAT_RF64 : SF_FORMAT_WAV) |
-		      (t->format == TAKE_FORMAT_PCM24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT);
-	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-	if (!sf) {
-		SET_ERR("%s: %s", path, sf_strerror(NULL));
-		return NULL;
+int take_output_open(struct take_output *o, const struct take *t, const char *dir, bool resume,
+		     char *err, size_t errsize)
+{
+	char path[4400];
+	memset(o, 0, sizeof(*o));
+	for (unsigned i = 0; i < 1 + TAKE_MAX_CHANNELS; i++)
+		o->f[i].fd = -1;
+	snprintf(o->dir, sizeof(o->dir), "%s", dir);
+	unsigned want = 1 + (t->split_channels ? t->channels : 0);
+	bool pcm24 = t->format == TAKE_FORMAT_PCM24;
+	uint64_t common = UINT64_MAX;
+	for (unsigned i = 0; i < want; i++) {
+		file_path(path, sizeof(path), o, t, i);
+		uint32_t ch = i == 0 ? t->channels : 1;
+		int e = resume ? takefile_reopen(&o->f[i], path, t->rate, ch, pcm24) :
+				 takefile_create(&o->f[i], path, t->rate, ch, pcm24);
+		if (e < 0) {
+			SET_ERR("%s: %s", path, e == -EPROTO ? "not a take file written by this exporter" : strerror(-e));
+			take_output_close(o);
+			return -1;
+		}
+		o->n++;
+		if (o->f[i].frames < common)
+			common = o->f[i].frames;
 	}
-	if (rf64)
-		sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
-	sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
-	sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE); /* overs clip in pcm24 instead of wrapping */
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->f[i].frames != common && takefile_truncate(&o->f[i], common) < 0) {
+			SET_ERR("%s: cannot cut back to %" PRIu64 " frames: %s", o->dir, common, strerror(errno));
+			take_output_close(o);
+			return -1;
+		}
+	return 0;
+}
 
-	SF_BROADCAST_INFO bi;
-	memset(&bi, 0, sizeof(bi));
-	struct ghostrec_takemeta m = *meta;
-	m.channels = channels;
-	ghostrec_takemeta_bext_description(&m, bi.description, sizeof(bi.description));
-	snprintf(bi.originator, sizeof(bi.originator), "pw-ghost-rec");
-	snprintf(bi.originator_reference, sizeof(bi.originator_reference), "ghostrec-%" PRIu32, t->take_id);
-	/* start_utc is "YYYY-MM-DDTHH:MM:SS.mmmZ" */
-	memcpy(bi.origination_date, t->start_utc, 10);
-	memcpy(bi.origination_time, t->start_utc + 11, 8);
-	bi.version = 1;
-	if (sf_command(sf, SFC_SET_BROADCAST_INFO, &bi, sizeof(bi)) != SF_TRUE) {
-		SET_ERR("%s: cannot set bext chunk: %s", path, sf_strerror(sf));
-		sf_close(sf);
-		unlink(path);
-		return NULL;
+int take_output_append(struct take_output *o, const float *in, uint32_t channels, uint32_t n)
+{
+	uint64_t before = take_output_frames(o);
+	for (unsigned i = 0; i < o->n; i++) {
+		int e = takefile_append(&o->f[i], in, channels, i == 0 ? -1 : (int)i - 1, n);
+		if (e < 0) {
+			for (unsigned k = 0; k < i; k++)
+				takefile_truncate(&o->f[k], before);
+			return e;
+		}
 	}
-	return sf;
+	return 0;
+}
+
+int take_output_sync(struct take_output *o)
+{
+	int r = 0;
+	for (unsigned i = 0; i < o->n; i++) {
+		int e = takefile_sync(&o->f[i]);
+		if (e < 0)
+			r = e;
+	}
+	return r;
+}
+
+void take_output_close(struct take_output *o)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		takefile_close(&o->f[i]);
+	o->n = 0;
+}
+
+static void fill_meta(struct ghostrec_takemeta *meta, const struct take *t)
+{
+	memset(meta, 0, sizeof(*meta));
+	meta->take_id = t->take_id;
+	meta->marker_frame = take_marker_offset(t);
+	meta->rate = t->rate;
+	meta->channels = t->channels;
+	for (uint32_t c = 0; c < t->channels; c++)
+		snprintf(meta->channel_map[c], sizeof(meta->channel_map[c]), "%s",
+			 t->channel_map[c][0] ? t->channel_map[c] : "MONO");
+	meta->frames = t->spooled;
+	snprintf(meta->start_utc, sizeof(meta->start_utc), "%s", t->start_utc);
+	snprintf(meta->node, sizeof(meta->node), "%s", t->node);
+	snprintf(meta->format, sizeof(meta->format), "%s", t->format == TAKE_FORMAT_PCM24 ? "pcm24" : "float32");
+}
+
+int take_output_finish(struct take_output *o, const struct take *t, char *err, size_t errsize)
+{
+	struct ghostrec_takemeta meta;
+	char path[4400], desc[256];
+	fill_meta(&meta, t);
+	for (unsigned i = 0; i < o->n; i++) {
+		file_path(path, sizeof(path), o, t, i);
+		if (o->f[i].frames != t->spooled) {
+			SET_ERR("%s: holds %" PRIu64 " frames, the take %" PRIu64, path, o->f[i].frames, t->spooled);
+			return -1;
+		}
+		struct ghostrec_takemeta m = meta;
+		m.channels = i == 0 ? t->channels : 1;
+		ghostrec_takemeta_bext_description(&m, desc, sizeof(desc));
+		int e = takefile_finish(&o->f[i], desc, t->start_utc, t->take_id);
+		if (e < 0) {
+			SET_ERR("%s: %s", path, strerror(-e));
+			return -1;
+		}
+		e = ghostrec_takemeta_append_cue(path, meta.marker_frame);
+		if (e < 0 && e != -ERANGE) {
+			SET_ERR("%s: cannot add cue point: %s", path, strerror(-e));
+			return -1;
+		}
+	}
+	o->n = 0;
+	char name[128], side[4400];
+	ghostrec_take_sidecar_name(name, sizeof(name), t->take_id);
+	snprintf(side, sizeof(side), "%s/%s", o->dir, name);
+	int e = ghostrec_takemeta_write_sidecar(side, &meta);
+	if (e < 0) {
+		SET_ERR("%s: %s", side, strerror(-e));
+		return -1;
+	}
+	return 0;
 }
 
 int finalize_take(const struct take *t, const char *raw_path, const char *out_dir,
 		  uint64_t *frames_out, char *err, size_t errsize)
 {
-	struct ghostrec_takemeta meta;
-	char paths[1 + TAKE_MAX_CHANNELS][4200], name[128];
-	SNDFILE *files[1 + TAKE_MAX_CHANNELS] = { 0 };
-	unsigned n_files = 0;
-	float *in = NULL, *mono = NULL;
-	int rc = -1;
+	struct take_output o;
 	struct stat st;
-
+	int rc = -1;
+	float *in = NULL;
 	int fd = open(raw_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		SET_ERR("spool file %s: %s", raw_path, strerror(errno));
@@ -86,93 +162,39 @@ int finalize_take(const struct take *t, const char *raw_path, const char *out_di
 		close(fd);
 		return -1;
 	}
-
-	memset(&meta, 0, sizeof(meta));
-	meta.take_id = t->take_id;
-	meta.marker_frame = take_marker_offset(t);
-	meta.rate = t->rate;
-	meta.channels = ch;
-	for (uint32_t c = 0; c < ch; c++)
-		snprintf(meta.channel_map[c], sizeof(meta.channel_map[c]), "%s",
-			 t->channel_map[c][0] ? t->channel_map[c] : "MONO");
-	meta.frames = frames;
-	snprintf(meta.start_utc, sizeof(meta.start_utc), "%s", t->start_utc);
-	snprintf(meta.node, sizeof(meta.node), "%s", t->node);
-	snprintf(meta.format, sizeof(meta.format), "%s", t->format == TAKE_FORMAT_PCM24 ? "pcm24" : "float32");
-
-	ghostrec_take_wav_name(name, sizeof(name), t->take_id, -1);
-	snprintf(paths[0], sizeof(paths[0]), "%s/%s", out_dir, name);
-	if (!(files[n_files++] = open_out(paths[0], t, ch, frames, &meta, err, errsize)))
-		goto out;
-	if (t->split_channels) {
-		for (uint32_t c = 0; c < ch; c++) {
-			ghostrec_take_wav_name(name, sizeof(name), t->take_id, (int)c);
-			snprintf(paths[n_files], sizeof(paths[0]), "%s/%s", out_dir, name);
-			if (!(files[n_files] = open_out(paths[n_files], t, 1, frames, &meta, err, errsize)))
-				goto out;
-			n_files++;
-		}
+	if (take_output_open(&o, t, out_dir, false, err, errsize) < 0) {
+		close(fd);
+		return -1;
 	}
-
 	in = malloc((size_t)CHUNK_FRAMES * ch * sizeof(float));
-	mono = malloc((size_t)CHUNK_FRAMES * sizeof(float));
-	if (!in || !mono) {
+	if (!in) {
 		SET_ERR("out of memory");
 		goto out;
 	}
 	for (uint64_t done = 0; done < frames;) {
 		uint32_t n = frames - done > CHUNK_FRAMES ? CHUNK_FRAMES : (uint32_t)(frames - done);
 		size_t bytes = (size_t)n * ch * sizeof(float);
-		ssize_t r = pread(fd, in, bytes, (off_t)(done * ch * sizeof(float)));
-		if (r != (ssize_t)bytes) {
+		if (pread(fd, in, bytes, (off_t)(done * ch * sizeof(float))) != (ssize_t)bytes) {
 			SET_ERR("spool file %s: short read at frame %" PRIu64, raw_path, done);
 			goto out;
 		}
-		if (sf_writef_float(files[0], in, n) != n) {
-			SET_ERR("%s: write failed: %s", paths[0], sf_strerror(files[0]));
+		int e = take_output_append(&o, in, ch, n);
+		if (e < 0) {
+			SET_ERR("%s: write failed: %s", out_dir, strerror(-e));
 			goto out;
-		}
-		for (unsigned f = 1; f < n_files; f++) {
-			for (uint32_t i = 0; i < n; i++)
-				mono[i] = in[(size_t)i * ch + (f - 1)];
-			if (sf_writef_float(files[f], mono, n) != n) {
-				SET_ERR("%s: write failed: %s", paths[f], sf_strerror(files[f]));
-				goto out;
-			}
 		}
 		done += n;
 	}
-	for (unsigned f = 0; f < n_files; f++) {
-		sf_write_sync(files[f]);
-		int e = sf_close(files[f]);
-		files[f] = NULL;
-		if (e != 0) {
-			SET_ERR("%s: close failed: %s", paths[f], sf_error_number(e));
-			goto out;
-		}
-		e = ghostrec_takemeta_append_cue(paths[f], meta.marker_frame);
-		if (e < 0 && e != -ERANGE) {
-			SET_ERR("%s: cannot add cue point: %s", paths[f], strerror(-e));
-			goto out;
-		}
-	}
-	ghostrec_take_sidecar_name(name, sizeof(name), t->take_id);
-	char side[4200];
-	snprintf(side, sizeof(side), "%s/%s", out_dir, name);
-	int e = ghostrec_takemeta_write_sidecar(side, &meta);
-	if (e < 0) {
-		SET_ERR("%s: %s", side, strerror(-e));
+	struct take done_take = *t;
+	done_take.spooled = frames;
+	if (take_output_finish(&o, &done_take, err, errsize) < 0)
 		goto out;
-	}
 	if (frames_out)
 		*frames_out = frames;
 	rc = 0;
 out:
-	for (unsigned f = 0; f < n_files; f++)
-		if (files[f])
-			sf_close(files[f]);
+	take_output_close(&o);
 	free(in);
-	free(mono);
 	close(fd);
 	return rc;
 }

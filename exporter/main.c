@@ -16,8 +16,8 @@
 #include "log.h"
 #include "spool.h"
 
-/* While a take runs the ring is polled every 10 ms (a 0.25 s ring still has 25 polls of slack);
- * idle, 10 wakeups a second are enough for node attach retries. */
+/* While a node is attached its ring is journaled every 10 ms (a 0.25 s ring still has 25 polls
+ * of slack); with no node attached, 10 wakeups a second are enough for attach retries. */
 #define TICK_ACTIVE_MS 10
 #define TICK_IDLE_MS 100
 
@@ -240,7 +240,10 @@ int main(int argc, char **argv)
 			items[n++] = (zmq_pollitem_t){ .socket = ex.rec.nodes[i].ctl, .events = ZMQ_POLLIN };
 			items[n++] = (zmq_pollitem_t){ .socket = ex.rec.nodes[i].evt, .events = ZMQ_POLLIN };
 		}
-		if (zmq_poll(items, n, ex.rec.n_takes ? TICK_ACTIVE_MS : TICK_IDLE_MS) < 0 && zmq_errno() != EINTR) {
+		bool active = ex.rec.n_takes > 0;
+		for (unsigned i = 0; i < ex.rec.n_nodes && !active; i++)
+			active = node_link_attached(&ex.rec.nodes[i]);
+		if (zmq_poll(items, n, active ? TICK_ACTIVE_MS : TICK_IDLE_MS) < 0 && zmq_errno() != EINTR) {
 			log_err("poll failed: %s", zmq_strerror(zmq_errno()));
 			break;
 		}

@@ -1,27 +1,46 @@
-/* Takes on nodes: mark, spool, persist, hand over (see recorder.h). */
+/* Journals on nodes, takes as ranges of them (see recorder.h). */
 #include "recorder.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "spool.h"
 
-#define CHUNK_FRAMES 8192u
+#define BUILD_CHUNK 8192u
 #define SYNC_INTERVAL_S 1.0
+
+static void *g_zctx; /* for nodes that only recovered takes mention */
+
+static void state_path(char *buf, size_t size, const struct recorder *r, uint32_t id)
+{
+	spool_state_path(buf, size, r->cfg->spool_dir, id);
+}
+
+static void build_dir(char *buf, size_t size, const struct recorder *r, uint32_t id)
+{
+	snprintf(buf, size, "%s/queue/.build-%" PRIu32, r->cfg->spool_dir, id);
+}
 
 static void save(struct recorder *r, struct active_take *a)
 {
 	char path[4200];
-	spool_state_path(path, sizeof(path), r->cfg->spool_dir, a->t.take_id);
+	state_path(path, sizeof(path), r, a->t.take_id);
 	int e = take_save(&a->t, path);
 	if (e < 0) {
 		r->counters.spool_errors++;
-		log_err("take %" PRIu32 ": cannot save its state to %s: %s", a->t.take_id, path, strerror(-e));
+		if (log_should_report(r->counters.spool_errors))
+			log_err("take %" PRIu32 ": cannot save its state to %s: %s", a->t.take_id, path, strerror(-e));
 	}
 }
 
@@ -35,14 +54,24 @@ static int find_node(struct recorder *r, const char *name)
 
 static int add_node(struct recorder *r, void *zctx, const char *name)
 {
-	if (r->n_nodes >= sizeof(r->nodes) / sizeof(r->nodes[0]))
+	char err[4400];
+	if (r->n_nodes >= RECORDER_MAX_NODES)
 		return -1;
-	if (node_link_init(&r->nodes[r->n_nodes], zctx, name) < 0)
+	unsigned n = r->n_nodes;
+	if (node_link_init(&r->nodes[n], zctx, name) < 0)
 		return -1;
+	struct ghostrec_journal_limits lim = {
+		.max_seconds = r->cfg->journal_hours * 3600.0,
+		.max_bytes = r->cfg->journal_max_bytes,
+		.seg_seconds = r->cfg->journal_segment_seconds,
+	};
+	if (capture_open(&r->caps[n], r->cfg->spool_dir, name, &lim, err, sizeof(err)) < 0) {
+		log_err("node %s: cannot open its journal: %s", name, err);
+		node_link_close(&r->nodes[n]);
+		return -1;
+	}
 	return (int)r->n_nodes++;
 }
-
-static void *g_zctx; /* for nodes that only recovered takes mention */
 
 int recorder_init(struct recorder *r, const struct exporter_config *cfg, void *zctx, struct worker *worker)
 {
@@ -51,8 +80,10 @@ int recorder_init(struct recorder *r, const struct exporter_config *cfg, void *z
 	r->worker = worker;
 	g_zctx = zctx;
 	for (unsigned c = 0; c < TAKE_MAX_CHANNELS; c++)
-		if (!(r->scratch[c] = malloc(CHUNK_FRAMES * sizeof(float))))
+		if (!(r->scratch[c] = malloc(CAPTURE_CHUNK_FRAMES * sizeof(float))))
 			return -1;
+	if (!(r->frames = malloc((size_t)BUILD_CHUNK * TAKE_MAX_CHANNELS * sizeof(float))))
+		return -1;
 	for (unsigned i = 0; i < cfg->n_nodes; i++)
 		if (add_node(r, zctx, cfg->nodes[i]) < 0)
 			return -1;
@@ -61,43 +92,96 @@ int recorder_init(struct recorder *r, const struct exporter_config *cfg, void *z
 
 void recorder_close(struct recorder *r)
 {
-	for (unsigned i = 0; i < r->n_takes; i++)
-		spool_writer_close(&r->takes[i].w);
-	for (unsigned i = 0; i < r->n_nodes; i++)
+	for (unsigned i = 0; i < r->n_takes; i++) {
+		take_output_sync(&r->takes[i].out);
+		take_output_close(&r->takes[i].out);
+	}
+	for (unsigned i = 0; i < r->n_nodes; i++) {
+		capture_close(&r->caps[i]);
 		node_link_close(&r->nodes[i]);
+	}
 	for (unsigned c = 0; c < TAKE_MAX_CHANNELS; c++)
 		free(r->scratch[c]);
+	free(r->frames);
+}
+
+static bool recording_take(const struct take *t)
+{
+	return !t->is_export && (t->state == TAKE_ARMED || t->state == TAKE_RECORDING);
 }
 
 bool recorder_recording(const struct recorder *r)
 {
 	for (unsigned i = 0; i < r->n_takes; i++)
-		if (r->takes[i].t.state == TAKE_ARMED || r->takes[i].t.state == TAKE_RECORDING)
+		if (recording_take(&r->takes[i].t))
 			return true;
 	return false;
 }
 
 static void remove_take(struct recorder *r, unsigned i)
 {
-	spool_writer_close(&r->takes[i].w);
+	take_output_close(&r->takes[i].out);
 	r->takes[i] = r->takes[--r->n_takes];
 }
 
-static int open_spool(struct recorder *r, struct active_take *a)
+/* Creates the take's build folder and files. */
+static int open_output(struct recorder *r, struct active_take *a, bool resume)
 {
-	char path[4200];
-	spool_raw_path(path, sizeof(path), r->cfg->spool_dir, a->t.take_id);
-	int e = spool_writer_open(&a->w, path, a->t.channels);
-	if (e < 0) {
+	char dir[4200], err[4600];
+	build_dir(dir, sizeof(dir), r, a->t.take_id);
+	if (!resume && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_err("take %" PRIu32 ": cannot create %s: %s", a->t.take_id, dir, strerror(errno));
 		r->counters.spool_errors++;
-		log_err("take %" PRIu32 ": cannot open spool file %s: %s", a->t.take_id, path, strerror(-e));
+		return -1;
 	}
-	return e;
+	if (take_output_open(&a->out, &a->t, dir, resume, err, sizeof(err)) < 0) {
+		log_err("take %" PRIu32 ": %s", a->t.take_id, err);
+		r->counters.spool_errors++;
+		return -1;
+	}
+	return 0;
+}
+
+static struct active_take *new_take(struct recorder *r, unsigned n, uint32_t id)
+{
+	struct node_link *nl = &r->nodes[n];
+	struct active_take *a = &r->takes[r->n_takes];
+	memset(a, 0, sizeof(*a));
+	a->node = n;
+	take_begin(&a->t, id, nl->name, r->cfg->format, r->cfg->split_channels, nl->info.rate,
+		   nl->info.channels, nl->info.generation, r->cfg->preroll, r->cfg->postroll);
+	for (unsigned c = 0; c < a->t.channels; c++)
+		memcpy(a->t.channel_map[c], nl->channel_map[c], sizeof(a->t.channel_map[c]));
+	a->t.instance = nl->info.instance;
+	a->t.request_frame = nl->info.write_frame;
+	if (open_output(r, a, false) < 0)
+		return NULL;
+	return a;
+}
+
+/* A take resumed after a restart while it was recording may have been stopped by REAPER while we
+ * were down: a new start ends it where the new take is asked for (never one merged take). */
+static void end_unknown_takes(struct recorder *r, const char *why)
+{
+	for (unsigned i = 0; i < r->n_takes; i++) {
+		struct active_take *a = &r->takes[i];
+		if (!a->t.stop_unknown || !recording_take(&a->t))
+			continue;
+		struct node_link *nl = &r->nodes[a->node];
+		uint64_t wf = node_link_attached(nl) && nl->info.instance == a->t.instance ? nl->info.write_frame :
+			      a->t.start_frame + a->t.spooled;
+		log_warn("take %" PRIu32 ": resumed after a restart, so REAPER may have stopped it meanwhile; "
+			 "%s ends it at frame %" PRIu64 " and starts a new take", a->t.take_id, why, wf);
+		take_stop(&a->t, wf);
+		a->t.stop_unknown = false;
+		save(r, a);
+	}
 }
 
 int recorder_start(struct recorder *r, const char *why, double now)
 {
 	r->counters.starts++;
+	end_unknown_takes(r, why);
 	if (recorder_recording(r)) {
 		r->counters.repeated_starts++;
 		return 0; /* REAPER repeats /record 1 as state feedback */
@@ -113,16 +197,8 @@ int recorder_start(struct recorder *r, const char *why, double now)
 				why, nl->name, nl->last_error[0] ? nl->last_error : "no ring");
 			continue;
 		}
-		/* the marker comes a cycle or two after the request; the preroll must still be there */
-		double ring_s = nl->info.rate ? (double)nl->info.capacity / nl->info.rate : 0;
-		if (!r->ring_warned[n] && ring_s < r->cfg->preroll + 0.25) {
-			r->ring_warned[n] = true;
-			log_warn("node %s: its ring holds %.2f s, less than the preroll (%.2f s) plus the mark "
-				 "delay: takes will start later than the preroll asks (raise ghostrec.ring.seconds)",
-				 nl->name, ring_s, r->cfg->preroll);
-		}
 		if (r->n_takes >= RECORDER_MAX_ACTIVE) {
-			log_err("record start (%s): %u takes still spooling; cannot start another", why, r->n_takes);
+			log_err("record start (%s): %u takes still being written; cannot start another", why, r->n_takes);
 			break;
 		}
 		uint32_t id;
@@ -132,17 +208,8 @@ int recorder_start(struct recorder *r, const char *why, double now)
 			log_err("record start: cannot allocate a take id in %s: %s", r->cfg->spool_dir, strerror(-e));
 			break;
 		}
-		struct active_take *a = &r->takes[r->n_takes];
-		memset(a, 0, sizeof(*a));
-		a->w.fd = -1;
-		a->node = n;
-		take_begin(&a->t, id, nl->name, r->cfg->format, r->cfg->split_channels, nl->info.rate,
-			   nl->info.channels, nl->info.generation, r->cfg->preroll, r->cfg->postroll);
-		for (unsigned c = 0; c < a->t.channels; c++)
-			memcpy(a->t.channel_map[c], nl->channel_map[c], sizeof(a->t.channel_map[c]));
-		a->t.request_frame = nl->info.write_frame;
-		a->attach_seen = nl->attach_count;
-		if (open_spool(r, a) < 0)
+		struct active_take *a = new_take(r, n, id);
+		if (!a)
 			continue;
 		save(r, a);
 		r->n_takes++;
@@ -168,14 +235,16 @@ int recorder_stop(struct recorder *r, const char *why)
 	for (unsigned i = 0; i < r->n_takes; i++) {
 		struct active_take *a = &r->takes[i];
 		struct node_link *nl = &r->nodes[a->node];
-		uint64_t wf = node_link_attached(nl) ? nl->info.write_frame : a->t.start_frame + a->t.spooled;
-		if (node_link_attached(nl)) {
+		if (a->t.is_export)
+			continue;
+		uint64_t wf = a->t.start_frame + a->t.spooled;
+		if (node_link_attached(nl) && nl->info.instance == a->t.instance) {
 			struct ghostrec_ring_info info;
-			if (ghostrec_ring_reader_info(nl->ring, &info) == 0)
-				wf = info.write_frame;
+			wf = ghostrec_ring_reader_info(nl->ring, &info) == 0 ? info.write_frame : nl->info.write_frame;
 		}
 		if (take_stop(&a->t, wf)) {
 			stopped++;
+			a->t.stop_unknown = false;
 			save(r, a);
 			log_info("take %" PRIu32 ": stop (%s) at frame %" PRIu64 "; postroll to %" PRIu64, a->t.take_id,
 				 why, a->t.state == TAKE_POSTROLL ? a->t.stop_frame : wf,
@@ -191,7 +260,7 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 {
 	for (unsigned i = 0; i < r->n_takes; i++) {
 		struct active_take *a = &r->takes[i];
-		if (a->node != node || a->t.take_id != take_id)
+		if (a->node != node || a->t.take_id != take_id || a->t.is_export)
 			continue;
 		if (a->t.state != TAKE_ARMED) {
 			/* The node marked after we gave up waiting: the marker in REAPER's take is the
@@ -210,21 +279,11 @@ static void handle_marker(struct recorder *r, unsigned node, uint32_t take_id, u
 			}
 			return;
 		}
-		struct node_link *nl = &r->nodes[node];
-		uint64_t lost = take_marked(&a->t, frame, nl->info.oldest_frame);
-		if (lost) {
-			r->counters.lost_frames += lost;
-			log_err("take %" PRIu32 ": the ring no longer had %" PRIu64 " frames of the preroll: it "
-				"holds audio from frame %" PRIu64 " on (ring of %.2f s shorter than preroll + mark "
-				"delay, or the node's format changed just before); the take starts there", take_id,
-				lost, nl->info.oldest_frame, (double)nl->info.capacity / a->t.rate);
-		}
-		else if (frame - a->t.start_frame < a->t.preroll_frames)
-			log_info("take %" PRIu32 ": preroll is %" PRIu64 " frames, not %" PRIu64 ": the node's audio "
-				 "only starts at frame %" PRIu64, take_id, frame - a->t.start_frame,
-				 a->t.preroll_frames, a->t.start_frame);
+		/* the take starts at marker - preroll; what the journal lacks of that is found when the
+		 * take is written (it then starts later) */
+		take_marked(&a->t, frame, 0);
 		save(r, a);
-		log_info("take %" PRIu32 ": marker at frame %" PRIu64 "; spooling from frame %" PRIu64,
+		log_info("take %" PRIu32 ": marker at frame %" PRIu64 "; the take starts at frame %" PRIu64,
 			 take_id, frame, a->t.start_frame);
 		return;
 	}
@@ -259,94 +318,209 @@ static void poll_node(struct recorder *r, unsigned n)
 	}
 }
 
-/* Ends a take early at what is spooled (node gone, format changed). */
-static void cut_take(struct recorder *r, struct active_take *a, const char *why)
+/* Ends a take at what it holds (its format changed; its node is gone: then with a trailing gap). */
+static void cut_take(struct recorder *r, struct active_take *a, const char *why, uint64_t gap_frames,
+		     const char *cause)
 {
-	uint64_t at = a->t.start_frame + a->t.spooled;
-	log_err("take %" PRIu32 ": %s; ending it at frame %" PRIu64 " with the %" PRIu64
-		" frames spooled so far", a->t.take_id, why, at, a->t.spooled);
-	if (a->t.state == TAKE_RECORDING)
-		take_stop(&a->t, at);
-	if (a->t.state == TAKE_POSTROLL)
-		a->t.end_frame = at;
-	take_add_spooled(&a->t, 0);
+	struct take *t = &a->t;
+	uint64_t at = t->start_frame + t->spooled;
+	if (t->state == TAKE_RECORDING)
+		take_stop(t, at);
+	if (gap_frames) {
+		int e = take_output_append(&a->out, NULL, t->channels, (uint32_t)gap_frames);
+		if (e < 0) {
+			log_err("take %" PRIu32 ": cannot write its trailing gap: %s; retrying", t->take_id, strerror(-e));
+			return;
+		}
+		take_add_gap(t, t->spooled, gap_frames, cause);
+		t->spooled += gap_frames;
+	}
+	log_err("take %" PRIu32 ": %s; ending it after the %" PRIu64 " frames it holds%s", t->take_id, why,
+		at - t->start_frame, gap_frames ? " and a gap of the time the node was gone" : "");
+	t->end_frame = t->start_frame + t->spooled;
+	t->state = TAKE_SPOOLED;
+	save(r, a);
 }
 
-static void pump(struct recorder *r, struct active_take *a)
+/* Writes the take's files from the journal as far as the journal and the take's range go. */
+static void build(struct recorder *r, struct active_take *a)
 {
-	struct node_link *nl = &r->nodes[a->node];
 	struct take *t = &a->t;
+	struct capture *c = &r->caps[a->node];
 	if (t->state != TAKE_RECORDING && t->state != TAKE_POSTROLL)
 		return;
-	if (!node_link_attached(nl))
+	uint64_t jend;
+	if (!ghostrec_journal_end(&c->j, t->instance, &jend))
 		return;
-	if (nl->info.generation != t->generation || nl->info.channels != t->channels) {
-		cut_take(r, a, "the node's format changed (new ring generation)");
-		return;
-	}
-	uint64_t pos = t->start_frame + t->spooled;
-	if (nl->info.write_frame + nl->info.capacity < pos) {
-		cut_take(r, a, "the node restarted (its ring timeline went back)");
-		return;
-	}
-	uint64_t limit = take_spool_limit(t, nl->info.write_frame);
-	while (pos < limit && t->state != TAKE_SPOOLED) {
-		uint32_t n = limit - pos > CHUNK_FRAMES ? CHUNK_FRAMES : (uint32_t)(limit - pos);
-		if (n > nl->info.capacity)
-			n = (uint32_t)nl->info.capacity;
-		int res = ghostrec_ring_read_frames(nl->ring, t->generation, pos, r->scratch, n);
+	for (;;) {
+		uint64_t pos = t->start_frame + t->spooled, limit = take_spool_limit(t, jend), n = 0;
+		if (pos >= limit || t->state == TAKE_SPOOLED)
+			return;
+		const struct ghostrec_journal_seg *seg;
+		char cause[GHOSTREC_JOURNAL_CAUSE_MAX];
+		enum ghostrec_journal_where w = ghostrec_journal_locate(&c->j, t->instance, pos, &n, &seg, cause);
+		if (n > limit - pos)
+			n = limit - pos;
+		if (n > BUILD_CHUNK)
+			n = BUILD_CHUNK;
+		if (w == GHOSTREC_JOURNAL_GONE && t->spooled == 0) {
+			/* the journal starts after the preroll would: the take starts there */
+			uint64_t lost = n < t->marker_frame - t->start_frame ? n : t->marker_frame - t->start_frame;
+			if (lost == 0)
+				return;
+			t->start_frame += lost;
+			r->counters.lost_frames += lost;
+			log_warn("take %" PRIu32 ": the journal holds this node's audio from frame %" PRIu64 " on: the "
+				 "preroll is %" PRIu64 " frames short", t->take_id, t->start_frame, lost);
+			save(r, a);
+			continue;
+		}
 		int e = 0;
-		if (res == GHOSTREC_RING_OK) {
-			e = spool_writer_append(&a->w, (const float *const *)r->scratch, n);
-		} else if (res == GHOSTREC_RING_OVERWRITTEN) {
-			struct ghostrec_ring_info info;
-			uint64_t oldest = pos + n;
-			if (ghostrec_ring_reader_info(nl->ring, &info) == 0 && info.oldest_frame > pos)
-				oldest = info.oldest_frame;
-			n = oldest - pos > CHUNK_FRAMES ? CHUNK_FRAMES : (uint32_t)(oldest - pos);
-			if (pos + n > limit)
-				n = (uint32_t)(limit - pos);
-			if (n == 0)
-				n = 1; /* the writer is right at our heels: give up one frame, never spin */
-			r->counters.ring_overwrites++;
-			const float *silence[TAKE_MAX_CHANNELS] = { 0 };
-			e = spool_writer_append(&a->w, silence, n);
-			t->lost_frames += n;
-			r->counters.lost_frames += n;
-			if (log_should_report(r->counters.ring_overwrites))
-				log_err("take %" PRIu32 ": frames %" PRIu64 "..%" PRIu64 " were overwritten in the ring "
-					"before they were spooled: filled with silence (%" PRIu64 " lost in this take)",
-					t->take_id, pos, pos + n, t->lost_frames);
-		} else if (res == GHOSTREC_RING_NOT_YET) {
-			break;
+		if (w == GHOSTREC_JOURNAL_DATA) {
+			if (seg->generation != t->generation || seg->channels != t->channels || seg->rate != t->rate) {
+				cut_take(r, a, "the node's format changed (new ring generation)", 0, NULL);
+				return;
+			}
+			e = ghostrec_journal_read(&c->j, seg, pos, (uint32_t)n, r->frames);
+			if (e < 0) {
+				r->counters.spool_errors++;
+				if (log_should_report(r->counters.spool_errors))
+					log_err("take %" PRIu32 ": reading the journal failed: %s", t->take_id, strerror(-e));
+				return;
+			}
+			e = take_output_append(&a->out, r->frames, t->channels, (uint32_t)n);
+		} else if (w == GHOSTREC_JOURNAL_HOLE || w == GHOSTREC_JOURNAL_GONE) {
+			e = take_output_append(&a->out, NULL, t->channels, (uint32_t)n);
+			if (e == 0) {
+				take_add_gap(t, t->spooled, n, w == GHOSTREC_JOURNAL_HOLE ? cause : "other");
+				r->counters.lost_frames += n;
+				log_err("take %" PRIu32 ": file frames %" PRIu64 "..%" PRIu64 " hold no audio (%s): a gap, "
+					"flagged in the take's metadata", t->take_id, t->spooled, t->spooled + n, cause);
+				save(r, a);
+			}
 		} else {
-			cut_take(r, a, res == GHOSTREC_RING_GENERATION ? "the node's format changed" :
-				 "the ring cannot be read");
 			return;
 		}
 		if (e < 0) {
 			r->counters.spool_errors++;
 			if (log_should_report(r->counters.spool_errors))
-				log_err("take %" PRIu32 ": writing the spool file failed: %s; retrying while the ring "
-					"still holds the audio (%" PRIu64 " errors so far)", t->take_id, strerror(-e),
-					r->counters.spool_errors);
+				log_err("take %" PRIu32 ": writing its file failed: %s; retrying from the journal (%" PRIu64
+					" errors so far)", t->take_id, strerror(-e), r->counters.spool_errors);
 			return;
 		}
-		take_add_spooled(t, n);
-		pos += n;
+		bool done = take_add_spooled(t, n);
+		if (w != GHOSTREC_JOURNAL_DATA || done)
+			save(r, a);
 	}
 }
 
-static void finish(struct recorder *r, unsigned i)
+/* Header patches, cue points, sidecar, then the folder moves into the delivery queue. */
+static bool finish(struct recorder *r, struct active_take *a)
 {
-	struct active_take *a = &r->takes[i];
-	spool_writer_close(&a->w);
-	save(r, a);
+	char dir[4200], dst[4200], err[4600];
+	struct take *t = &a->t;
+	build_dir(dir, sizeof(dir), r, t->take_id);
+	spool_queue_path(dst, sizeof(dst), r->cfg->spool_dir, t->take_id);
+	if (t->spooled == 0) {
+		log_err("take %" PRIu32 ": holds no audio at all; nothing to deliver", t->take_id);
+		take_output_close(&a->out);
+		spool_remove_dir(dir);
+	} else {
+		if (take_output_finish(&a->out, t, err, sizeof(err)) < 0 ||
+		    (rename(dir, dst) < 0 && snprintf(err, sizeof(err), "%s: %s", dst, strerror(errno)) > 0)) {
+			if (!a->finish_failed)
+				log_err("take %" PRIu32 ": cannot finish its files: %s; retrying", t->take_id, err);
+			a->finish_failed = true;
+			r->counters.spool_errors++;
+			/* reopen what is there so the next attempt patches the same files */
+			take_output_close(&a->out);
+			if (open_output(r, a, true) == 0 && take_output_frames(&a->out) > t->spooled)
+				for (unsigned i = 0; i < a->out.n; i++)
+					takefile_truncate(&a->out.f[i], t->spooled);
+			return false;
+		}
+		char q[4200];
+		snprintf(q, sizeof(q), "%s/queue", r->cfg->spool_dir);
+		int dfd = open(q, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	char st[4200];
+	state_path(st, sizeof(st), r, t->take_id);
+	unlink(st);
 	r->counters.takes_spooled++;
-	log_info("take %" PRIu32 ": spooled %" PRIu64 " frames (%.3f s)%s", a->t.take_id, a->t.spooled,
-		 (double)a->t.spooled / a->t.rate, a->t.lost_frames ? " WITH LOST FRAMES (see above)" : "");
-	worker_submit(r->worker, &a->t);
-	remove_take(r, i);
+	uint64_t gap_frames = 0;
+	for (unsigned g = 0; g < t->n_gaps; g++)
+		gap_frames += t->gaps[g].frames;
+	log_info("take %" PRIu32 ": finished %" PRIu64 " frames (%.3f s, marker at frame %" PRIu64 ")%s", t->take_id,
+		 t->spooled, (double)t->spooled / t->rate, take_marker_offset(t),
+		 t->n_gaps ? " WITH GAPS (listed in its sidecar)" : "");
+	if (t->n_gaps)
+		log_err("take %" PRIu32 ": %u gap(s), %" PRIu64 " frames without audio", t->take_id, t->n_gaps,
+			gap_frames);
+	if (t->spooled)
+		worker_submit(r->worker, t);
+	return true;
+}
+
+/* Is the take's node (with the take's timeline) still there? */
+static void check_node(struct recorder *r, struct active_take *a, double now)
+{
+	struct node_link *nl = &r->nodes[a->node];
+	struct take *t = &a->t;
+	bool here = node_link_attached(nl) && nl->info.instance == t->instance;
+	if (here || t->state == TAKE_SPOOLED || t->state == TAKE_FAILED) {
+		a->gone_since = 0;
+		return;
+	}
+	if (!a->gone_since) {
+		a->gone_since = now;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		a->gone_wall_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		log_warn("take %" PRIu32 ": node %s is gone%s; waiting up to %.0f s for it", t->take_id, nl->name,
+			 node_link_attached(nl) ? " (it restarted: a new timeline)" : "", RECORDER_NODE_GONE_WAIT_S);
+	}
+	bool restarted = node_link_attached(nl) && nl->info.instance != t->instance;
+	if (!restarted && now - a->gone_since < RECORDER_NODE_GONE_WAIT_S)
+		return;
+	if (t->state == TAKE_ARMED) {
+		t->state = TAKE_FAILED;
+		r->counters.takes_failed++;
+		log_err("take %" PRIu32 ": node %s went away before it marked; no take", t->take_id, nl->name);
+		save(r, a);
+		return;
+	}
+	/* everything the journal holds of the old timeline is in the file (build ran first); the
+	 * rest of the take, up to its end or to now, is a gap */
+	uint64_t held = t->start_frame + t->spooled, want;
+	if (t->state == TAKE_POSTROLL && t->end_frame > held)
+		want = t->end_frame - held;
+	else if (t->state == TAKE_POSTROLL)
+		want = 0;
+	else
+		want = (uint64_t)llround((now - a->gone_since) * t->rate) + t->postroll_frames;
+	cut_take(r, a, restarted ? "its node restarted (a new timeline)" : "its node is gone", want,
+		 "node-gone");
+}
+
+static void keep_point(struct recorder *r, unsigned n, uint64_t *inst, uint64_t *from)
+{
+	*inst = 0;
+	*from = UINT64_MAX;
+	for (unsigned i = 0; i < r->n_takes; i++) {
+		const struct take *t = &r->takes[i].t;
+		if (r->takes[i].node != n || t->state == TAKE_SPOOLED || t->state == TAKE_FAILED)
+			continue;
+		uint64_t p = t->state == TAKE_ARMED ? t->request_frame - (t->request_frame < t->preroll_frames ?
+				t->request_frame : t->preroll_frames) : t->start_frame + t->spooled;
+		if (p < *from) {
+			*inst = t->instance;
+			*from = p;
+		}
+	}
 }
 
 void recorder_tick(struct recorder *r, double now)
@@ -354,18 +528,23 @@ void recorder_tick(struct recorder *r, double now)
 	for (unsigned n = 0; n < r->n_nodes; n++) {
 		node_link_update(&r->nodes[n], now);
 		poll_node(r, n);
+		capture_pump(&r->caps[n], &r->nodes[n], now, r->scratch);
+		uint64_t inst, from;
+		keep_point(r, n, &inst, &from);
+		capture_maintain(&r->caps[n], now, inst, from);
 	}
 	for (unsigned i = 0; i < r->n_takes;) {
 		struct active_take *a = &r->takes[i];
 		struct node_link *nl = &r->nodes[a->node];
-		if (a->t.state == TAKE_ARMED && node_link_attached(nl) && !a->mark_sent)
+		bool here = node_link_attached(nl) && nl->info.instance == a->t.instance;
+		if (a->t.state == TAKE_ARMED && here && !a->mark_sent)
 			a->mark_sent = node_link_send_mark(nl, a->t.take_id) == 0; /* not connected before */
-		if (a->t.marker_missing && a->t.state == TAKE_RECORDING && node_link_attached(nl)) {
+		if (a->t.marker_missing && a->t.state == TAKE_RECORDING && here) {
 			uint64_t frame;
 			if (node_link_find_marker(nl, a->t.take_id, &frame))
 				handle_marker(r, a->node, a->t.take_id, frame);
 		}
-		if (a->t.state == TAKE_ARMED && node_link_attached(nl)) {
+		if (a->t.state == TAKE_ARMED && here) {
 			uint64_t frame;
 			if (node_link_find_marker(nl, a->t.take_id, &frame)) {
 				handle_marker(r, a->node, a->t.take_id, frame);
@@ -379,48 +558,27 @@ void recorder_tick(struct recorder *r, double now)
 				handle_marker(r, a->node, a->t.take_id, a->t.request_frame);
 			}
 		}
-		if (node_link_attached(nl) && a->attach_seen != nl->attach_count) {
-			a->verify_pending = a->attach_seen != 0 || a->verify_pending;
-			a->attach_seen = nl->attach_count;
-		}
-		if (a->verify_pending && node_link_attached(nl)) {
-			/* a node that restarted while we were down has a new timeline: the frames we
-			 * would read next are not this take's. Its marker table tells. */
-			uint64_t frame = 0;
-			a->verify_pending = false;
-			if (!a->t.marker_missing && (a->t.state == TAKE_RECORDING || a->t.state == TAKE_POSTROLL) &&
-			    (!node_link_find_marker(nl, a->t.take_id, &frame) || frame != a->t.marker_frame))
-				cut_take(r, a, "the node no longer knows this take's marker (it restarted)");
-		}
-		pump(r, a);
-		if (a->w.fd >= 0 && now - a->last_sync > SYNC_INTERVAL_S) {
-			spool_writer_sync(&a->w);
+		build(r, a);
+		check_node(r, a, now);
+		if (a->out.n && now - a->last_sync > SYNC_INTERVAL_S) {
+			take_output_sync(&a->out);
 			a->last_sync = now;
 		}
-		if (a->t.state == TAKE_SPOOLED) {
-			finish(r, i);
+		if (a->t.state == TAKE_FAILED) {
+			char st[4200], dir[4200];
+			state_path(st, sizeof(st), r, a->t.take_id);
+			build_dir(dir, sizeof(dir), r, a->t.take_id);
+			take_output_close(&a->out);
+			spool_remove_dir(dir);
+			unlink(st);
+			remove_take(r, i);
+			continue;
+		}
+		if (a->t.state == TAKE_SPOOLED && finish(r, a)) {
+			remove_take(r, i);
 			continue;
 		}
 		i++;
-	}
-}
-
-/* A spool file without a state file is what a crash between finalize's last two steps leaves:
- * its take is in the queue already. Anything else is kept and reported, never deleted. */
-static void orphan_spool(struct recorder *r, const char *name)
-{
-	char state[4400], path[4400], queue[4400];
-	unsigned long id = strtoul(name + 5, NULL, 10);
-	spool_state_path(state, sizeof(state), r->cfg->spool_dir, (uint32_t)id);
-	if (access(state, F_OK) == 0)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", r->cfg->spool_dir, name);
-	spool_queue_path(queue, sizeof(queue), r->cfg->spool_dir, (uint32_t)id);
-	if (access(queue, F_OK) == 0) {
-		unlink(path);
-		log_info("take %lu: removed its spool file, the take is already in the delivery queue", id);
-	} else {
-		log_warn("spool: %s has no state file; kept (raw interleaved float32)", path);
 	}
 }
 
@@ -432,34 +590,24 @@ void recorder_recover(struct recorder *r, double now)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
-		if (strncmp(de->d_name, "take-", 5) == 0 && l > 9 && strcmp(de->d_name + l - 4, ".raw") == 0) {
-			orphan_spool(r, de->d_name);
-			continue;
-		}
 		if (strncmp(de->d_name, "take-", 5) != 0 || l < 12 || strcmp(de->d_name + l - 6, ".state") != 0)
 			continue;
-		char path[4400], err[256];
+		char path[4400], err[256], q[4400];
 		struct active_take a;
 		memset(&a, 0, sizeof(a));
-		a.w.fd = -1;
 		snprintf(path, sizeof(path), "%s/%s", r->cfg->spool_dir, de->d_name);
 		if (take_load(&a.t, path, err, sizeof(err)) < 0) {
 			log_err("spool: %s is unreadable (%s); left in place", path, err);
 			continue;
 		}
-		if (open_spool(r, &a) < 0)
-			continue;
-		a.t.spooled = a.w.frames;
-		r->counters.recovered++;
-		if (a.t.state == TAKE_SPOOLED) {
-			log_info("take %" PRIu32 ": recovered a finished spool (%" PRIu64 " frames); finalizing",
-				 a.t.take_id, a.t.spooled);
-			spool_writer_close(&a.w);
-			worker_submit(r->worker, &a.t);
+		spool_queue_path(q, sizeof(q), r->cfg->spool_dir, a.t.take_id);
+		if (access(q, F_OK) == 0) {
+			/* finished and queued; only the state file was left */
+			unlink(path);
 			continue;
 		}
 		if (a.t.state == TAKE_FAILED) {
-			spool_writer_close(&a.w);
+			unlink(path);
 			continue;
 		}
 		int n = find_node(r, a.t.node);
@@ -467,15 +615,40 @@ void recorder_recover(struct recorder *r, double now)
 			n = add_node(r, g_zctx, a.t.node);
 		if (n < 0 || r->n_takes >= RECORDER_MAX_ACTIVE) {
 			log_err("take %" PRIu32 ": cannot resume (node %s); left in the spool dir", a.t.take_id, a.t.node);
-			spool_writer_close(&a.w);
 			continue;
 		}
 		a.node = (unsigned)n;
+		if (open_output(r, &a, true) < 0) {
+			if (a.t.state != TAKE_ARMED)
+				continue;
+			if (open_output(r, &a, false) < 0) /* a take that never got audio: start its files */
+				continue;
+		}
+		uint64_t held = take_output_frames(&a.out);
+		if (a.t.state == TAKE_SPOOLED && held < a.t.spooled) {
+			log_err("take %" PRIu32 ": its files hold %" PRIu64 " of %" PRIu64 " frames; rewriting the rest "
+				"from the journal", a.t.take_id, held, a.t.spooled);
+			a.t.state = TAKE_POSTROLL;
+		}
+		if (a.t.state == TAKE_SPOOLED && held > a.t.spooled)
+			for (unsigned i = 0; i < a.out.n; i++)
+				takefile_truncate(&a.out.f[i], a.t.spooled);
+		if (a.t.state != TAKE_SPOOLED) {
+			a.t.spooled = held;
+			/* gaps past what the files hold are written again */
+			while (a.t.n_gaps && a.t.gaps[a.t.n_gaps - 1].frame >= held)
+				a.t.n_gaps--;
+			if (a.t.n_gaps && a.t.gaps[a.t.n_gaps - 1].frame + a.t.gaps[a.t.n_gaps - 1].frames > held)
+				a.t.gaps[a.t.n_gaps - 1].frames = held - a.t.gaps[a.t.n_gaps - 1].frame;
+		}
+		if (a.t.state == TAKE_ARMED || a.t.state == TAKE_RECORDING)
+			a.t.stop_unknown = !a.t.is_export;
+		r->counters.recovered++;
 		a.mark_sent = false; /* ARMED: look for the marker in the node's table first */
-		a.verify_pending = true;
 		a.mark_sent_at = now;
 		r->takes[r->n_takes++] = a;
-		log_info("take %" PRIu32 ": resuming after a restart: %s on node %s, %" PRIu64 " frames already spooled",
+		save(r, &r->takes[r->n_takes - 1]);
+		log_info("take %" PRIu32 ": resuming after a restart: %s on node %s, %" PRIu64 " frames already written",
 			 a.t.take_id, take_state_name(a.t.state), a.t.node, a.t.spooled);
 	}
 	closedir(d);
@@ -493,6 +666,80 @@ int recorder_mark_only(struct recorder *r, uint32_t *take_id)
 	*take_id = id;
 	log_info("mark %" PRIu32 " sent to %d node(s) (no recording)", id, sent);
 	return sent;
+}
+
+uint32_t recorder_export(struct recorder *r, const char *node, bool is_frames, int64_t from, int64_t to,
+			 const char *out_path, char *err, size_t errsize)
+{
+	int n = node && *node ? find_node(r, node) : (r->n_nodes ? 0 : -1);
+	if (n < 0) {
+		snprintf(err, errsize, "no node %s", node && *node ? node : "(none configured)");
+		return 0;
+	}
+	struct capture *c = &r->caps[n];
+	struct node_link *nl = &r->nodes[n];
+	uint64_t inst, f0, f1, i1;
+	if (is_frames) {
+		if (!node_link_attached(nl) && !c->have_pos) {
+			snprintf(err, errsize, "node %s is not attached: frame positions need its current timeline",
+				 nl->name);
+			return 0;
+		}
+		inst = node_link_attached(nl) ? nl->info.instance : c->instance;
+		f0 = (uint64_t)from;
+		f1 = (uint64_t)to;
+	} else if (!ghostrec_journal_frame_at(&c->j, from, &inst, &f0) || !ghostrec_journal_frame_at(&c->j, to, &i1, &f1) ||
+		   i1 != inst) {
+		snprintf(err, errsize, "the journal of node %s does not hold that time range in one timeline", nl->name);
+		return 0;
+	}
+	if (f1 <= f0) {
+		snprintf(err, errsize, "empty range (to is not after from)");
+		return 0;
+	}
+	uint64_t n_frames = 0;
+	const struct ghostrec_journal_seg *seg = NULL;
+	uint64_t first = f0;
+	enum ghostrec_journal_where w = ghostrec_journal_locate(&c->j, inst, first, &n_frames, &seg, NULL);
+	if (w == GHOSTREC_JOURNAL_GONE)
+		first += n_frames, w = ghostrec_journal_locate(&c->j, inst, first, &n_frames, &seg, NULL);
+	if (w != GHOSTREC_JOURNAL_DATA || first >= f1) {
+		snprintf(err, errsize, "the journal of node %s holds nothing of that range", nl->name);
+		return 0;
+	}
+	if (r->n_takes >= RECORDER_MAX_ACTIVE) {
+		snprintf(err, errsize, "%u takes are being written; try again", r->n_takes);
+		return 0;
+	}
+	uint32_t id;
+	if (spool_next_take_id(r->cfg->spool_dir, &id) < 0) {
+		snprintf(err, errsize, "cannot allocate a take id in %s", r->cfg->spool_dir);
+		return 0;
+	}
+	struct active_take *a = &r->takes[r->n_takes];
+	memset(a, 0, sizeof(*a));
+	a->node = (unsigned)n;
+	take_begin(&a->t, id, nl->name, r->cfg->format, r->cfg->split_channels, seg->rate, seg->channels,
+		   seg->generation, 0, 0);
+	for (unsigned ch = 0; ch < a->t.channels; ch++)
+		memcpy(a->t.channel_map[ch], nl->channel_map[ch], sizeof(a->t.channel_map[ch]));
+	a->t.instance = inst;
+	a->t.is_export = true;
+	snprintf(a->t.export_path, sizeof(a->t.export_path), "%s", out_path ? out_path : "");
+	a->t.marker_missing = true;
+	a->t.marker_frame = a->t.start_frame = a->t.request_frame = first;
+	a->t.stop_frame = a->t.end_frame = f1;
+	a->t.state = TAKE_POSTROLL;
+	if (open_output(r, a, false) < 0) {
+		snprintf(err, errsize, "cannot create the export's files (see the exporter's log)");
+		return 0;
+	}
+	save(r, a);
+	r->n_takes++;
+	r->counters.exports++;
+	log_info("take %" PRIu32 ": export of node %s frames %" PRIu64 "..%" PRIu64 " (%.3f s)%s%s", id, nl->name,
+		 first, f1, (double)(f1 - first) / a->t.rate, a->t.export_path[0] ? " to " : "", a->t.export_path);
+	return id;
 }
 
 void recorder_status_json(struct recorder *r, struct jsonw *jw)
@@ -520,18 +767,11 @@ void recorder_status_json(struct recorder *r, struct jsonw *jw)
 			jw_key(jw, "capacity_frames"); jw_u64(jw, in->capacity);
 			jw_key(jw, "ring_seconds"); jw_double(jw, in->rate ? (double)in->capacity / in->rate : 0);
 			jw_key(jw, "write_frame"); jw_u64(jw, in->write_frame);
-			/* fill: how much of the ring holds audio; backlog: what the exporter still has to spool */
+			jw_key(jw, "writer_pid"); jw_i64(jw, in->writer_pid);
+			/* fill: how much of the ring holds audio; backlog: what the journal still has to take */
 			uint64_t held = in->write_frame - in->oldest_frame;
 			jw_key(jw, "ring_fill"); jw_double(jw, in->capacity ? (double)held / in->capacity : 0);
-			uint64_t backlog = 0;
-			for (unsigned i = 0; i < r->n_takes; i++) {
-				const struct take *t = &r->takes[i].t;
-				if (r->takes[i].node == n && (t->state == TAKE_RECORDING || t->state == TAKE_POSTROLL)) {
-					uint64_t pos = t->start_frame + t->spooled;
-					if (in->write_frame > pos && in->write_frame - pos > backlog)
-						backlog = in->write_frame - pos;
-				}
-			}
+			uint64_t pos = r->caps[n].pos, backlog = in->write_frame > pos ? in->write_frame - pos : 0;
 			jw_key(jw, "spool_backlog"); jw_double(jw, in->capacity ? (double)backlog / in->capacity : 0);
 			jw_key(jw, "counters"); jw_obj(jw);
 			jw_key(jw, "cycles"); jw_u64(jw, cv.cycles);
@@ -545,12 +785,14 @@ void recorder_status_json(struct recorder *r, struct jsonw *jw)
 		} else {
 			jw_key(jw, "error"); jw_str(jw, nl->last_error);
 		}
+		capture_status_json(&r->caps[n], jw);
 		jw_key(jw, "link"); jw_obj(jw);
 		jw_key(jw, "marks_sent"); jw_u64(jw, nl->marks_sent);
 		jw_key(jw, "replies"); jw_u64(jw, nl->replies);
 		jw_key(jw, "error_replies"); jw_u64(jw, nl->error_replies);
 		jw_key(jw, "events"); jw_u64(jw, nl->events);
 		jw_key(jw, "bad_messages"); jw_u64(jw, nl->bad_messages);
+		jw_key(jw, "attaches"); jw_u64(jw, nl->attach_count);
 		jw_obj_end(jw);
 		jw_obj_end(jw);
 	}
@@ -563,6 +805,7 @@ void recorder_status_json(struct recorder *r, struct jsonw *jw)
 		jw_key(jw, "take_id"); jw_u64(jw, t->take_id);
 		jw_key(jw, "node"); jw_str(jw, t->node);
 		jw_key(jw, "state"); jw_str(jw, take_state_name(t->state));
+		jw_key(jw, "export"); jw_bool(jw, t->is_export);
 		jw_key(jw, "start_utc"); jw_str(jw, t->start_utc);
 		jw_key(jw, "rate"); jw_u64(jw, t->rate);
 		jw_key(jw, "channels"); jw_u64(jw, t->channels);
@@ -581,6 +824,16 @@ void recorder_status_json(struct recorder *r, struct jsonw *jw)
 			jw_null(jw);
 		jw_key(jw, "lost_frames"); jw_u64(jw, t->lost_frames);
 		jw_key(jw, "marker_missing"); jw_bool(jw, t->marker_missing);
+		jw_key(jw, "stop_unknown"); jw_bool(jw, t->stop_unknown);
+		jw_key(jw, "gaps"); jw_arr(jw);
+		for (unsigned g = 0; g < t->n_gaps; g++) {
+			jw_obj(jw);
+			jw_key(jw, "frame"); jw_u64(jw, t->gaps[g].frame);
+			jw_key(jw, "frames"); jw_u64(jw, t->gaps[g].frames);
+			jw_key(jw, "cause"); jw_str(jw, t->gaps[g].cause);
+			jw_obj_end(jw);
+		}
+		jw_arr_end(jw);
 		jw_obj_end(jw);
 	}
 	jw_arr_end(jw);
@@ -596,8 +849,12 @@ void recorder_status_json(struct recorder *r, struct jsonw *jw)
 	jw_key(jw, "takes_failed"); jw_u64(jw, c->takes_failed);
 	jw_key(jw, "marks_missing"); jw_u64(jw, c->marks_missing);
 	jw_key(jw, "lost_frames"); jw_u64(jw, c->lost_frames);
-	jw_key(jw, "ring_overwrites"); jw_u64(jw, c->ring_overwrites);
+	uint64_t overwrites = 0;
+	for (unsigned n = 0; n < r->n_nodes; n++)
+		overwrites += r->caps[n].gaps;
+	jw_key(jw, "ring_overwrites"); jw_u64(jw, overwrites);
 	jw_key(jw, "recovered"); jw_u64(jw, c->recovered);
 	jw_key(jw, "spool_errors"); jw_u64(jw, c->spool_errors);
+	jw_key(jw, "exports"); jw_u64(jw, c->exports);
 	jw_obj_end(jw);
 }

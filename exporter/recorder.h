@@ -1,51 +1,60 @@
-/* The recorder ties OSC commands to takes on every attached node: it asks each node to mark,
- * spools the ring into spool files while takes run (called often enough from the main loop that
- * a small ring never overruns), persists every state change, and hands finished takes to the
- * worker. After a crash it picks up the takes it finds in the spool directory. */
+/* The recorder: every attached node is journaled all the time (capture.h); OSC commands, the
+ * control socket and the nodes' marker tables only decide which range of a node's journal
+ * becomes a clean take (take.h). A take's files are written from the journal while it runs
+ * (finalize.h), so stopping a take only patches headers and renames its folder into the
+ * delivery queue. Every state change is persisted; after a crash the takes found in the spool
+ * directory carry on from the journal. */
 #ifndef GHOSTREC_EXPORTER_RECORDER_H
 #define GHOSTREC_EXPORTER_RECORDER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "config.h"
+#include "finalize.h"
 #include "jsonw.h"
 #include "node-link.h"
-#include "spool.h"
 #include "take.h"
 #include "worker.h"
 
 #define RECORDER_MAX_ACTIVE 32
 #define RECORDER_MARK_TIMEOUT_S 3.0
+/* A take whose node went away is finished after this long (the gap flagged) unless the node
+ * comes back with the same timeline first. */
+#define RECORDER_NODE_GONE_WAIT_S 2.0
+#define RECORDER_MAX_NODES (EXPORTER_MAX_NODES + 4)
 
 struct active_take {
 	struct take t;
-	struct spool_writer w;
+	struct take_output out;
 	unsigned node;           /* index into recorder.nodes */
 	bool mark_sent;
 	double mark_sent_at;     /* first attempt: the mark timeout counts from here */
 	double last_sync;
-	bool verify_pending;     /* recovered after a crash, or the node's ring came back after it
-				  * went away: check the node still knows our marker */
-	uint64_t attach_seen;    /* node_link.attach_count when last verified */
+	double gone_since;       /* node absent (or restarted) since; 0: present */
+	int64_t gone_wall_ns;    /* realtime of the last frame heard before that */
+	bool finish_failed;
 };
 
 struct recorder_counters {
 	uint64_t starts, stops, repeated_starts, idle_stops, takes_started, takes_spooled,
-		takes_failed, marks_missing, lost_frames, ring_overwrites, recovered, spool_errors;
+		takes_failed, marks_missing, lost_frames, ring_overwrites, recovered, spool_errors, exports;
 };
 
 struct recorder {
 	const struct exporter_config *cfg;
 	struct worker *worker;
-	struct node_link nodes[EXPORTER_MAX_NODES + 4];
+	struct node_link nodes[RECORDER_MAX_NODES];
+	struct capture caps[RECORDER_MAX_NODES];
 	unsigned n_nodes;
 	struct active_take takes[RECORDER_MAX_ACTIVE];
 	unsigned n_takes;
 	float *scratch[TAKE_MAX_CHANNELS];
+	float *frames;           /* interleaved read buffer */
 	struct recorder_counters counters;
-	bool ring_warned[EXPORTER_MAX_NODES + 4];
-	uint32_t last_take_ids[EXPORTER_MAX_NODES + 4];
+	bool ring_warned[RECORDER_MAX_NODES];
+	uint32_t last_take_ids[RECORDER_MAX_NODES];
 	unsigned n_last;
 };
 
@@ -60,7 +69,13 @@ int recorder_start(struct recorder *r, const char *why, double now);
 int recorder_stop(struct recorder *r, const char *why);
 bool recorder_recording(const struct recorder *r);
 
-/* Node links, node replies, marker lookups, spooling, hand-over of finished takes. */
+/* A past range of a node's journal as a take (ghostrec-ctl export). from/to: wall-clock
+ * nanoseconds (is_frames false) or ring frames of the node's current timeline. out_path: where
+ * the WAV goes as well ("" = only the delivery queue). Returns the take id, or 0 with a reason. */
+uint32_t recorder_export(struct recorder *r, const char *node, bool is_frames, int64_t from, int64_t to,
+			 const char *out_path, char *err, size_t errsize);
+
+/* Node links, journaling, marker lookups, take building, hand-over of finished takes. */
 void recorder_tick(struct recorder *r, double now);
 
 /* Marks every attached node with a fresh take id without recording (ghostrec-ctl mark). */

@@ -106,6 +106,22 @@ bool take_add_spooled(struct take *t, uint64_t n)
 	return false;
 }
 
+void take_add_gap(struct take *t, uint64_t frame, uint64_t frames, const char *cause)
+{
+	if (frames == 0)
+		return;
+	t->lost_frames += frames;
+	struct take_gap *last = t->n_gaps ? &t->gaps[t->n_gaps - 1] : NULL;
+	if (last && (last->frame + last->frames == frame || t->n_gaps == TAKE_MAX_GAPS)) {
+		last->frames = frame + frames - last->frame;
+		return;
+	}
+	struct take_gap *g = &t->gaps[t->n_gaps++];
+	g->frame = frame;
+	g->frames = frames;
+	snprintf(g->cause, sizeof(g->cause), "%s", cause && *cause ? cause : "other");
+}
+
 int take_to_json(const struct take *t, char *buf, size_t size)
 {
 	struct jsonw w;
@@ -135,6 +151,20 @@ int take_to_json(const struct take *t, char *buf, size_t size)
 	jw_key(&w, "stop_pending"); jw_bool(&w, t->stop_pending);
 	jw_key(&w, "stop_pending_frame"); jw_u64(&w, t->stop_pending_frame);
 	jw_key(&w, "lost_frames"); jw_u64(&w, t->lost_frames);
+	jw_key(&w, "instance"); jw_u64(&w, t->instance);
+	jw_key(&w, "spooled"); jw_u64(&w, t->spooled);
+	jw_key(&w, "stop_unknown"); jw_bool(&w, t->stop_unknown);
+	jw_key(&w, "is_export"); jw_bool(&w, t->is_export);
+	jw_key(&w, "export_path"); jw_str(&w, t->export_path);
+	jw_key(&w, "gaps"); jw_arr(&w);
+	for (unsigned i = 0; i < t->n_gaps; i++) {
+		jw_obj(&w);
+		jw_key(&w, "frame"); jw_u64(&w, t->gaps[i].frame);
+		jw_key(&w, "frames"); jw_u64(&w, t->gaps[i].frames);
+		jw_key(&w, "cause"); jw_str(&w, t->gaps[i].cause);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 	return jw_finish(&w);
 }
@@ -171,6 +201,8 @@ int take_from_json(struct take *t, const char *json, size_t len, char *err, size
 		{ "stop_pending_frame", offsetof(struct take, stop_pending_frame), UINT64_MAX },
 		{ "lost_frames", offsetof(struct take, lost_frames), UINT64_MAX },
 		{ "request_frame", offsetof(struct take, request_frame), UINT64_MAX },
+		{ "instance", offsetof(struct take, instance), UINT64_MAX },
+		{ "spooled", offsetof(struct take, spooled), UINT64_MAX },
 	};
 
 	memset(t, 0, sizeof(*t));
@@ -205,6 +237,31 @@ int take_from_json(struct take *t, const char *json, size_t len, char *err, size
 			t->stop_pending = spa_json_is_true(val, vlen);
 		} else if (!strcmp(key, "marker_missing")) {
 			t->marker_missing = spa_json_is_true(val, vlen);
+		} else if (!strcmp(key, "stop_unknown")) {
+			t->stop_unknown = spa_json_is_true(val, vlen);
+		} else if (!strcmp(key, "is_export")) {
+			t->is_export = spa_json_is_true(val, vlen);
+		} else if (!strcmp(key, "export_path") && spa_json_is_string(val, vlen)) {
+			spa_json_parse_stringn(val, vlen, t->export_path, sizeof(t->export_path));
+		} else if (!strcmp(key, "gaps") && spa_json_is_array(val, vlen)) {
+			struct spa_json arr, go;
+			spa_json_enter(&obj, &arr);
+			while (spa_json_enter_object(&arr, &go) > 0 && t->n_gaps < TAKE_MAX_GAPS) {
+				struct take_gap g = { 0 };
+				char gk[32];
+				const char *gv;
+				int gl;
+				while (spa_json_get_string(&go, gk, sizeof(gk)) > 0 && (gl = spa_json_next(&go, &gv)) > 0) {
+					if (!strcmp(gk, "frame"))
+						ghostrec_json_parse_u64(gv, gl, UINT64_MAX, &g.frame);
+					else if (!strcmp(gk, "frames"))
+						ghostrec_json_parse_u64(gv, gl, UINT64_MAX, &g.frames);
+					else if (!strcmp(gk, "cause") && spa_json_is_string(gv, gl))
+						spa_json_parse_stringn(gv, gl, g.cause, sizeof(g.cause));
+				}
+				if (g.frames)
+					t->gaps[t->n_gaps++] = g;
+			}
 		} else if (!strcmp(key, "channel_map") && spa_json_is_array(val, vlen)) {
 			struct spa_json arr;
 			const char *s;
@@ -236,7 +293,7 @@ int take_from_json(struct take *t, const char *json, size_t len, char *err, size
 
 int take_save(const struct take *t, const char *path)
 {
-	char buf[4096], tmp[4200];
+	char buf[16384], tmp[4200];
 	int n = take_to_json(t, buf, sizeof(buf) - 1);
 	if (n < 0)
 		return -EOVERFLOW;
@@ -258,7 +315,7 @@ int take_save(const struct take *t, const char *path)
 
 int take_load(struct take *t, const char *path, char *err, size_t errsize)
 {
-	char buf[8192];
+	char buf[16384];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		SET_ERR("%s", strerror(errno));

@@ -7,8 +7,10 @@
  *   SPOOLED    all frames are in the spool file; waiting to be finalized into WAV(s)
  *   FAILED     nothing usable (the node never marked); kept for the log, then dropped
  *
- * All frame numbers are absolute ring frames (ring.h). The spool file holds frames
- * [start_frame, start_frame + spooled) interleaved float32. */
+ * All frame numbers are absolute ring frames (ring.h) of the node instance `instance`: a take is
+ * a range of that node's capture journal (common/journal.h). Its WAV file(s) hold frames
+ * [start_frame, start_frame + spooled), written from the journal as the take runs; `gaps` are
+ * the ranges of the file (file frame numbers) that hold no captured audio (zeros in the file). */
 #ifndef GHOSTREC_EXPORTER_TAKE_H
 #define GHOSTREC_EXPORTER_TAKE_H
 
@@ -19,6 +21,12 @@
 #include "config.h"
 
 #define TAKE_MAX_CHANNELS 8u
+#define TAKE_MAX_GAPS 64u
+
+struct take_gap {
+	uint64_t frame, frames; /* in file frames */
+	char cause[24];
+};
 
 enum take_state { TAKE_ARMED = 0, TAKE_RECORDING, TAKE_POSTROLL, TAKE_SPOOLED, TAKE_FAILED };
 
@@ -46,9 +54,21 @@ struct take {
 	bool stop_pending;         /* stop arrived while ARMED */
 	uint64_t stop_pending_frame;
 
-	uint64_t spooled;          /* frames in the spool file (not persisted: the file size says) */
-	uint64_t lost_frames;      /* preroll the ring no longer had, or a gap after a crash */
+	uint64_t instance;         /* the node instance whose ring frames these are */
+	uint64_t spooled;          /* frames in the take's file(s) */
+	uint64_t lost_frames;      /* preroll the journal did not have + frames in gaps */
+	struct take_gap gaps[TAKE_MAX_GAPS];
+	unsigned n_gaps;
+	bool stop_unknown;         /* resumed after a restart while recording: REAPER may have
+				    * stopped it meanwhile, so the next start ends it */
+	bool is_export;            /* a range asked for by ghostrec-ctl export (no marker) */
+	char export_path[1024];    /* where the export's WAV goes as well ("" = queue only) */
 };
+
+/* Adds a gap [frame, frame + frames) of the take's file; a gap right after the last one extends
+ * it; past TAKE_MAX_GAPS the last gap is extended over the new one (audio between them is then
+ * reported as a gap too: never the other way round). */
+void take_add_gap(struct take *t, uint64_t frame, uint64_t frames, const char *cause);
 
 const char *take_state_name(enum take_state s);
 

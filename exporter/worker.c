@@ -13,14 +13,11 @@
 #include <unistd.h>
 
 #include "common/takemeta.h"
-#include "finalize.h"
 #include "log.h"
 #include "osc.h"
 #include "spool.h"
 
-#define MAX_ENTRIES 256
 #define MAX_HISTORY 32
-#define MAX_JOBS 64
 
 struct entry {
 	uint32_t take_id;
@@ -31,6 +28,8 @@ struct entry {
 	char last_error[256];
 	uint64_t frames;
 	unsigned done_mask;   /* bit i: target i confirmed */
+	char export_path[1024]; /* ghostrec-ctl export -o: the WAV goes here too */
+	bool exported;
 };
 
 struct delivered {
@@ -48,14 +47,8 @@ struct worker {
 	pthread_cond_t cond;
 	bool stop;
 
-	struct job {
-		struct take t;
-		double not_before;  /* a failed finalize (disk full?) is retried with backoff */
-		double backoff;
-	} jobs[MAX_JOBS];
-	unsigned n_jobs;
-	struct entry entries[MAX_ENTRIES];
-	unsigned n_entries;
+	struct entry *entries;  /* every queued take: never capped */
+	unsigned n_entries, cap_entries;
 	struct delivered history[MAX_HISTORY];
 	unsigned n_history;
 	struct worker_counters counters;
@@ -75,8 +68,14 @@ static struct entry *add_entry(struct worker *w, uint32_t take_id)
 	for (unsigned i = 0; i < w->n_entries; i++)
 		if (w->entries[i].take_id == take_id)
 			return &w->entries[i];
-	if (w->n_entries >= MAX_ENTRIES)
-		return NULL;
+	if (w->n_entries == w->cap_entries) {
+		unsigned nc = w->cap_entries ? w->cap_entries * 2 : 64;
+		struct entry *p = realloc(w->entries, nc * sizeof(*p));
+		if (!p)
+			return NULL;
+		w->entries = p;
+		w->cap_entries = nc;
+	}
 	struct entry *e = &w->entries[w->n_entries++];
 	memset(e, 0, sizeof(*e));
 	e->take_id = take_id;
@@ -104,13 +103,6 @@ static void scan_queue(struct worker *w)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		char *end;
-		if (!strncmp(de->d_name, ".tmp-", 5)) {
-			/* a finalize interrupted by a crash: the spool file is still there, redo it */
-			char p[4500];
-			snprintf(p, sizeof(p), "%s/%s", q, de->d_name);
-			spool_remove_dir(p);
-			continue;
-		}
 		unsigned long id = strtoul(de->d_name, &end, 10);
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || id > UINT32_MAX)
 			continue;
@@ -126,40 +118,6 @@ static void scan_queue(struct worker *w)
 		}
 	}
 	closedir(d);
-}
-
-/* Turns a spooled take into a queue directory; removes state + spool file after. */
-static int do_finalize(struct worker *w, const struct take *t, uint64_t *frames, char *err, size_t errsize)
-{
-	char tmp[4200], dst[4200], raw[4200], state[4200];
-	spool_queue_path(dst, sizeof(dst), w->cfg->spool_dir, t->take_id);
-	snprintf(tmp, sizeof(tmp), "%s/queue/.tmp-%" PRIu32, w->cfg->spool_dir, t->take_id);
-	spool_raw_path(raw, sizeof(raw), w->cfg->spool_dir, t->take_id);
-	spool_state_path(state, sizeof(state), w->cfg->spool_dir, t->take_id);
-
-	struct stat st;
-	if (stat(dst, &st) == 0) {
-		/* finalized before a crash, only the clean-up was missing */
-		*frames = 0;
-	} else {
-		spool_remove_dir(tmp);
-		if (mkdir(tmp, 0700) < 0) {
-			snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
-			return -1;
-		}
-		if (finalize_take(t, raw, tmp, frames, err, errsize) < 0) {
-			spool_remove_dir(tmp);
-			return -1;
-		}
-		if (rename(tmp, dst) < 0) {
-			snprintf(err, errsize, "%s: %s", dst, strerror(errno));
-			spool_remove_dir(tmp);
-			return -1;
-		}
-	}
-	unlink(state);
-	unlink(raw);
-	return 0;
 }
 
 static void send_action(struct worker *w, uint32_t take_id)
@@ -194,6 +152,28 @@ static void attempt(struct worker *w, uint32_t take_id)
 	unsigned done = 0;
 	int failed = 0;
 	spool_queue_path(dir, sizeof(dir), w->cfg->spool_dir, take_id);
+
+	char export_path[1024] = "";
+	pthread_mutex_lock(&w->lock);
+	struct entry *xe = add_entry(w, take_id);
+	if (xe && !xe->exported)
+		snprintf(export_path, sizeof(export_path), "%s", xe->export_path);
+	pthread_mutex_unlock(&w->lock);
+	if (export_path[0]) {
+		char name[64], src[4300];
+		ghostrec_take_wav_name(name, sizeof(name), take_id, -1);
+		snprintf(src, sizeof(src), "%s/%s", dir, name);
+		if (deliver_place_file(src, export_path, err, sizeof(err)) == 0) {
+			log_info("take %" PRIu32 ": export written to %s", take_id, export_path);
+			pthread_mutex_lock(&w->lock);
+			if ((xe = add_entry(w, take_id)))
+				xe->exported = true;
+			pthread_mutex_unlock(&w->lock);
+		} else {
+			failed = 1;
+			log_err("take %" PRIu32 ": writing the export to %s failed: %s", take_id, export_path, err);
+		}
+	}
 
 	for (unsigned i = 0; i < w->n_targets; i++) {
 		struct deliver_target *t = w->targets[i];
@@ -262,57 +242,6 @@ static void *run(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		double now = now_s(), next = now + 1.0;
-		int job = -1;
-		for (unsigned i = 0; i < w->n_jobs && job < 0; i++) {
-			if (w->jobs[i].not_before <= now)
-				job = (int)i;
-			else if (w->jobs[i].not_before < next)
-				next = w->jobs[i].not_before;
-		}
-		if (job >= 0) {
-			struct job j = w->jobs[job];
-			memmove(w->jobs + job, w->jobs + job + 1, (w->n_jobs - (unsigned)job - 1) * sizeof(w->jobs[0]));
-			w->n_jobs--;
-			struct take t = j.t;
-			struct entry *e = add_entry(w, t.take_id);
-			if (e)
-				e->finalizing = true;
-			pthread_mutex_unlock(&w->lock);
-
-			char err[9000];
-			uint64_t frames = 0;
-			int r = do_finalize(w, &t, &frames, err, sizeof(err));
-			pthread_mutex_lock(&w->lock);
-			e = add_entry(w, t.take_id);
-			if (r < 0) {
-				w->counters.finalize_failed++;
-				double cap = w->cfg->retry_max > 1 ? w->cfg->retry_max : 1;
-				j.backoff = j.backoff < 1 ? 1 : j.backoff * 2 > cap ? cap : j.backoff * 2;
-				j.not_before = now_s() + j.backoff;
-				if (e) {
-					e->attempts++;
-					snprintf(e->last_error, sizeof(e->last_error), "finalize: %.240s", err);
-				}
-				if (w->n_jobs < MAX_JOBS)
-					w->jobs[w->n_jobs++] = j;
-				log_err("take %" PRIu32 ": finalize failed: %s (spool file kept, retrying in %.0f s)",
-					t.take_id, err, j.backoff);
-			} else {
-				w->counters.finalized++;
-				if (e) {
-					e->finalizing = false;
-					e->attempts = 0;
-					e->last_error[0] = '\0';
-					if (frames)
-						e->frames = frames;
-					e->next_try = 0;
-				}
-				log_info("take %" PRIu32 ": finalized %" PRIu64 " frames (%.3f s, marker at frame %" PRIu64
-					 ") into the delivery queue", t.take_id, frames,
-					 (double)frames / t.rate, take_marker_offset(&t));
-			}
-			continue;
-		}
 		struct entry *due = NULL;
 		for (unsigned i = 0; i < w->n_entries; i++) {
 			struct entry *e = &w->entries[i];
@@ -382,22 +311,21 @@ void worker_stop(struct worker *w)
 		w->targets[i]->destroy(w->targets[i]);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
+	free(w->entries);
 	free(w);
 }
 
 void worker_submit(struct worker *w, const struct take *t)
 {
 	pthread_mutex_lock(&w->lock);
-	if (w->n_jobs < MAX_JOBS) {
-		w->jobs[w->n_jobs].t = *t;
-		w->jobs[w->n_jobs].not_before = 0;
-		w->jobs[w->n_jobs].backoff = 0;
-		w->n_jobs++;
-		struct entry *e = add_entry(w, t->take_id);
-		if (e)
-			e->finalizing = true;
+	struct entry *e = add_entry(w, t->take_id);
+	if (e) {
+		e->frames = t->spooled;
+		e->next_try = 0;
+		snprintf(e->export_path, sizeof(e->export_path), "%s", t->is_export ? t->export_path : "");
 	} else {
-		log_err("take %" PRIu32 ": finalize queue full; spool file kept for the next start", t->take_id);
+		log_err("take %" PRIu32 ": out of memory queueing it; it stays in the queue folder for the next start",
+			t->take_id);
 	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);

@@ -1,9 +1,11 @@
 /* Delivery against a real smbd on a loopback port and a real folder: atomic files on the share,
  * the retry queue while smbd is down (the take stays queued, nothing is removed), delivery once
- * smbd is back, the queue surviving a worker restart, and refusal of unsafe credentials.
+ * smbd is back, the queue surviving a worker restart, refusal of unsafe credentials, a queue of
+ * 270 takes delivered whole (no cap) and same-filesystem delivery by hard link.
  * argv[1] = tests/exporter/smbd.sh */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,17 +62,18 @@ static int same_file(const char *a, const char *b)
 	return same;
 }
 
-/* Makes a finished take in the spool (state + raw), as the recorder leaves it. */
-static struct take make_take(const struct exporter_config *cfg, uint32_t id)
+/* Makes a finished take in the delivery queue, as the recorder leaves it (files finished in a
+ * build folder, then the folder renamed into the queue). */
+static struct take make_take_n(const struct exporter_config *cfg, uint32_t id, bool split, uint32_t frames)
 {
 	struct take t;
-	char raw[4200];
-	take_begin(&t, id, "ghostrec", TAKE_FORMAT_FLOAT32, true, 48000, 2, 1, 0.1, 0.1);
+	char raw[4200], tmp[4200], dst[4200], err[512];
+	take_begin(&t, id, "ghostrec", TAKE_FORMAT_FLOAT32, split, 48000, 2, 1, 0.1, 0.1);
 	snprintf(t.channel_map[0], 8, "FL");
 	snprintf(t.channel_map[1], 8, "FR");
 	take_marked(&t, 48000, 0);
 	take_stop(&t, 96000);
-	spool_raw_path(raw, sizeof(raw), cfg->spool_dir, id);
+	snprintf(raw, sizeof(raw), "%s/take-%u.raw", cfg->spool_dir, id);
 	struct spool_writer w;
 	CHECK(spool_writer_open(&w, raw, 2) == 0);
 	static float l[9600], r[9600];
@@ -79,14 +82,23 @@ static struct take make_take(const struct exporter_config *cfg, uint32_t id)
 		r[i] = -(float)(id % 7) / 8.0f;
 	}
 	const float *src[2] = { l, r };
-	while (!take_add_spooled(&t, 9600))
-		CHECK(spool_writer_append(&w, src, 9600) == 0);
-	CHECK(spool_writer_append(&w, src, 9600) == 0);
+	for (uint32_t done = 0; done < frames; done += 9600)
+		CHECK(spool_writer_append(&w, src, frames - done < 9600 ? frames - done : 9600) == 0);
 	spool_writer_close(&w);
-	char state[4200];
-	spool_state_path(state, sizeof(state), cfg->spool_dir, id);
-	CHECK(take_save(&t, state) == 0);
+	t.spooled = frames;
+	snprintf(tmp, sizeof(tmp), "%s/queue/.build-%u", cfg->spool_dir, id);
+	spool_queue_path(dst, sizeof(dst), cfg->spool_dir, id);
+	CHECK(mkdir(tmp, 0700) == 0);
+	uint64_t got = 0;
+	CHECK(finalize_take(&t, raw, tmp, &got, err, sizeof(err)) == 0 && got == frames);
+	CHECK(rename(tmp, dst) == 0);
+	unlink(raw);
 	return t;
+}
+
+static struct take make_take(const struct exporter_config *cfg, uint32_t id)
+{
+	return make_take_n(cfg, id, true, 62400);
 }
 
 static int exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -235,26 +247,41 @@ int main(int argc, char **argv)
 	printf("after smbd is back: %s\n", buf);
 	CHECK(strstr(buf, "\"queue\":[]"));
 
-	/* 5. a finalize that fails (its spool file is not readable right now) is retried, not dropped */
-	struct take t3 = make_take(&cfg, 503);
-	char raw[4200], hidden[4300];
-	spool_raw_path(raw, sizeof(raw), cfg.spool_dir, 503);
-	snprintf(hidden, sizeof(hidden), "%s.away", raw);
-	CHECK(rename(raw, hidden) == 0);
-	worker_submit(w, &t3);
-	for (int i = 0; i < 100; i++) {
-		worker_counters(w, &c);
-		if (c.finalize_failed >= 1)
-			break;
-		usleep(50000);
+	worker_stop(w);
+
+	/* 5. the delivery queue has no cap: 270 takes queued at once (an outbox only) all arrive,
+	 * also those found in the queue folder at start */
+	char outbox2[200];
+	snprintf(outbox2, sizeof(outbox2), "%s/outbox2", base);
+	mkdir(outbox2, 0700);
+	struct deliver_target *t_out = deliver_outbox_new(outbox2, err, sizeof(err));
+	CHECK(t_out != NULL);
+	for (uint32_t id = 1000; id < 1020; id++)
+		make_take_n(&cfg, id, false, 100); /* left from an "earlier run" */
+	w = worker_start(&cfg, &t_out, 1);
+	for (uint32_t id = 1020; id < 1270; id++) {
+		struct take tk = make_take_n(&cfg, id, false, 100);
+		worker_submit(w, &tk);
 	}
-	CHECK(c.finalize_failed >= 1);
-	status(w, buf, sizeof(buf));
-	CHECK(strstr(buf, "\"take_id\":503") && strstr(buf, "\"state\":\"finalizing\"") && strstr(buf, "finalize: "));
-	CHECK(exists("%s/take-503.state", cfg.spool_dir));
-	CHECK(rename(hidden, raw) == 0);
-	CHECK(wait_for(w, 2, 15));
-	CHECK(exists("%s/ghostrec-503.wav", share));
+	CHECK(wait_for(w, 270, 60));
+	for (uint32_t id = 1000; id < 1270; id++)
+		CHECK(exists("%s/ghostrec-%u.wav", outbox2, id) && exists("%s/ghostrec-%u.json", outbox2, id));
+	worker_counters(w, &c);
+	printf("270 takes queued at once: %" PRIu64 " delivered\n", c.delivered);
+	CHECK_EQ_U64(c.delivered, 270);
+	/* same filesystem: the outbox file is the queue file's inode (a hard link), not a copy */
+	{
+		struct take tk = make_take_n(&cfg, 2000, false, 100);
+		char q[4400];
+		struct stat sq, so;
+		snprintf(q, sizeof(q), "%s/queue/2000/ghostrec-2000.wav", cfg.spool_dir);
+		CHECK(stat(q, &sq) == 0);
+		char dst[4400];
+		snprintf(dst, sizeof(dst), "%s/linked.wav", outbox2);
+		CHECK(deliver_place_file(q, dst, err, sizeof(err)) == 0);
+		CHECK(stat(dst, &so) == 0 && so.st_ino == sq.st_ino);
+		(void)tk;
+	}
 
 	worker_stop(w);
 	smbd("stop");
