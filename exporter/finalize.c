@@ -104,6 +104,31 @@ static void fill_meta(struct ghostrec_takemeta *meta, const struct take *t)
 	snprintf(meta->format, sizeof(meta->format), "%s", t->format == TAKE_FORMAT_PCM24 ? "pcm24" : "float32");
 }
 
+/* The sidecar with the take's gaps ("gaps": [{"frame", "frames", "cause"}], file frames). */
+static int write_sidecar(const char *path, const struct ghostrec_takemeta *m, const struct take *t)
+{
+	char buf[16384];
+	int n = ghostrec_takemeta_to_json(m, buf, sizeof(buf) - 8192);
+	if (n < 1 || buf[n - 1] != '}')
+		return -EOVERFLOW;
+	size_t pos = (size_t)n - 1;
+	pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, ",\"gaps\":[");
+	for (unsigned i = 0; i < t->n_gaps; i++)
+		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s{\"frame\":%" PRIu64 ",\"frames\":%" PRIu64
+					",\"cause\":\"%s\"}", i ? "," : "", t->gaps[i].frame, t->gaps[i].frames,
+					t->gaps[i].cause);
+	pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "]}\n");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, buf, pos);
+	int e = w == (ssize_t)pos ? 0 : (w < 0 ? -errno : -EIO);
+	if (e == 0 && fsync(fd) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
 int take_output_finish(struct take_output *o, const struct take *t, char *err, size_t errsize)
 {
 	struct ghostrec_takemeta meta;
@@ -133,7 +158,7 @@ int take_output_finish(struct take_output *o, const struct take *t, char *err, s
 	char name[128], side[4400];
 	ghostrec_take_sidecar_name(name, sizeof(name), t->take_id);
 	snprintf(side, sizeof(side), "%s/%s", o->dir, name);
-	int e = ghostrec_takemeta_write_sidecar(side, &meta);
+	int e = write_sidecar(side, &meta, t);
 	if (e < 0) {
 		SET_ERR("%s: %s", side, strerror(-e));
 		return -1;

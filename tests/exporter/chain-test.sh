@@ -459,8 +459,12 @@ node-restart)
 	done
 	say "the exporter ends the take where the old node's audio ended and delivers it"
 	wait_json '.counters.delivered == 1 and .recording == false' || fail "cut take not delivered"
-	grep -q "no longer knows this take's marker\|timeline went back" "$T/exporter.log" ||
+	grep -q "its node restarted\|its node is gone" "$T/exporter.log" ||
 		fail "no log line saying why the take ended"
+	cut=$(status | jq -r '.delivered[0].take_id')
+	jq -c .gaps "$SHARE/ghostrec-$cut.json"
+	jq -e '(.gaps | length) == 1 and .gaps[0].cause == "node-gone" and .gaps[0].frame + .gaps[0].frames == .frames' \
+		"$SHARE/ghostrec-$cut.json" >/dev/null || fail "the cut take does not flag the time its node was gone as a gap"
 	osc /record f 0.0
 	wait_json '.nodes[0].attached == true' || fail "exporter did not re-attach to the restarted node"
 	# the new take's preroll must lie after the relinks (before them the new ring holds no signal)
