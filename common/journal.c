@@ -131,7 +131,7 @@ static void parse_line(struct ghostrec_journal *j, char *line)
 		if (sscanf(line + 4, "%" SCNx64 " %" SCNu64 " %" SCNu64 " %63s", &g.instance, &g.frame, &g.frames,
 			   cause) != 4 || g.frames == 0)
 			return;
-		snprintf(g.cause, sizeof(g.cause), "%s", cause);
+		snprintf(g.cause, sizeof(g.cause), "%.23s", cause);
 		if (grow((void **)&j->gaps, &j->cap_gaps, j->n_gaps, sizeof(g)) < 0)
 			return;
 		j->gaps[j->n_gaps++] = g;

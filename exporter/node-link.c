@@ -2,6 +2,7 @@
 #include "node-link.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,7 +88,7 @@ bool node_link_update(struct node_link *n, double now)
 	if (!n->ring) {
 		if (now < n->next_attach)
 			return false;
-		n->next_attach = now + 0.5;
+		n->next_attach = now + 0.2;
 		r = ghostrec_ring_reader_open(&n->ring, n->name);
 		if (r < 0) {
 			char why[200];
@@ -103,6 +104,21 @@ bool node_link_update(struct node_link *n, double now)
 			n->ring = NULL;
 			return false;
 		}
+		if (n->info.writer_pid > 0 && kill(n->info.writer_pid, 0) < 0 && errno == ESRCH) {
+			/* left behind by a sound server that was killed: not a node to record */
+			char why[200];
+			snprintf(why, sizeof(why), "ring not available: its writer (pid %d) is gone",
+				 (int)n->info.writer_pid);
+			if (strcmp(why, n->last_error) != 0)
+				log_warn("node %s: %s (is the node running?); retrying", n->name, why);
+			snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+			ghostrec_ring_reader_close(n->ring);
+			n->ring = NULL;
+			n->next_attach = now + 0.1;
+			return false;
+		}
+		n->last_write_frame = n->info.write_frame;
+		n->stalled_since = 0;
 		n->attach_count++;
 		n->last_error[0] = '\0';
 		fill_channel_map(n);
@@ -111,7 +127,10 @@ bool node_link_update(struct node_link *n, double now)
 			 n->info.rate ? (double)n->info.capacity / n->info.rate : 0.0, n->info.write_frame);
 		return true;
 	}
+	if (n->detach_pending[0])
+		return true; /* until node_link_detach_pending */
 	uint64_t gen = n->info.generation;
+	uint64_t instance = n->info.instance;
 	r = ghostrec_ring_reader_info(n->ring, &n->info);
 	if (r < 0) {
 		char why[200];
@@ -120,12 +139,54 @@ bool node_link_update(struct node_link *n, double now)
 		n->next_attach = now + 0.5;
 		return false;
 	}
+	if (n->info.write_frame != n->last_write_frame) {
+		n->last_write_frame = n->info.write_frame;
+		n->stalled_since = 0;
+	} else if (!n->stalled_since) {
+		n->stalled_since = now;
+	}
+	if (now >= n->next_liveness) {
+		n->next_liveness = now + 0.25;
+		if (n->info.writer_pid > 0 && kill(n->info.writer_pid, 0) < 0 && errno == ESRCH) {
+			/* the ring is final now: the caller takes what it still holds, then detaches */
+			snprintf(n->detach_pending, sizeof(n->detach_pending), "the node's process (pid %d) is gone",
+				 (int)n->info.writer_pid);
+			n->next_attach = now;
+			return true;
+		}
+		if (n->stalled_since && now - n->stalled_since >= 0.5) {
+			/* a frozen graph, or a new ring under the name while this one was left behind */
+			struct ghostrec_ring_reader *peek;
+			struct ghostrec_ring_info pi;
+			if (ghostrec_ring_reader_open(&peek, n->name) == 0) {
+				bool newer = ghostrec_ring_reader_info(peek, &pi) == 0 && pi.instance != instance;
+				ghostrec_ring_reader_close(peek);
+				if (newer) {
+					snprintf(n->detach_pending, sizeof(n->detach_pending),
+						 "a new ring of the node replaced this one (the node restarted)");
+					n->next_attach = now;
+					return true;
+				}
+			}
+		}
+	}
 	if (n->info.generation != gen) {
 		fill_channel_map(n);
 		log_info("node %s: format changed: generation %" PRIu64 ", %u Hz, %u channels",
 			 n->name, n->info.generation, n->info.rate, n->info.channels);
 	}
 	return true;
+}
+
+void node_link_detach_pending(struct node_link *n, double now)
+{
+	if (!n->ring || !n->detach_pending[0])
+		return;
+	char why[200];
+	snprintf(why, sizeof(why), "%s", n->detach_pending);
+	n->detach_pending[0] = '\0';
+	detach(n, why);
+	n->next_attach = now;
 }
 
 int node_link_send_mark(struct node_link *n, uint32_t take_id)

@@ -19,6 +19,10 @@ struct node_link {
 	struct ghostrec_ring_info info;  /* last snapshot (valid while ring != NULL) */
 	char channel_map[GHOSTREC_RING_MAX_CHANNELS][8];
 	double next_attach;              /* monotonic seconds */
+	double next_liveness;            /* next writer check */
+	double stalled_since;            /* write_frame has not moved since (0: it moves) */
+	uint64_t last_write_frame;
+	char detach_pending[200];        /* the writer is dead: detach once the ring is drained */
 	uint64_t seq;
 	char last_error[256];
 	/* counters */
@@ -29,9 +33,14 @@ int node_link_init(struct node_link *n, void *zctx, const char *name);
 void node_link_close(struct node_link *n);
 
 /* Opens the ring if it is not open (rate-limited), refreshes the snapshot. Returns true while
- * attached. Logs attach/detach transitions. */
+ * attached. Logs attach/detach transitions. A ring whose writer is dead (its pid is gone, or the
+ * name now holds a newer ring of another instance while this one stands still) is detached
+ * within half a second, so the next call attaches to the node's new ring. */
 bool node_link_update(struct node_link *n, double now);
 static inline bool node_link_attached(const struct node_link *n) { return n->ring != NULL; }
+
+/* Detaches a ring whose writer died (see node_link_update) after the caller took what it held. */
+void node_link_detach_pending(struct node_link *n, double now);
 
 /* Sends `mark {take_id}`. Returns 0 or -errno (-EAGAIN: node's socket is not connected). */
 int node_link_send_mark(struct node_link *n, uint32_t take_id);

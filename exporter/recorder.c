@@ -529,6 +529,7 @@ void recorder_tick(struct recorder *r, double now)
 		node_link_update(&r->nodes[n], now);
 		poll_node(r, n);
 		capture_pump(&r->caps[n], &r->nodes[n], now, r->scratch);
+		node_link_detach_pending(&r->nodes[n], now);
 		uint64_t inst, from;
 		keep_point(r, n, &inst, &from);
 		capture_maintain(&r->caps[n], now, inst, from);
