@@ -87,10 +87,15 @@ static void release(struct netsim *ns, uint64_t count, int all)
 void netsim_packet(struct netsim *ns, uint64_t seq, int64_t frame, const float *samples, uint32_t n, int active,
 		   int force_lose)
 {
+	/* with spacing, the packets right after a damaged one get through */
+	if (active && ns->spacing > 0 && ns->last_event && ns->count + 1 - ns->last_event <= (uint64_t)ns->spacing)
+		active = 0;
+	uint64_t events = ns->n_missed + ns->n_lost + ns->n_reordered + ns->n_duplicated;
 	if (active && ns->miss > 0.0 && draw(ns, seq, 1) < ns->miss) {
 		/* never sent: the sender's numbering closes up */
 		ns->missed_seqs++;
 		ns->n_missed++;
+		ns->last_event = ns->count + 1;
 		if (ns->log)
 			fprintf(ns->log, "missed frame %lld\n", (long long)frame);
 		return;
@@ -120,6 +125,8 @@ void netsim_packet(struct netsim *ns, uint64_t seq, int64_t frame, const float *
 			hold(ns, c + d, seq, frame, samples, n);
 		}
 	}
+	if (ns->n_lost + ns->n_reordered + ns->n_duplicated != events && !force_lose)
+		ns->last_event = c + 1;
 	release(ns, c, 0);
 }
 

@@ -8,7 +8,8 @@
  *   reorder   the packet arrives after the next 1..reorder_depth packets
  *   duplicate a second copy arrives after the next 0..dup_delay packets
  *
- * Damage is only applied while `active` is passed true (the caller's take window). */
+ * Damage is only applied while `active` is passed true (the caller's take window), and with
+ * spacing K at most once in K + 1 packets (isolated events: each has one description). */
 #ifndef GHOSTREC_NETSIM_H
 #define GHOSTREC_NETSIM_H
 
@@ -33,6 +34,7 @@ struct netsim_held {
 struct netsim {
 	double miss, loss, reorder, duplicate;
 	int reorder_depth, dup_delay;
+	int spacing;             /* undamaged packets at least between two damaged ones */
 	uint32_t seed;
 	uint32_t channels, max_frames;
 	netsim_out out;
@@ -42,6 +44,7 @@ struct netsim {
 	struct netsim_held held[NETSIM_MAX_HELD];
 	int n_held;
 	uint64_t count, order, missed_seqs;
+	uint64_t last_event;     /* input count of the last damaged packet + 1, 0 = none yet */
 	uint64_t n_missed, n_lost, n_reordered, n_duplicated, n_overflow;
 };
 

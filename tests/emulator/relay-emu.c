@@ -34,7 +34,7 @@
  * usage: relay-emu --node NAME --osc-port PORT --out DIR
  *          [--mode pwar|pwar-per-packet|other-silence|other-insert] [--asio-block N]
  *          [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K]
- *          [--miss P] [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]
+ *          [--miss P] [--spacing K] [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]
  *          [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S]
  *          [--lose-marker]
  * Exit status: 0 a take was recorded, 3 PWAR's router refused the packets (nothing arrived),
@@ -91,6 +91,7 @@ struct opts {
 	int asio_block;
 	double loss, reorder, duplicate, miss;
 	int reorder_depth, dup_delay;
+	int spacing;
 	uint32_t seed;
 	double seconds;
 	double loss_after;
@@ -628,6 +629,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: relay-emu --node NAME --osc-port PORT --out DIR\n"
 		   "         [--mode pwar|pwar-per-packet|other-silence|other-insert] [--asio-block N]\n"
 		   "         [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K] [--miss P]\n"
+		   "         [--spacing K]\n"
 		   "         [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]\n"
 		   "         [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S] [--lose-marker]\n");
 }
@@ -689,6 +691,7 @@ int main(int argc, char **argv)
 		{"reorder", required_argument, NULL, 'r'}, {"reorder-depth", required_argument, NULL, 'R'},
 		{"duplicate", required_argument, NULL, 'd'}, {"dup-delay", required_argument, NULL, 'D'},
 		{"miss", required_argument, NULL, 'x'}, {"relay-name", required_argument, NULL, 'N'},
+		{"spacing", required_argument, NULL, 'G'},
 		{"seed", required_argument, NULL, 's'}, {"seconds", required_argument, NULL, 't'},
 		{"loss-after", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
 		{"take-channel", required_argument, NULL, 'c'}, {"stereo", no_argument, NULL, 'S'},
@@ -717,6 +720,7 @@ int main(int argc, char **argv)
 		case 'd': o->duplicate = atof(optarg); break;
 		case 'D': o->dup_delay = atoi(optarg); break;
 		case 'x': o->miss = atof(optarg); break;
+		case 'G': o->spacing = atoi(optarg); break;
 		case 'N': o->relay_name = optarg; break;
 		case 's': o->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': o->seconds = atof(optarg); break;
@@ -769,6 +773,7 @@ int main(int argc, char **argv)
 	a->net.duplicate = o->duplicate;
 	a->net.dup_delay = o->dup_delay;
 	a->net.miss = o->miss;
+	a->net.spacing = o->spacing;
 	a->net.seed = o->seed;
 	a->net.log = a->network;
 	if (netsim_init(&a->net, (uint32_t)a->send_channels, MAX_QUANTUM, net_arrived, a) != 0)
