@@ -38,6 +38,8 @@ struct graph_watch {
 	/* exporter thread */
 	struct graph_watch_report last;
 	bool have_last;
+	unsigned down_ticks;     /* ticks without a PipeWire connection */
+	bool said_down;          /* "cannot connect" logged once per outage (exporter thread) */
 
 #ifdef GHOSTREC_HAVE_PIPEWIRE
 	struct pw_thread_loop *loop;
@@ -124,12 +126,24 @@ void graph_watch_check(struct graph_watch *gw, uint64_t quantum, struct graph_wa
 			 (unsigned long long)quantum, GRAPH_WATCH_PWAR_MAX_QUANTUM, GRAPH_WATCH_PWAR_MAX_QUANTUM);
 }
 
+static void pw_start(struct graph_watch *gw);
+static void pw_stop(struct graph_watch *gw);
+
 void graph_watch_tick(struct graph_watch *gw, uint64_t quantum)
 {
 	if (!gw || !gw->destination[0])
 		return;
 	struct graph_watch_report rep;
 	graph_watch_check(gw, quantum, &rep);
+	/* PipeWire gone (restarted, not up yet): connect again every GRAPH_WATCH_RETRY_TICKS */
+	if (!rep.connected && ++gw->down_ticks >= GRAPH_WATCH_RETRY_TICKS) {
+		gw->down_ticks = 0;
+		pw_stop(gw);
+		pw_start(gw);
+	} else if (rep.connected && gw->said_down) {
+		gw->said_down = false;
+		log_info("graph: connected to PipeWire, watching %s", gw->destination);
+	}
 	/* each warning once when it appears, a line when one clears */
 	for (unsigned i = 0; i < rep.n_warnings; i++) {
 		bool old = false;
@@ -246,7 +260,8 @@ static void on_core_error(void *data, uint32_t id, int seq, int res, const char 
 	(void)seq;
 	if (id == PW_ID_CORE) {
 		/* the daemon went away: the graph is unknown until the exporter restarts the watch */
-		log_warn("graph: PipeWire connection lost (%s): no summing/quantum checks", message ? message : spa_strerror(res));
+		log_warn("graph: PipeWire connection lost (%s): no summing/quantum checks until it is back",
+			 message ? message : spa_strerror(res));
 		pthread_mutex_lock(&gw->lock);
 		gw->connected = false;
 		gw->n_objs = 0;
@@ -263,8 +278,10 @@ static void pw_start(struct graph_watch *gw)
 {
 	pw_init(NULL, NULL);
 	gw->loop = pw_thread_loop_new("ghostrec-graph", NULL);
-	if (!gw->loop)
+	if (!gw->loop) {
+		pw_deinit();
 		return;
+	}
 	pw_thread_loop_lock(gw->loop);
 	gw->context = pw_context_new(pw_thread_loop_get_loop(gw->loop), NULL, 0);
 	if (gw->context)
@@ -279,8 +296,10 @@ static void pw_start(struct graph_watch *gw)
 		pthread_mutex_lock(&gw->lock);
 		gw->connected = true;
 		pthread_mutex_unlock(&gw->lock);
-	} else {
-		log_warn("graph: cannot connect to PipeWire: no summing/quantum checks for %s", gw->destination);
+	} else if (!gw->said_down) {
+		log_warn("graph: cannot connect to PipeWire: no summing/quantum checks for %s until it is there",
+			 gw->destination);
+		gw->said_down = true;
 	}
 	pw_thread_loop_unlock(gw->loop);
 	pw_thread_loop_start(gw->loop);
@@ -303,13 +322,23 @@ static void pw_stop(struct graph_watch *gw)
 		pw_context_destroy(gw->context);
 	pw_thread_loop_destroy(gw->loop);
 	pw_deinit();
+	gw->loop = NULL;
+	gw->context = NULL;
+	gw->core = NULL;
+	gw->registry = NULL;
+	pthread_mutex_lock(&gw->lock);
+	gw->connected = false;
+	gw->n_objs = 0;
+	pthread_mutex_unlock(&gw->lock);
 }
 
 #else
 
 static void pw_start(struct graph_watch *gw)
 {
-	log_warn("graph: built without PipeWire: no summing/quantum checks for %s", gw->destination);
+	if (!gw->said_down)
+		log_warn("graph: built without PipeWire: no summing/quantum checks for %s", gw->destination);
+	gw->said_down = true;
 }
 
 static void pw_stop(struct graph_watch *gw)

@@ -18,6 +18,7 @@
 
 #define GRAPH_WATCH_MAX_WARNINGS 4
 #define GRAPH_WATCH_PWAR_MAX_QUANTUM 128u
+#define GRAPH_WATCH_RETRY_TICKS 10  /* reconnect attempts: every 10 graph_watch_tick calls */
 
 struct graph_watch;
 

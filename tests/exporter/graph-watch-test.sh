@@ -78,5 +78,26 @@ grep -q "^warning: graph: quantum: the graph runs 256" "$work/exporter.log" ||
 echo "ok: quantum warned in the log"
 pw_env_set_quantum 128
 expect "quantum warning gone at 128" "g['warnings'] == []"
+
+# PipeWire restarts: the watch connects again and still sees summing
+for p in $PWAR_PID $IF_PID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+kill "$PW_ENV_PW_PID"
+wait "$PW_ENV_PW_PID" 2>/dev/null
+expect "connection loss shown in the status" "not g['connected']"
+pipewire >>"$PW_ENV_DIR/pipewire.log" 2>&1 &
+PW_ENV_PW_PID=$!
+pw_env_wait_for pw_env_core_ready || { echo "FAIL: PipeWire did not come back" >&2; exit 1; }
+pw_env_wait_node "$PW_ENV_NODE" || exit 1
+"$build/tests/node/pwar-node" pwar 2>>"$work/pwar-node.log" &
+PWAR_PID=$!
+"$build/tests/node/pwar-node" test-interface 2>>"$work/interface.log" &
+IF_PID=$!
+pw_env_wait_node pwar && pw_env_wait_node test-interface || exit 1
+PW_ENV_WAIT=10 pw_env_wait_for has_port o test-interface:output-left || exit 1
+PW_ENV_WAIT=10 pw_env_wait_for has_port i pwar:input || exit 1
+pw_env_wait_for pw-link "$PW_ENV_NODE:output_FL" pwar:input || exit 1
+pw_env_wait_for pw-link test-interface:output-left pwar:input || exit 1
+expect "after PipeWire restarted: connected again, summing warned" \
+	"g['connected'] and any(w.startswith('summing: pwar:input is fed by test-interface:output-left') for w in g['warnings'])"
 grep "graph:" "$work/exporter.log"
 echo PASSED
