@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
@@ -420,8 +421,13 @@ static double held_seconds(const struct ghostrec_journal *j)
 
 static bool over_limits(const struct ghostrec_journal *j)
 {
-	return (j->lim.max_bytes && j->bytes > j->lim.max_bytes) ||
-	       (j->lim.max_seconds > 0 && held_seconds(j) > j->lim.max_seconds);
+	if ((j->lim.max_bytes && j->bytes > j->lim.max_bytes) ||
+	    (j->lim.max_seconds > 0 && held_seconds(j) > j->lim.max_seconds))
+		return true;
+	/* the journal never takes the last of the disk from the takes being written */
+	struct statvfs sv;
+	return j->lim.min_free_bytes && statvfs(j->dir, &sv) == 0 &&
+	       (uint64_t)sv.f_bavail * sv.f_frsize < j->lim.min_free_bytes;
 }
 
 static void rewrite_index(struct ghostrec_journal *j)

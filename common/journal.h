@@ -46,6 +46,7 @@ struct ghostrec_journal_limits {
 	double max_seconds;   /* 0: no limit by length */
 	uint64_t max_bytes;   /* 0: no limit by size */
 	uint64_t seg_seconds; /* a segment is closed after this long (default 300) */
+	uint64_t min_free_bytes; /* old segments go while the file system has less free (0: no rule) */
 };
 
 struct ghostrec_journal {

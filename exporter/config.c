@@ -24,6 +24,7 @@ void exporter_config_defaults(struct exporter_config *c)
 	c->journal_hours = 8.0;                       /* a long session day ... */
 	c->journal_max_bytes = 16ull << 30;           /* ... within 16 GiB (stereo 48 kHz: 11 h) */
 	c->journal_segment_seconds = 300;
+	c->journal_min_free_bytes = 1ull << 30;      /* leave the takes 1 GiB of the disk */
 
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -181,7 +182,7 @@ int exporter_config_set(struct exporter_config *c, const char *key, const char *
 		c->journal_hours = h;
 		return 0;
 	}
-	if (!strcmp(key, "journal-max-bytes")) {
+	if (!strcmp(key, "journal-max-bytes") || !strcmp(key, "journal-min-free")) {
 		char *end;
 		errno = 0;
 		double v = strtod(value, &end);
@@ -194,7 +195,10 @@ int exporter_config_set(struct exporter_config *c, const char *key, const char *
 			SET_ERR("%s: \"%s\" is not a size (bytes, or with K, M, G, T)", key, value);
 			return -1;
 		}
-		c->journal_max_bytes = (uint64_t)(v * mul);
+		if (!strcmp(key, "journal-max-bytes"))
+			c->journal_max_bytes = (uint64_t)(v * mul);
+		else
+			c->journal_min_free_bytes = (uint64_t)(v * mul);
 		return 0;
 	}
 	if (!strcmp(key, "journal-segment-seconds")) {
@@ -300,6 +304,7 @@ void exporter_config_usage(FILE *f)
 		"  --journal-hours H        keep this much of what each node heard on disk (default 8; 0: no cap)\n"
 		"  --journal-max-bytes N    ... and at most this much (default 16G; K, M, G, T; 0: no cap)\n"
 		"  --journal-segment-seconds S  journal file length, the unit of rotation (default 300)\n"
+		"  --journal-min-free N     oldest journal files go while the disk has less free (default 1G)\n"
 		"  --ctl-socket PATH        control socket (default $XDG_RUNTIME_DIR/pw-ghost-rec/exporter.ctl)\n"
 		"  --destination NODE       node the tap feeds (default pwar): warn when its input is also fed by\n"
 		"                           something else (summing) or, for pwar, the quantum exceeds 128; \"\" = off\n"
@@ -358,6 +363,7 @@ int exporter_config_load(struct exporter_config *c, int argc, char **argv, char 
 		{ "journal-hours", required_argument, NULL, 0 },
 		{ "journal-max-bytes", required_argument, NULL, 0 },
 		{ "journal-segment-seconds", required_argument, NULL, 0 },
+		{ "journal-min-free", required_argument, NULL, 0 },
 		{ "config", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -39,6 +39,7 @@ struct exporter_config {
 	double journal_hours;      /* capture journal cap by length (0: none) */
 	uint64_t journal_max_bytes; /* ... and by size (0: none) */
 	uint64_t journal_segment_seconds;
+	uint64_t journal_min_free_bytes; /* rotate while the disk has less free than this */
 	char config_file[PATH_MAX];
 };
 

@@ -64,6 +64,7 @@ static int add_node(struct recorder *r, void *zctx, const char *name)
 		.max_seconds = r->cfg->journal_hours * 3600.0,
 		.max_bytes = r->cfg->journal_max_bytes,
 		.seg_seconds = r->cfg->journal_segment_seconds,
+		.min_free_bytes = r->cfg->journal_min_free_bytes,
 	};
 	if (capture_open(&r->caps[n], r->cfg->spool_dir, name, &lim, err, sizeof(err)) < 0) {
 		log_err("node %s: cannot open its journal: %s", name, err);
@@ -329,7 +330,10 @@ static void cut_take(struct recorder *r, struct active_take *a, const char *why,
 	if (gap_frames) {
 		int e = take_output_append(&a->out, NULL, t->channels, (uint32_t)gap_frames);
 		if (e < 0) {
-			log_err("take %" PRIu32 ": cannot write its trailing gap: %s; retrying", t->take_id, strerror(-e));
+			r->counters.spool_errors++;
+			if (log_should_report(r->counters.spool_errors))
+				log_err("take %" PRIu32 ": cannot write its trailing gap: %s; retrying", t->take_id,
+					strerror(-e));
 			return;
 		}
 		take_add_gap(t, t->spooled, gap_frames, cause);

@@ -21,6 +21,7 @@ SMBD=$S/tests/exporter/smbd.sh
 ring=4 preroll=0.5 postroll=0.25
 [ "$scenario" = long-take ] && ring=0.25 preroll=0.1 postroll=0.1
 [ "$scenario" = late-marker ] && ring=30 # the ring still holds the take when it is checked
+[ "$scenario" = fault-matrix ] && ring=2 # faults longer than the ring lose audio: exact gaps
 rate=48000
 preroll_frames=$(python3 -c "print(round($preroll*$rate))")
 postroll_frames=$(python3 -c "print(round($postroll*$rate))")
@@ -49,6 +50,7 @@ cleanup() {
 	if [ -n "$SIG_PID" ]; then kill "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true; fi
 	if [ -n "${SIG_B_PID:-}" ]; then kill "$SIG_B_PID" 2>/dev/null || true; fi
 	"$SMBD" stop "$T/smb" 2>/dev/null || true
+	if [ -n "${FAULT_MNT:-}" ]; then umount -l "$FAULT_MNT" 2>/dev/null || true; fi
 }
 on_exit() {
 	local st=$?
@@ -534,6 +536,143 @@ ring-change)
 	wait_json '.counters.delivered == 2 and .nodes[0].ring_seconds == 2' || fail "second take not delivered"
 	stop_signal
 	check_share 2 --preroll-frames "$preroll_frames"
+	;;
+fault-matrix)
+	# Every fault into the real chain, each take checked by gr-check-gaps.py against the audio
+	# itself (the test signal's frame counter is the truth of what the node heard).
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a small tmpfs for the disk-full faults"; exit 77; }
+	mkdir -p "$SPOOL" "$T/outbox"
+	mount -t tmpfs -o size=40m,mode=0700 ghostrec-fault "$SPOOL" ||
+		{ echo "SKIP: cannot mount a tmpfs here"; exit 77; }
+	FAULT_MNT=$SPOOL
+	GAPCHECK="python3 $S/tests/exporter/gr-check-gaps.py"
+	# the journal keeps 8 MB in 2 s files: it rotates while the takes run, and never on its own
+	# frees the space the disk-full faults take away
+	FAULT_ARGS="--outbox $T/outbox --journal-max-bytes 8M --journal-segment-seconds 2 --journal-min-free 0"
+	start_exporter $FAULT_ARGS
+	table=$T/table.txt
+	printf '%-28s | %12s | %12s | %-44s | %-44s | %s\n' fault "frames heard" "in clean take" \
+		"gaps reported (frame+frames cause)" "truth (from the audio)" verdict >"$table"
+	ndeliv=0
+	# row FAULT [want-gap-cause|none]: checks the take delivered last
+	row() {
+		local id res gaps truth verdict
+		ndeliv=$((ndeliv + 1))
+		# (the exporter's own counters start again when it restarts: count the outbox)
+		local deadline=$((SECONDS + 30))
+		until [ "$(ls "$T/outbox" | grep -c '^ghostrec-[0-9]*\.json$')" -ge "$ndeliv" ]; do
+			[ $SECONDS -ge $deadline ] && fail "$1: take not delivered"
+			sleep 0.1
+		done
+		id=$(ls "$T/outbox" | sed -n 's/^ghostrec-\([0-9]*\)\.json$/\1/p' | sort -n | tail -1)
+		res=$($GAPCHECK "$T/outbox/ghostrec-$id.wav") || true
+		echo "$1: $res"
+		gaps=$(echo "$res" | jq -r '[.gaps[] | "\(.frame)+\(.frames) \(.cause)"] | join(", ") | if . == "" then "none" else . end')
+		truth=$(echo "$res" | jq -r '[.true_gaps[] | "\(.frame)+\(.frames)"] | join(", ") | if . == "" then "none" else . end')
+		verdict=$(echo "$res" | jq -r 'if .exact then "exact, 0 duplicated" else "WRONG (dup \(.duplicated), bad \(.bad_frames))" end')
+		printf '%-28s | %12s | %12s | %-44s | %-44s | %s\n' "$1" "$(echo "$res" | jq .heard)" \
+			"$(echo "$res" | jq .audio_frames)" "$gaps" "$truth" "$verdict" >>"$table"
+		echo "$res" | jq -e '.exact' >/dev/null || fail "$1: the take's gaps are not exact: $res"
+		case ${2:-none} in
+		any) ;;
+		none) echo "$res" | jq -e '(.gaps | length) == 0' >/dev/null || fail "$1: a gap where the ring still held the audio" ;;
+		*) echo "$res" | jq -e --arg c "$2" '[.gaps[].cause] | index($c) != null' >/dev/null ||
+			fail "$1: no $2 gap reported" ;;
+		esac
+	}
+	fill_disk() {
+		fallocate -l "$(df --output=avail -B1 "$SPOOL" | tail -1)" "$SPOOL/fill.bin" 2>/dev/null || true
+		dd if=/dev/zero of="$SPOOL/fill2.bin" bs=4k 2>/dev/null || true
+	}
+	free_disk() { rm -f "$SPOOL/fill.bin" "$SPOOL/fill2.bin"; }
+	take_fault() { # name, cause, command run mid-take
+		local name=$1 cause=$2
+		shift 2
+		osc /record f 1.0
+		wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "$name: not recording"
+		sleep 0.5
+		"$@"
+		sleep 0.5
+		osc /record f 0.0
+		row "$name" "$cause"
+	}
+	say "disk full for less than the ring holds, freed at once: nothing lost"
+	take_fault "disk full 1 s, freed" none eval 'fill_disk; sleep 1; free_disk'
+	say "disk full for longer than the ring, freed at once: exact disk-full gap"
+	take_fault "disk full 4 s, freed" disk-full eval 'fill_disk; sleep 4; free_disk'
+	say "disk full, then space back in 40 KB steps every 0.1 s"
+	steps() {
+		fill_disk
+		sleep 2.5
+		rm -f "$SPOOL/fill2.bin"
+		for i in $(seq 40); do truncate -s -40K "$SPOOL/fill.bin"; sleep 0.1; done
+		free_disk
+	}
+	take_fault "disk full, freed in steps" disk-full steps
+	grep -q "No space left on device" "$T/exporter.log" || fail "ENOSPC is not named in the log"
+	say "exporter SIGKILLed for longer than the ring, restarted mid-take: exact exporter-down gap"
+	kill_exporter() {
+		kill -9 "$EXP_PID"; wait "$EXP_PID" 2>/dev/null || true; EXP_PID=
+		sleep 3
+		start_exporter $FAULT_ARGS
+	}
+	take_fault "exporter SIGKILL 3 s" exporter-down kill_exporter
+	say "exporter SIGKILLed while REAPER stops and starts again: two takes, never one merged"
+	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "not recording"
+	sleep 0.5
+	kill -9 "$EXP_PID"; wait "$EXP_PID" 2>/dev/null || true; EXP_PID=
+	osc /record f 0.0 # lost: nobody listens
+	start_exporter $FAULT_ARGS
+	wait_json '.takes[0].stop_unknown == true' || fail "the resumed take does not know it may be stopped"
+	osc /record f 1.0 # REAPER's next take
+	row "restart across /record 0 (1)" any
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "the next take did not start"
+	sleep 0.5
+	osc /record f 0.0
+	row "restart across /record 0 (2)" none
+	say "PipeWire kill -9 and restart mid-take"
+	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "not recording"
+	sleep 0.5
+	old_pid=$(status | jq '.nodes[0].writer_pid')
+	kill -9 "$PW_ENV_PW_PID"
+	wait "$PW_ENV_PW_PID" 2>/dev/null || true
+	kill "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true; SIG_PID=
+	wait_json '.nodes[0].attached == false' 5 || fail "the exporter stays attached to a dead ring"
+	pipewire >>"$PW_ENV_DIR/pipewire.log" 2>&1 &
+	PW_ENV_PW_PID=$!
+	pw_env_wait_for pw_env_core_ready || fail "PipeWire did not come back"
+	pw_env_wait_node "$NODE"
+	back=$(date +%s.%N)
+	wait_json ".nodes[0].attached == true and .nodes[0].writer_pid != $old_pid" 5 || fail "no re-attach"
+	echo "measured: re-attached $(python3 -c "import time; print(round(time.time() - $back, 3))") s after the node was back"
+	"$SIGNAL" --capture "$T/capture-2.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
+	SIG_PID=$!
+	pw_env_wait_node gr-player
+	for c in 0:FL 1:FR; do
+		pw_env_wait_for pw-link "gr-player:output_${c%%:*}" "$NODE:input_${c#*:}" || fail "cannot relink player"
+	done
+	row "PipeWire kill -9 + restart" node-gone
+	osc /record f 0.0
+	linked_at=$(status | jq '.nodes[0].write_frame')
+	wait_json ".nodes[0].write_frame >= $((linked_at + preroll_frames + 4096))" || fail "the restarted node does not run"
+	osc /record f 1.0
+	sleep 1
+	osc /record f 0.0
+	row "next take after the restart" none
+	say "the node is destroyed mid-take: delivered after a bounded wait"
+	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "not recording"
+	sleep 0.5
+	pw-cli destroy "$(pw_env_node_id "$NODE")" >/dev/null
+	t0=$SECONDS
+	row "node destroyed" node-gone
+	echo "measured: take delivered $((SECONDS - t0)) s after the node was destroyed"
+	osc /record f 0.0
+	echo "measured: exporter RssAnon $(awk '/RssAnon/ {print $2, $3}' "/proc/$EXP_PID/status")"
+	echo
+	cat "$table"
 	;;
 *)
 	fail "unknown scenario $scenario"
