@@ -112,8 +112,10 @@ static void scan_queue(struct worker *w)
 			struct ghostrec_takemeta m;
 			ghostrec_take_sidecar_name(name, sizeof(name), (uint32_t)id);
 			snprintf(side, sizeof(side), "%s/%s/%s", q, de->d_name, name);
-			if (ghostrec_takemeta_read_sidecar(side, &m, err, sizeof(err)) == 0)
+			if (ghostrec_takemeta_read_sidecar(side, &m, err, sizeof(err)) == 0) {
 				e->frames = m.frames;
+				ghostrec_takemeta_clear(&m);
+			}
 			log_info("take %lu: found in the delivery queue, will deliver", id);
 		}
 	}

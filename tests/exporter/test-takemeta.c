@@ -142,6 +142,128 @@ static void test_cue(int major, int subtype, int frames)
 	unlink(path);
 }
 
+/* Gaps: add/merge, sidecar round trip, rejection of bad lists, unknown causes kept. */
+static void test_gaps_json(void)
+{
+	struct ghostrec_takemeta m, p;
+	char err[256];
+	fill(&m);
+	CHECK(ghostrec_takemeta_add_gap(&m, 5000, 100, GHOSTREC_GAP_RING_OVERRUN) == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 1000, 10, GHOSTREC_GAP_EXPORTER_DOWN) == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 8000000000ull, 7, "a-cause-from-a-newer-writer-that-is-long") == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 1, 0, NULL) == -EINVAL);
+	CHECK(ghostrec_takemeta_add_gap(&m, UINT64_MAX, 2, NULL) == -EINVAL);
+	CHECK_EQ_U64(m.n_gaps, 3);
+	CHECK_EQ_U64(m.gaps[0].frame, 1000);
+	CHECK(!strcmp(m.gaps[0].cause, "exporter-down"));
+	CHECK_EQ_U64(m.gaps[2].frame, 8000000000ull);
+	CHECK(strlen(m.gaps[2].cause) == sizeof(m.gaps[2].cause) - 1);
+	/* touching / overlapping gaps merge into one */
+	CHECK(ghostrec_takemeta_add_gap(&m, 5100, 50, GHOSTREC_GAP_DISK_FULL) == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 990, 4100, GHOSTREC_GAP_NODE_GONE) == 0);
+	CHECK_EQ_U64(m.n_gaps, 2);
+	CHECK_EQ_U64(m.gaps[0].frame, 990);
+	CHECK_EQ_U64(m.gaps[0].frames, 5150 - 990);
+	CHECK(!strcmp(m.gaps[0].cause, "node-gone"));
+
+	size_t size = ghostrec_takemeta_json_size(&m);
+	char *buf = malloc(size);
+	int n = ghostrec_takemeta_to_json(&m, buf, size);
+	CHECK(n > 0);
+	printf("%s\n", buf);
+	CHECK(strstr(buf, "\"gaps\":[{\"frame\":990,\"frames\":4160,\"cause\":\"node-gone\"}") != NULL);
+	CHECK(ghostrec_takemeta_from_json(buf, (size_t)n, &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.n_gaps, 2);
+	CHECK(!memcmp(p.gaps, m.gaps, 2 * sizeof(*m.gaps)));
+	ghostrec_takemeta_clear(&p);
+	CHECK(p.gaps == NULL && p.n_gaps == 0);
+	free(buf);
+
+	/* a sidecar file with many gaps (larger than any fixed buffer) */
+	char path[] = "/tmp/ghostrec-takemeta-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	for (uint64_t i = 0; i < 2000; i++)
+		CHECK(ghostrec_takemeta_add_gap(&m, 100000 + i * 10, 5, GHOSTREC_GAP_DISK_FULL) == 0);
+	CHECK(ghostrec_takemeta_write_sidecar(path, &m) == 0);
+	CHECK(ghostrec_takemeta_read_sidecar(path, &p, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(p.n_gaps, 2002);
+	CHECK_EQ_U64(p.gaps[1000].frame, 100000 + 999 * 10);
+	ghostrec_takemeta_clear(&p);
+	ghostrec_takemeta_clear(&m);
+	unlink(path);
+
+	static const char *const head = "{\"take_id\":1,\"marker_frame\":0,\"rate\":48000,\"channels\":1,\"frames\":9,";
+	static const char *const bad[] = {
+		"\"gaps\":5}", "\"gaps\":[{\"frame\":1}]}", "\"gaps\":[{\"frame\":1,\"frames\":0}]}",
+		"\"gaps\":[{\"frame\":-1,\"frames\":2}]}", "\"gaps\":[{\"frame\":10,\"frames\":5},{\"frame\":12,\"frames\":5}]}",
+		"\"gaps\":[{\"frame\":10,\"frames\":5},{\"frame\":2,\"frames\":5}]}",
+		"\"gaps\":[{\"frame\":1,\"frames\":2,\"cause\":3}]}",
+		"\"gaps\":[{\"frame\":18446744073709551615,\"frames\":2}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char j[512];
+		snprintf(j, sizeof(j), "%s%s", head, bad[i]);
+		err[0] = '\0';
+		CHECK(ghostrec_takemeta_from_json(j, strlen(j), &p, err, sizeof(err)) < 0);
+		CHECK(err[0] != '\0' && p.gaps == NULL);
+		printf("rejected: %s -> %s\n", bad[i], err);
+	}
+	static const char *const good[] = {
+		"\"gaps\":[]}", "\"gaps\":[{\"frame\":3,\"frames\":4,\"cause\":\"solar-flare\",\"later\":[1]}]}",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char j[512];
+		snprintf(j, sizeof(j), "%s%s", head, good[i]);
+		CHECK(ghostrec_takemeta_from_json(j, strlen(j), &p, err, sizeof(err)) == 0);
+		CHECK_EQ_U64(p.n_gaps, i);
+		if (i == 1)
+			CHECK(!strcmp(p.gaps[0].cause, "solar-flare") && p.gaps[0].frame == 3 && p.gaps[0].frames == 4);
+		ghostrec_takemeta_clear(&p);
+	}
+}
+
+/* Gaps in the WAV itself: cue + ltxt region + labl "ghostrec-gap:CAUSE", WAV and RF64. */
+static void test_gaps_wav(int major, int subtype)
+{
+	char path[] = "/tmp/ghostrec-takemeta-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	SF_INFO info = { .samplerate = 48000, .channels = 2, .format = major | subtype };
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+	CHECK(sf != NULL);
+	struct ghostrec_takemeta m, p;
+	fill(&m);
+	m.marker_frame = 480;
+	SF_BROADCAST_INFO bi;
+	memset(&bi, 0, sizeof(bi));
+	ghostrec_takemeta_bext_description(&m, bi.description, sizeof(bi.description));
+	CHECK(sf_command(sf, SFC_SET_BROADCAST_INFO, &bi, sizeof(bi)) == SF_TRUE);
+	float buf[2 * 3001] = {0};
+	CHECK(sf_writef_float(sf, buf, 3001) == 3001);
+	sf_close(sf);
+	CHECK(ghostrec_takemeta_add_gap(&m, 1000, 333, GHOSTREC_GAP_EXPORTER_DOWN) == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 2000, 1001, "new-cause") == 0);
+	CHECK(ghostrec_takemeta_add_gap(&m, 5000000000ull, 9, GHOSTREC_GAP_DISK_FULL) == 0); /* past 32 bits */
+	CHECK(ghostrec_takemeta_append_cues(path, &m) == 0);
+	uint64_t cue;
+	char err[256];
+	CHECK(ghostrec_takemeta_read_wav(path, &p, &cue, err, sizeof(err)) == 0);
+	CHECK_EQ_U64(cue, 480);
+	CHECK_EQ_U64(p.n_gaps, 2);
+	CHECK(p.gaps[0].frame == 1000 && p.gaps[0].frames == 333 && !strcmp(p.gaps[0].cause, "exporter-down"));
+	CHECK(p.gaps[1].frame == 2000 && p.gaps[1].frames == 1001 && !strcmp(p.gaps[1].cause, "new-cause"));
+	ghostrec_takemeta_clear(&p);
+	ghostrec_takemeta_clear(&m);
+	sf = sf_open(path, SFM_READ, &info);
+	CHECK(sf != NULL);
+	CHECK_EQ_U64(info.frames, 3001);
+	sf_close(sf);
+	unlink(path);
+}
+
 static void test_errors(void)
 {
 	struct ghostrec_takemeta p;
@@ -172,6 +294,9 @@ int main(void)
 	test_cue(SF_FORMAT_WAV, SF_FORMAT_FLOAT, 1001);
 	test_cue(SF_FORMAT_WAV, SF_FORMAT_PCM_24, 1001); /* odd data size: pad byte before the cue */
 	test_cue(SF_FORMAT_RF64, SF_FORMAT_FLOAT, 500);
+	test_gaps_json();
+	test_gaps_wav(SF_FORMAT_WAV, SF_FORMAT_PCM_24);
+	test_gaps_wav(SF_FORMAT_RF64, SF_FORMAT_FLOAT);
 	test_errors();
 	test_names();
 	return check_report("test-takemeta");

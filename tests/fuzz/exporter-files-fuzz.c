@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (ghostrec_takemeta_from_json((const char *)data, size, &m, err, sizeof(err)) < 0 && !err[0])
 		__builtin_trap();
+	ghostrec_takemeta_clear(&m);
 	err[0] = '\0';
 	if (take_from_json(&t, (const char *)data, size, err, sizeof(err)) < 0 && !err[0])
 		__builtin_trap();
