@@ -21,6 +21,10 @@
  *   explains (glitches undone by others within max_shift).
  *   4. Verification: every take frame inside a segment is compared with its clean frame;
  *      differing frames the checkpoints missed become replaced glitches.
+ *   Gaps (clean frames the file holds no audio for) never match anything: the walk stops
+ *   where the offset reaches one, reports the take frames mapped into it as a gap (they
+ *   keep their own audio) and re-acquires after its end (same offset first, then nearby
+ *   offsets, then a content search), however long the gap.
  *   Every search is bounded by max_shift frames, so work grows with the take length and
  *   the number of glitches, not with take length x search range. */
 #include "conform.h"
@@ -72,6 +76,9 @@ struct engine {
 	int64_t d;                /* current offset: take frame t maps to clean frame t + d */
 	int64_t seg_start;        /* first take frame of the open segment */
 
+	const struct ghostrec_gap *gaps;  /* the clean file's gaps, sorted */
+	size_t n_gaps;
+
 	const struct ghostrec_conform_options *opt;
 	struct ghostrec_conform_result *res;
 	int oom;
@@ -85,6 +92,8 @@ const char *ghostrec_glitch_kind_name(int kind)
 		return "replaced";
 	case GHOSTREC_GLITCH_DROPPED:
 		return "dropped";
+	case GHOSTREC_GLITCH_GAP:
+		return "gap";
 	default:
 		return "inserted";
 	}
@@ -141,6 +150,31 @@ void ghostrec_conform_result_clear(struct ghostrec_conform_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* ---- gaps ---- */
+
+/* Index of the first gap that ends after clean frame c (n_gaps if none). */
+static size_t gap_after(const struct engine *e, int64_t c)
+{
+	size_t lo = 0, hi = e->n_gaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((int64_t)(e->gaps[mid].frame + e->gaps[mid].frames) <= c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Does clean frame c lie in a gap (no audio there, whatever the file holds)? */
+static int in_gap(const struct engine *e, int64_t c)
+{
+	if (e->n_gaps == 0)
+		return 0;
+	size_t i = gap_after(e, c);
+	return i < e->n_gaps && (int64_t)e->gaps[i].frame <= c;
+}
+
 /* ---- comparing frames ---- */
 
 /* Tolerance for comparing a take sample with a clean sample: the larger of the two
@@ -176,7 +210,7 @@ static int marker_fits(const struct engine *e, int64_t i, double x)
 /* Take frame t against clean frame c, all compared channels. */
 static int frame_matches(struct engine *e, int64_t t, int64_t c)
 {
-	if (t < 0 || t >= e->take_frames || c < 0 || c >= e->clean_frames)
+	if (t < 0 || t >= e->take_frames || c < 0 || c >= e->clean_frames || in_gap(e, c))
 		return 0;
 	/* A decoded marker in the take: those frames carry no clean audio; trust them. */
 	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
@@ -223,7 +257,8 @@ static int window_matches(struct engine *e, int64_t t, int64_t c)
 {
 	int nonsilent = 0;
 	for (int64_t i = 0; i < WINDOW_MAX_FRAMES; i++) {
-		if (t + i >= e->take_frames)
+		/* The end of the take, or a gap in the clean file, ends the evidence. */
+		if (t + i >= e->take_frames || in_gap(e, c + i))
 			return nonsilent >= WINDOW_TAIL_NONSILENT;
 		if (!frame_matches(e, t + i, c + i))
 			return 0;
@@ -287,6 +322,8 @@ static int64_t scan_clean(struct engine *e, int64_t t, int64_t c_from, int64_t c
 		for (int64_t i = 0; i < cnt; i++) {
 			const float *y = e->scan_buf + i * e->clean_channels + e->clean_channel;
 			int64_t c = cs + i;
+			if (e->n_gaps && in_gap(e, c))
+				continue;
 			int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
 					c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
 			int ok = 1;
@@ -509,6 +546,82 @@ static int64_t unexplained_tail(struct engine *e, int64_t f)
 	return f;
 }
 
+/* ---- gaps in the walk ---- */
+
+/* After a gap: the earliest take frame t0 >= t_exp (FINE_STEP apart, silent ones skipped)
+ * that lines up with clean audio after the gap's end c_end, within max_shift of the old
+ * offset; else a content search over the rest of the take. */
+static int find_after_gap(struct engine *e, int64_t t_exp, int64_t c_end, int64_t *t2, int64_t *d2)
+{
+	int64_t d = e->d;
+	for (int64_t t0 = t_exp; t0 <= t_exp + e->max_shift && t0 < e->take_frames; t0 += FINE_STEP) {
+		if (frame_nonsilent(e, t0) == 0 || !window_has_sound(e, t0))
+			continue;
+		int64_t c_lo = t0 + d - e->max_shift;
+		int64_t c_hi = t0 + d + e->max_shift;
+		if (c_lo < c_end)
+			c_lo = c_end;
+		if (c_hi > e->clean_frames - 1)
+			c_hi = e->clean_frames - 1;
+		int64_t c = scan_clean(e, t0, c_lo, c_hi + 1);
+		if (c >= 0) {
+			*t2 = t0;
+			*d2 = c - t0;
+			return 1;
+		}
+	}
+	return find_anchor(e, t_exp, e->take_frames, 0, t2, d2);
+}
+
+/* The walk reached take frame tg, whose clean frame tg + d is the start of (or inside) gap
+ * gi. Closes the open segment, reports the take frames mapped into the gap, and moves the
+ * walk to where the take lines up again after it. Returns 0 when nothing after the gap
+ * lines up (the walk ends; the rest of the take keeps its own audio). */
+static int cross_gap(struct engine *e, int64_t tg, size_t gi, int64_t *t_next)
+{
+	int64_t d = e->d;
+	int64_t c_end = (int64_t)(e->gaps[gi].frame + e->gaps[gi].frames);
+	int64_t t_exp = c_end - d;   /* the take frame that maps to c_end with the old offset */
+	add_segment(e, e->seg_start, tg, d);
+	int64_t t2 = -1, d2 = d;
+	if (t_exp < e->take_frames && c_end < e->clean_frames) {
+		if (frame_matches(e, t_exp, c_end) && window_matches(e, t_exp, c_end))
+			t2 = t_exp;
+		else if (!find_after_gap(e, t_exp, c_end, &t2, &d2))
+			t2 = -1;
+	}
+	if (t2 < 0) {
+		int64_t last = t_exp < e->take_frames ? t_exp : e->take_frames;
+		add_glitch(e, tg, GHOSTREC_GLITCH_GAP, last - tg);
+		e->seg_start = last;
+		*t_next = last;
+		return 0;
+	}
+	/* Move the join back to the first take frame after tg the new offset explains. */
+	int64_t s = t2;
+	while (s > tg && frame_matches(e, s - 1, s - 1 + d2))
+		s--;
+	if (s == tg && d2 > d)
+		add_glitch(e, tg, GHOSTREC_GLITCH_DROPPED, d2 - d); /* the take lacks the gap too */
+	else
+		add_glitch(e, tg, GHOSTREC_GLITCH_GAP, s - tg);
+	e->seg_start = s;
+	e->d = d2;
+	*t_next = s;
+	return 1;
+}
+
+/* Take frames before the walk's start whose clean frames lie in a gap: reported as gap. */
+static void head_gap(struct engine *e, int64_t start, int64_t d)
+{
+	if (start <= 0 || start - 1 + d < 0 || !in_gap(e, start - 1 + d))
+		return;
+	int64_t from = (int64_t)e->gaps[gap_after(e, start - 1 + d)].frame - d;
+	if (from < 0)
+		from = 0;
+	add_glitch(e, from, GHOSTREC_GLITCH_GAP, start - from);
+}
+
 /* ---- the walk ---- */
 
 static void walk(struct engine *e, int64_t t)
@@ -519,8 +632,22 @@ static void walk(struct engine *e, int64_t t)
 		int64_t limit = e->clean_frames - e->d;
 		if (limit > e->take_frames)
 			limit = e->take_frames;
-		if (t >= limit || e->oom)
+		if (e->oom)
 			break;
+		/* The next gap on the current offset: the walk stops at its first frame. */
+		size_t gi = e->n_gaps;
+		if (e->n_gaps && t < limit) {
+			gi = gap_after(e, t + e->d);
+			if (gi < e->n_gaps && (int64_t)e->gaps[gi].frame - e->d < limit)
+				limit = (int64_t)e->gaps[gi].frame - e->d > t ? (int64_t)e->gaps[gi].frame - e->d : t;
+			else
+				gi = e->n_gaps;
+		}
+		if (t >= limit) {
+			if (gi < e->n_gaps && cross_gap(e, t, gi, &t))
+				continue;
+			break;
+		}
 		if (e->opt && e->opt->progress && t >= next_progress) {
 			e->opt->progress(e->opt->progress_data, t, e->take_frames);
 			next_progress = t + 1048576;
@@ -536,6 +663,15 @@ static void walk(struct engine *e, int64_t t)
 		int64_t f = first_bad(e, t, q, e->d);
 		int64_t t2, d2;
 		if (!reacquire(e, f, e->d, &t2, &d2)) {
+			if (gi < e->n_gaps && limit - f <= WINDOW_MAX_FRAMES) {
+				/* Too little audio before the gap to prove a shift: replaced up to it. */
+				int64_t last = limit - 1;
+				while (last > f && frame_matches(e, last, last + e->d))
+					last--;
+				add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, last + 1 - f);
+				t = limit;
+				continue;
+			}
 			t = unexplained_tail(e, f);
 			break;
 		}
@@ -712,6 +848,10 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 	e.max_shift = opt && opt->max_shift > 0 ? opt->max_shift : 2 * (int64_t)ti->rate;
 	e.opt = opt;
 	e.res = res;
+	if (meta) {
+		e.gaps = meta->gaps;
+		e.n_gaps = meta->n_gaps;
+	}
 	int64_t scan = opt && opt->marker_scan > 0 ? opt->marker_scan : 60 * (int64_t)ti->rate;
 
 	struct ghostrec_marker_match m;
@@ -772,6 +912,7 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 
 	res->clean_channel = e.clean_channel;
 	e.d = d;
+	head_gap(&e, start, d);
 	walk(&e, start);
 	if (!e.oom)
 		verify_segments(&e);

@@ -6,7 +6,9 @@
  *   - glitches: replaced (same d, wrong samples; take_frame = first differing frame,
  *     frames = first to last differing frame), dropped (clean frames missing from the take:
  *     take_frame = first take frame after the gap, frames = how many are missing),
- *     inserted (extra take frames with no clean counterpart: first extra frame, count).
+ *     inserted (extra take frames with no clean counterpart: first extra frame, count),
+ *     gap (take frames whose clean counterpart lies in one of the clean file's gaps, frame
+ *     ranges it holds no audio for: they keep the take's own samples; first frame, count).
  * Take channel k is compared with clean channel clean_channel + k.
  * Completeness: every take frame inside a segment matches its clean frame within
  * ghostrec_conform_tolerance, or lies inside a reported replaced glitch. */
@@ -18,11 +20,14 @@
 #include <stdio.h>
 
 #include "audiofile.h"
+#include "takemeta.h"
 
 enum ghostrec_glitch_kind {
 	GHOSTREC_GLITCH_REPLACED = 0,
 	GHOSTREC_GLITCH_DROPPED = 1,
 	GHOSTREC_GLITCH_INSERTED = 2,
+	GHOSTREC_GLITCH_GAP = 3,
+	GHOSTREC_GLITCH_KINDS = 4,   /* how many kinds there are */
 };
 
 enum ghostrec_alignment {
@@ -42,11 +47,14 @@ struct ghostrec_conform_glitch {
 	int64_t frames;
 };
 
-/* What the clean file's metadata says (takemeta): valid = 0 when it has none. */
+/* What the clean file's metadata says (takemeta): valid = 0 when it has none. gaps (sorted,
+ * non-overlapping, clean-file frames; docs/contracts.md "Gaps") apply whatever valid says. */
 struct ghostrec_clean_meta {
 	int valid;
 	uint32_t take_id;
 	int64_t marker_frame;
+	const struct ghostrec_gap *gaps;
+	size_t n_gaps;
 };
 
 struct ghostrec_conform_options {
@@ -101,8 +109,8 @@ enum ghostrec_join {
 /* Writes the fixed take into out (a writer with the take's format and channel count):
  * every take frame inside a segment is the mapped clean sample; frames between two
  * segments (inserted) are an equal-power crossfade from the audio before to the audio
- * after; frames outside every segment and every gap (no clean counterpart at the head or
- * tail) keep the take's own samples. With GHOSTREC_JOIN_CROSSFADE, joins where the offset
+ * after, unless they are a reported gap; frames in a gap and frames outside every segment
+ * (no clean counterpart at the head or tail) keep the take's own samples. With GHOSTREC_JOIN_CROSSFADE, joins where the offset
  * changes are smoothed over xfade_frames. Returns 0 or -1 with a reason in err. */
 int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,

@@ -34,6 +34,23 @@ static void crossfade(float *buf, int64_t b0, int64_t b1, int channels, struct g
 	}
 }
 
+/* Is there a gap glitch starting at take frame t? (glitches are in take order) */
+static int gap_at(const struct ghostrec_conform_result *res, int64_t t)
+{
+	size_t lo = 0, hi = res->n_glitches;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (res->glitches[mid].take_frame < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < res->n_glitches && res->glitches[lo].take_frame == t; lo++)
+		if (res->glitches[lo].kind == GHOSTREC_GLITCH_GAP)
+			return 1;
+	return 0;
+}
+
 int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
 			    struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
@@ -89,7 +106,9 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				break;
 			int64_t da = a->clean_start - a->take_start;
 			int64_t db = b->clean_start - b->take_start;
-			if (b->take_start > a->take_end) {
+			if (b->take_start > a->take_end && gap_at(res, a->take_end)) {
+				/* A gap: no clean audio, the take keeps its own. */
+			} else if (b->take_start > a->take_end) {
 				/* Inserted frames: bridge them from the audio before to the audio after. */
 				crossfade(buf, b0, b1, tch, clean, res->clean_channel, a->take_end,
 					  b->take_start - a->take_end, da, db);

@@ -39,24 +39,37 @@ static void usage(FILE *f)
 }
 
 /* The clean file's ghostrec facts (takemeta): its bext description, else the sidecar
- * ghostrec-<take_id>.json next to it (the name carries the take id). */
-static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *meta)
+ * ghostrec-<take_id>.json next to it (the name carries the take id). Gaps: those of the
+ * WAV's cue regions and of the sidecar together (either may be missing; merged). */
+static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *meta,
+			    struct ghostrec_takemeta *gaps)
 {
-	struct ghostrec_takemeta tm;
+	struct ghostrec_takemeta tm, sc;
 	uint64_t cue;
 	char err[256];
 	memset(meta, 0, sizeof(*meta));
-	memset(&tm, 0, sizeof(tm));
+	memset(gaps, 0, sizeof(*gaps));
 	int ok = ghostrec_takemeta_read_wav(clean_path, &tm, &cue, err, sizeof(err)) == 0;
-	if (!ok) {
-		const char *base = strrchr(clean_path, '/');
-		base = base ? base + 1 : clean_path;
-		unsigned long id;
-		char sidecar[4096];
-		if (sscanf(base, "ghostrec-%lu", &id) == 1 && id <= UINT32_MAX) {
-			snprintf(sidecar, sizeof(sidecar), "%.*sghostrec-%lu.json", (int)(base - clean_path),
-				 clean_path, id);
-			ok = ghostrec_takemeta_read_sidecar(sidecar, &tm, err, sizeof(err)) == 0;
+	const char *base = strrchr(clean_path, '/');
+	base = base ? base + 1 : clean_path;
+	unsigned long id;
+	char sidecar[4096];
+	int have_sc = 0;
+	if (sscanf(base, "ghostrec-%lu", &id) == 1 && id <= UINT32_MAX) {
+		snprintf(sidecar, sizeof(sidecar), "%.*sghostrec-%lu.json", (int)(base - clean_path),
+			 clean_path, id);
+		have_sc = ghostrec_takemeta_read_sidecar(sidecar, &sc, err, sizeof(err)) == 0;
+	}
+	for (size_t i = 0; i < tm.n_gaps; i++)
+		ghostrec_takemeta_add_gap(gaps, tm.gaps[i].frame, tm.gaps[i].frames, tm.gaps[i].cause);
+	if (have_sc) {
+		for (size_t i = 0; i < sc.n_gaps; i++)
+			ghostrec_takemeta_add_gap(gaps, sc.gaps[i].frame, sc.gaps[i].frames, sc.gaps[i].cause);
+		if (!ok) {
+			ghostrec_takemeta_clear(&tm);
+			tm = sc;
+			memset(&sc, 0, sizeof(sc));
+			ok = 1;
 		}
 	}
 	if (ok && tm.marker_frame <= INT64_MAX) {
@@ -64,6 +77,11 @@ static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *
 		meta->take_id = tm.take_id;
 		meta->marker_frame = (int64_t)tm.marker_frame;
 	}
+	meta->gaps = gaps->gaps;
+	meta->n_gaps = gaps->n_gaps;
+	ghostrec_takemeta_clear(&tm);
+	if (have_sc)
+		ghostrec_takemeta_clear(&sc);
 }
 
 static void show_progress(void *data, int64_t done, int64_t total)
@@ -156,7 +174,8 @@ int main(int argc, char **argv)
 	}
 
 	struct ghostrec_clean_meta meta;
-	read_clean_meta(clean_path, &meta);
+	struct ghostrec_takemeta gaps;
+	read_clean_meta(clean_path, &meta, &gaps);
 	struct ghostrec_conform_options copt;
 	memset(&copt, 0, sizeof(copt));
 	if (isatty(STDERR_FILENO)) {
@@ -218,19 +237,20 @@ int main(int argc, char **argv)
 		}
 	}
 
-	size_t counts[3] = {0, 0, 0};
+	size_t counts[GHOSTREC_GLITCH_KINDS] = {0};
 	for (size_t i = 0; i < res.n_glitches; i++)
 		counts[res.glitches[i].kind]++;
 	fprintf(report_path && strcmp(report_path, "-") == 0 ? stderr : stdout,
-		"ghostrec-sync: %s aligned by %s, %zu glitches (%zu dropped, %zu inserted, %zu replaced), %zu segments\n",
+		"ghostrec-sync: %s aligned by %s, %zu glitches (%zu dropped, %zu inserted, %zu replaced, %zu gaps), %zu segments\n",
 		take_path, res.alignment == GHOSTREC_ALIGN_MARKER ? "marker" : "content",
 		res.n_glitches, counts[GHOSTREC_GLITCH_DROPPED], counts[GHOSTREC_GLITCH_INSERTED],
-		counts[GHOSTREC_GLITCH_REPLACED], res.n_segments);
+		counts[GHOSTREC_GLITCH_REPLACED], counts[GHOSTREC_GLITCH_GAP], res.n_segments);
 	status = 0;
 
 done_res:
 	ghostrec_conform_result_clear(&res);
 done:
+	ghostrec_takemeta_clear(&gaps);
 	free(part);
 	ghostrec_audiofile_close(clean);
 	ghostrec_audiofile_close(take);

@@ -77,6 +77,10 @@ local function parse_list(info, body)
 		if (id == "labl" or id == "note") and #sub >= 4 then
 			local cue_id = sunpack("<I4", sub)
 			info.labels[cue_id] = cstring(sub:sub(5))
+		elseif id == "ltxt" and #sub >= 8 then
+			-- a labelled region: cue id, sample length (gaps: docs/contracts.md "Gaps")
+			local cue_id, length = sunpack("<I4I4", sub)
+			info.regions[cue_id] = length
 		end
 		pos = pos + 8 + size + (size % 2)
 	end
@@ -158,14 +162,15 @@ end
 
 -- Opens an audio file and reads its header and metadata. Returns an info table or nil, err.
 -- info: path, container ("wav"|"rf64"|"w64"), rate, channels, bits, float, frames,
---       bext_description, cues {id, position, sample_offset, label}, labels.
+--       bext_description, cues {id, position, sample_offset, label, region}, labels,
+--       regions (ltxt sample length by cue id).
 function M.open_audio(path)
 	local f, oerr = io.open(path, "rb")
 	if not f then return nil, "cannot open " .. tostring(path) .. ": " .. tostring(oerr) end
 	local file_size = f:seek("end")
 	f:seek("set", 0)
 	local head = f:read(40) or ""
-	local info = { path = path, cues = {}, labels = {}, file_size = file_size }
+	local info = { path = path, cues = {}, labels = {}, regions = {}, file_size = file_size }
 	local ok, err
 	if #head >= 12 and head:sub(1, 4) == "RIFF" and head:sub(9, 12) == "WAVE" then
 		info.container = "wav"
@@ -192,7 +197,7 @@ function M.open_audio(path)
 	end
 	info.frames = info.data_bytes // info.block_align
 	if info.frames == 0 then return nil, path .. ": no audio frames" end
-	for _, c in ipairs(info.cues) do c.label = info.labels[c.id] end
+	for _, c in ipairs(info.cues) do c.label, c.region = info.labels[c.id], info.regions[c.id] end
 	return info
 end
 

@@ -1,6 +1,16 @@
 -- @noindex
 -- ghostrec conform (EDL) engine: a line-by-line translation of common/conform.c. Pure Lua
 -- 5.3/5.4.
+--
+-- API (M.conform_run(take_info, clean_info, meta, opt) -> report | nil, err):
+--   meta = takemeta.clean_meta(clean_info): {valid, take_id, marker_frame, gaps}; gaps are
+--     the clean file's gap ranges (docs/contracts.md "Gaps"), WAV cue regions + sidecar.
+--   report.glitches[i].kind is "replaced" | "dropped" | "inserted" | "gap". A "gap" glitch
+--     (take_frame, frames) is take audio with NO clean counterpart: those frames are in no
+--     segment and an apply must keep the take's own source there (never the clean file's
+--     zeros, no crossfade into them), even when the segments on both sides have the same
+--     offset.
+--   opt.check_step, opt.max_shift, opt.marker_scan (frames), opt.progress(done, total).
 local audiofile = require("ghostrec.audiofile")
 local marker = require("ghostrec.marker")
 
@@ -18,9 +28,9 @@ local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 -- (segment_matcher, where the C relies on its reader's block cache). Same results.
 ---------------------------------------------------------------------------------------------
 
-local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED = 0, 1, 2
+local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED, GLITCH_GAP = 0, 1, 2, 3
 local ALIGN_MARKER, ALIGN_CONTENT = 0, 1
-local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted" }
+local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted", [3] = "gap" }
 
 -- A verification window must see this many non-silent take samples (summed over the
 -- compared channels) that all match before an alignment is believed.
@@ -55,6 +65,26 @@ local function add_glitch(e, take_frame, kind, frames)
 	r.glitches[#r.glitches + 1] = { take_frame = take_frame, kind = glitch_kind_names[kind], frames = frames }
 end
 
+-- ---- gaps ----
+
+-- Index (1-based) of the first gap that ends after clean frame c (#gaps + 1 if none).
+local function gap_after(e, c)
+	local gaps = e.gaps
+	local lo, hi = 1, #gaps + 1
+	while lo < hi do
+		local mid = lo + (hi - lo) // 2
+		if gaps[mid].frame + gaps[mid].frames <= c then lo = mid + 1 else hi = mid end
+	end
+	return lo
+end
+
+-- Does clean frame c lie in a gap (no audio there, whatever the file holds)?
+local function in_gap(e, c)
+	if e.n_gaps == 0 then return false end
+	local i = gap_after(e, c)
+	return i <= e.n_gaps and e.gaps[i].frame <= c
+end
+
 -- ---- comparing frames ----
 
 -- The larger of the two formats' quantization allowances (marker tolerance).
@@ -77,7 +107,7 @@ end
 
 -- Take frame t against clean frame c, all compared channels.
 local function frame_matches(e, t, c)
-	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames then return false end
+	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames or in_gap(e, c) then return false end
 	-- A decoded marker in the take: those frames carry no clean audio; trust them.
 	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return true end
 	local T, C = e.take, e.clean
@@ -112,7 +142,8 @@ end
 local function window_matches(e, t, c)
 	local nonsilent = 0
 	for i = 0, WINDOW_MAX_FRAMES - 1 do
-		if t + i >= e.take_frames then return nonsilent >= WINDOW_TAIL_NONSILENT end
+		-- The end of the take, or a gap in the clean file, ends the evidence.
+		if t + i >= e.take_frames or in_gap(e, c + i) then return nonsilent >= WINDOW_TAIL_NONSILENT end
 		if not frame_matches(e, t + i, c + i) then return false end
 		nonsilent = nonsilent + frame_nonsilent(e, t + i)
 		if nonsilent >= WINDOW_NONSILENT then return true end
@@ -167,6 +198,7 @@ local function scan_clean(e, t, c_from, c_to)
 			local in_marker = mc >= 0 and c >= mc and c < mc + MARKER_FRAMES
 			local y = blk[base]
 			local ok = abs(x0 - y) <= tol or (in_marker and marker_fits(e, c - mc, x0))
+			if ok and e.n_gaps > 0 and in_gap(e, c) then ok = false end
 			if ok then
 				for k = 1, n - 1 do
 					local xk = x[k]
@@ -348,6 +380,73 @@ local function unexplained_tail(e, f)
 	return f
 end
 
+-- ---- gaps in the walk ----
+
+-- After a gap: the earliest take frame t0 >= t_exp (FINE_STEP apart, silent ones skipped)
+-- that lines up with clean audio after the gap's end c_end, within max_shift of the old
+-- offset; else a content search over the rest of the take. Returns t2, d2 or nil.
+local function find_after_gap(e, t_exp, c_end)
+	local d = e.d
+	local t0 = t_exp
+	while t0 <= t_exp + e.max_shift and t0 < e.take_frames do
+		if not (frame_nonsilent(e, t0) == 0 or not window_has_sound(e, t0)) then
+			local c_lo = t0 + d - e.max_shift
+			local c_hi = t0 + d + e.max_shift
+			if c_lo < c_end then c_lo = c_end end
+			if c_hi > e.clean_frames - 1 then c_hi = e.clean_frames - 1 end
+			local c = scan_clean(e, t0, c_lo, c_hi + 1)
+			if c then return t0, c - t0 end
+		end
+		t0 = t0 + FINE_STEP
+	end
+	return find_anchor(e, t_exp, e.take_frames, false)
+end
+
+-- The walk reached take frame tg, whose clean frame tg + d is the start of (or inside) gap
+-- gi. Closes the open segment, reports the take frames mapped into the gap, and moves the
+-- walk to where the take lines up again after it. Returns the next take frame and whether
+-- the walk goes on (false: nothing after the gap lines up; the rest keeps its own audio).
+local function cross_gap(e, tg, gi)
+	local d = e.d
+	local c_end = e.gaps[gi].frame + e.gaps[gi].frames
+	local t_exp = c_end - d -- the take frame that maps to c_end with the old offset
+	add_segment(e, e.seg_start, tg, d)
+	local t2, d2 = -1, d
+	if t_exp < e.take_frames and c_end < e.clean_frames then
+		if frame_matches(e, t_exp, c_end) and window_matches(e, t_exp, c_end) then
+			t2 = t_exp
+		else
+			t2, d2 = find_after_gap(e, t_exp, c_end)
+			if not t2 then t2, d2 = -1, d end
+		end
+	end
+	if t2 < 0 then
+		local last = t_exp < e.take_frames and t_exp or e.take_frames
+		add_glitch(e, tg, GLITCH_GAP, last - tg)
+		e.seg_start = last
+		return last, false
+	end
+	-- Move the join back to the first take frame after tg the new offset explains.
+	local s = t2
+	while s > tg and frame_matches(e, s - 1, s - 1 + d2) do s = s - 1 end
+	if s == tg and d2 > d then
+		add_glitch(e, tg, GLITCH_DROPPED, d2 - d) -- the take lacks the gap too
+	else
+		add_glitch(e, tg, GLITCH_GAP, s - tg)
+	end
+	e.seg_start = s
+	e.d = d2
+	return s, true
+end
+
+-- Take frames before the walk's start whose clean frames lie in a gap: reported as gap.
+local function head_gap(e, start, d)
+	if start <= 0 or start - 1 + d < 0 or not in_gap(e, start - 1 + d) then return end
+	local from = e.gaps[gap_after(e, start - 1 + d)].frame - d
+	if from < 0 then from = 0 end
+	add_glitch(e, from, GLITCH_GAP, start - from)
+end
+
 -- ---- the walk ----
 
 local function walk(e, t)
@@ -355,25 +454,50 @@ local function walk(e, t)
 	while true do
 		local limit = e.clean_frames - e.d
 		if limit > e.take_frames then limit = e.take_frames end
-		if t >= limit then break end
-		if e.opt.progress and t >= e.next_progress then
-			e.opt.progress(t, e.take_frames)
-			e.next_progress = t + 1048576
-		end
-		local q = t + e.check_step
-		if q > limit then q = limit end
-		q = q - 1
-		if frame_matches(e, q, q + e.d) then
-			t = q + 1
-		else
-			local f = first_bad(e, t, q, e.d)
-			local t2, d2 = reacquire(e, f, e.d)
-			if not t2 then
-				t = unexplained_tail(e, f)
-				break
+		-- The next gap on the current offset: the walk stops at its first frame.
+		local gi = nil
+		if e.n_gaps > 0 and t < limit then
+			gi = gap_after(e, t + e.d)
+			if gi <= e.n_gaps and e.gaps[gi].frame - e.d < limit then
+				limit = e.gaps[gi].frame - e.d > t and e.gaps[gi].frame - e.d or t
+			else
+				gi = nil
 			end
-			record_glitch(e, f, t2, d2)
-			t = t2
+		end
+		if t >= limit then
+			if not gi then break end
+			local go
+			t, go = cross_gap(e, t, gi)
+			if not go then break end
+		else
+			if e.opt.progress and t >= e.next_progress then
+				e.opt.progress(t, e.take_frames)
+				e.next_progress = t + 1048576
+			end
+			local q = t + e.check_step
+			if q > limit then q = limit end
+			q = q - 1
+			if frame_matches(e, q, q + e.d) then
+				t = q + 1
+			else
+				local f = first_bad(e, t, q, e.d)
+				local t2, d2 = reacquire(e, f, e.d)
+				if not t2 then
+					if gi and limit - f <= WINDOW_MAX_FRAMES then
+						-- Too little audio before the gap to prove a shift: replaced up to it.
+						local last = limit - 1
+						while last > f and frame_matches(e, last, last + e.d) do last = last - 1 end
+						add_glitch(e, f, GLITCH_REPLACED, last + 1 - f)
+						t = limit
+					else
+						t = unexplained_tail(e, f)
+						break
+					end
+				else
+					record_glitch(e, f, t2, d2)
+					t = t2
+				end
+			end
 		end
 	end
 	add_segment(e, e.seg_start, t, e.d)
@@ -519,6 +643,8 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	e.opt = opt
 	e.next_progress = 0
 	e.res = res
+	e.gaps = (meta and meta.gaps) or {}
+	e.n_gaps = #e.gaps
 	local scan = (opt.marker_scan and opt.marker_scan > 0) and opt.marker_scan or 60 * ti.rate
 
 	local function finish(ok_or_nil, why)
@@ -581,6 +707,7 @@ function M.conform_run(take_info, clean_info, meta, opt)
 
 	res.clean_channel = e.clean_channel
 	e.d = d
+	head_gap(e, start, d)
 	walk(e, start)
 	verify_segments(e)
 	return finish(res)

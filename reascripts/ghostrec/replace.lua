@@ -134,7 +134,7 @@ local function conform_with(take_info, marker, clean_path, mono_channel_file, pr
 	if not meta.valid then
 		local md = core.clean_metadata(ci)
 		if md.take_id and md.marker_frame then
-			meta = { valid = true, take_id = md.take_id, marker_frame = md.marker_frame }
+			meta = { valid = true, take_id = md.take_id, marker_frame = md.marker_frame, gaps = meta.gaps }
 		end
 	end
 	local report

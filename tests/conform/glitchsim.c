@@ -54,6 +54,59 @@ static int push_glitch(struct gs_truth *t, size_t *cap, int64_t take_frame, int 
 	return 0;
 }
 
+/* The clean file loses the gap ranges (zeros); take frames mapped there keep their own
+ * audio and are reported as gap runs; glitches inside those runs fold into them. */
+static int apply_gaps(const struct gs_params *p, struct gs_truth *t)
+{
+	for (size_t g = 0; g < p->n_gaps; g++)
+		for (uint64_t c = p->gaps[g].frame; c < p->gaps[g].frame + p->gaps[g].frames &&
+		     c < (uint64_t)p->clean_frames; c++)
+			for (int k = 0; k < p->channels; k++)
+				t->clean[c * (uint64_t)p->channels + (uint64_t)k] = 0.0f;
+	struct ghostrec_conform_glitch *out = NULL;
+	size_t n_out = 0, cap = 0, gi = 0;
+	for (int64_t i = 0; i <= t->take_frames; i++) {
+		int in = 0;
+		if (i < t->take_frames && t->map[i] >= 0)
+			for (size_t g = 0; g < p->n_gaps; g++)
+				if ((uint64_t)t->map[i] >= p->gaps[g].frame &&
+				    (uint64_t)t->map[i] < p->gaps[g].frame + p->gaps[g].frames)
+					in = 1;
+		if (in)
+			t->map[i] = GS_MAP_KEEP;
+	}
+	for (int64_t i = 0; i < t->take_frames;) {
+		if (t->map[i] != GS_MAP_KEEP) {
+			i++;
+			continue;
+		}
+		int64_t j = i;
+		while (j < t->take_frames && t->map[j] == GS_MAP_KEEP)
+			j++;
+		/* the walk's glitches before the run, then the run; those inside it fold in */
+		for (; gi < t->n_glitches && t->glitches[gi].take_frame < j; gi++) {
+			if (t->glitches[gi].take_frame >= i)
+				continue;
+			if (n_out == cap && !(out = realloc(out, (cap = cap ? cap * 2 : 16) * sizeof(*out))))
+				return -1;
+			out[n_out++] = t->glitches[gi];
+		}
+		if (n_out == cap && !(out = realloc(out, (cap = cap ? cap * 2 : 16) * sizeof(*out))))
+			return -1;
+		out[n_out++] = (struct ghostrec_conform_glitch){i, GHOSTREC_GLITCH_GAP, j - i};
+		i = j;
+	}
+	for (; gi < t->n_glitches; gi++) {
+		if (n_out == cap && !(out = realloc(out, (cap = cap ? cap * 2 : 16) * sizeof(*out))))
+			return -1;
+		out[n_out++] = t->glitches[gi];
+	}
+	free(t->glitches);
+	t->glitches = out;
+	t->n_glitches = n_out;
+	return 0;
+}
+
 int gs_build(const struct gs_params *p, struct gs_truth *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -138,6 +191,8 @@ int gs_build(const struct gs_params *p, struct gs_truth *t)
 	}
 	t->take_frames = tf;
 	free(output);
+	if (p->n_gaps && apply_gaps(p, t) != 0)
+		return -1;
 	return 0;
 oom:
 	free(output);
@@ -214,6 +269,17 @@ int gs_write_clean(const char *path, const struct gs_params *p, const struct gs_
 	if (write_floats(path, p->clean_format, p->rate, p->channels, t->clean, p->clean_frames,
 			 with_meta ? desc : NULL) != 0)
 		return -1;
+	if (p->n_gaps) {
+		struct ghostrec_takemeta m;
+		memset(&m, 0, sizeof(m));
+		m.marker_frame = (uint64_t)p->marker_frame;
+		m.gaps = (struct ghostrec_gap *)p->gaps;
+		m.n_gaps = p->n_gaps;
+		if (ghostrec_takemeta_append_cues(path, &m) != 0) {
+			fprintf(stderr, "%s: cannot add the gap cues\n", path);
+			return -1;
+		}
+	}
 	/* The truth is what the file holds (a 24-bit clean file is quantized). */
 	int64_t frames;
 	int channels;
@@ -391,6 +457,12 @@ int64_t gs_check_output(const char *out_path, const char *take_path, const struc
 	if (!expect)
 		return -1;
 	for (int64_t i = 0; i < t->take_frames; i++) {
+		if (t->map[i] == GS_MAP_KEEP) {
+			/* a clean gap: the take's own sample, through the same writer as the take */
+			for (int k = 0; k < tch; k++)
+				expect[i * tch + k] = t->take[i * tch + k];
+			continue;
+		}
 		if (t->map[i] < 0)
 			continue;
 		for (int k = 0; k < tch; k++) {
@@ -410,7 +482,7 @@ int64_t gs_check_output(const char *out_path, const char *take_path, const struc
 		if (e && o && ef == t->take_frames && of == ef && ec == oc) {
 			diff = 0;
 			for (int64_t i = 0; i < ef; i++) {
-				if (t->map[i] < 0)
+				if (t->map[i] < 0 && t->map[i] != GS_MAP_KEEP)
 					continue;
 				for (int k = 0; k < tch; k++) {
 					if (e[i * tch + k] != o[i * tch + k]) {

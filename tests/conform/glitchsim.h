@@ -16,7 +16,7 @@
  * `frames` frames never reach the take, INSERTED = `frames` frames of silence added. */
 /* Event kind besides the GHOSTREC_GLITCH_* ones: `frames` frames replaced by noise
  * (timeline kept; reported as replaced). */
-#define GS_NOISE 3
+#define GS_NOISE 16
 
 struct gs_event {
 	int64_t clean_frame;
@@ -39,14 +39,21 @@ struct gs_params {
 	int clean_format;           /* libsndfile SF_FORMAT_* for the clean file */
 	const struct gs_event *events;  /* sorted by clean_frame */
 	size_t n_events;
+	/* Gaps in the clean file (the exporter could not capture there): the file holds zeros,
+	 * its cue regions say so; the take has the audio. Sorted, clean frames. */
+	const struct ghostrec_gap *gaps;
+	size_t n_gaps;
 };
+
+#define GS_MAP_KEEP (-2)
 
 struct gs_truth {
 	int take_channels;
 	int64_t take_frames;
 	float *clean;               /* clean_frames x channels, pristine */
 	float *take;                /* take_frames x take_channels, before quantization */
-	int64_t *map;               /* per take frame: the clean frame it must map to, -1 inserted */
+	int64_t *map;               /* per take frame: the clean frame it must map to, -1 inserted,
+				     * GS_MAP_KEEP in a clean gap (OUT keeps the take's sample) */
 	struct ghostrec_conform_glitch *glitches;  /* what the engine must report */
 	size_t n_glitches;
 };

@@ -150,6 +150,36 @@ case("metadata: sidecar, bext description, cue point", function()
 	T.eq(core.parse_sidecar_json("[1,2]"), nil, "non-object sidecar")
 end)
 
+case("metadata: clean-take gaps in the sidecar (docs/contracts.md Gaps)", function()
+	local sc = assert(core.parse_sidecar_json('{"take_id":5,"marker_frame":9,"rate":48000,"channels":2,' ..
+		'"frames":123456,"gaps":[{"frame":100,"frames":50,"cause":"exporter-down"},' ..
+		'{"frame":1000,"frames":7,"cause":"a-cause-from-a-newer-writer-that-is-long","later":[1]}],"format":"pcm24"}'))
+	T.eq(sc.frames, 123456, "top-level frames, not a gap's")
+	T.eq(sc.format, "pcm24", "fields after the gaps")
+	T.eq(#sc.gaps, 2, "two gaps")
+	T.eq(sc.gaps[1].frame, 100, "gap frame")
+	T.eq(sc.gaps[1].frames, 50, "gap frames")
+	T.eq(sc.gaps[1].cause, "exporter-down", "gap cause")
+	T.eq(#sc.gaps[2].cause, 23, "long unknown cause cut to 23 bytes like the C's cause[24]")
+	T.eq(#assert(core.parse_sidecar_json('{"take_id":5,"gaps":[]}')).gaps, 0, "empty gaps")
+	for _, bad in ipairs({ '"gaps":5', '"gaps":[{"frame":1}]', '"gaps":[{"frame":1,"frames":0}]',
+		'"gaps":[{"frame":10,"frames":5},{"frame":12,"frames":5}]', '"gaps":[{"frame":1,"frames":2,"cause":3}]' }) do
+		local m, err = core.parse_sidecar_json('{"take_id":5,' .. bad .. '}')
+		T.eq(m, nil, "rejected: " .. bad)
+		T.ok(type(err) == "string", "with a reason")
+	end
+	-- add_gap keeps the list sorted and merges what touches (common/takemeta.c)
+	local g = {}
+	core.add_gap(g, 5000, 100, "ring-overrun")
+	core.add_gap(g, 1000, 10, "exporter-down")
+	core.add_gap(g, 5100, 50, "disk-full")
+	core.add_gap(g, 990, 4100, "node-gone")
+	T.eq(#g, 1, "merged")
+	T.eq(g[1].frame, 990, "merged frame")
+	T.eq(g[1].frames, 5150 - 990, "merged length")
+	T.eq(g[1].cause, "node-gone", "earliest cause")
+end)
+
 case("marker: CRC-16/CCITT-FALSE check value", function()
 	local b = {}
 	for c in ("123456789"):gmatch(".") do b[#b + 1] = c:byte() end

@@ -45,6 +45,8 @@ struct vector {
 	int64_t marker_hit;      /* > 0: a 256-frame drop this many frames into the marker */
 	const struct gs_event *fixed;  /* events at fixed clean frames, besides the random ones */
 	size_t n_fixed;
+	const struct ghostrec_gap *gaps; /* clean-file gaps (cue regions in clean.wav) */
+	size_t n_gaps;
 };
 
 #define K_DROP GHOSTREC_GLITCH_DROPPED
@@ -63,19 +65,45 @@ static const struct gs_event back_to_back_48[] = {
 	{48000 * 9 / 2, K_DROP, 256}, {48000 * 9 / 2 + 256, K_SILENCE, 256},
 };
 
+/* Clean-file gaps (docs/contracts.md "Gaps"): the take keeps its audio there, glitches
+ * before and after are still found. Short gap between glitches; a 3 s gap (longer than
+ * max_shift) with glitches after it; a gap at the take's head, and one the take also has a
+ * drop inside (the offset changes across it). */
+static const struct gs_event gap_short_ev[] = {
+	{48000 * 2, K_DROP, 512}, {48000 * 9 / 2, K_SILENCE, 256}, {48000 * 11 / 2, K_INSERT, 128},
+};
+static const struct ghostrec_gap gap_short[] = {{48000 * 3, 4800, "exporter-down"}};
+static const struct gs_event gap_long_ev[] = {
+	{48000 * 2, K_SILENCE, 300}, {48000 * 7, K_DROP, 1024}, {48000 * 8, K_SILENCE, 512},
+	{48000 * 9, K_INSERT, 256}, {48000 * 10, K_DROP, 64},
+};
+static const struct ghostrec_gap gap_long[] = {{48000 * 3, 48000 * 3, "ring-overrun"}};
+static const struct gs_event gap_head_ev[] = {
+	{44100 * 4 + 1000, K_DROP, 512}, {44100 * 6, K_INSERT, 512}, {44100 * 7, K_DROP, 128},
+};
+static const struct ghostrec_gap gap_head[] = {
+	{44100 / 2, 44100 * 7 / 10, "node-gone"}, {44100 * 4, 8000, "disk-full"},
+};
+
 static const struct vector vectors[] = {
-	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0},
-	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0},
-	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0, NULL, 0},
-	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0, NULL, 0},
-	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0, NULL, 0},
-	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50, NULL, 0},
-	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0, NULL, 0},
-	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0, NULL, 0},
-	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0, NULL, 0},
-	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0, NULL, 0},
+	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0},
+	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0},
+	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0, NULL, 0, NULL, 0},
+	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0, NULL, 0, NULL, 0},
+	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0, NULL, 0, NULL, 0},
+	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50, NULL, 0, NULL, 0},
+	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0, NULL, 0, NULL, 0},
+	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0, NULL, 0, NULL, 0},
+	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0, NULL, 0, NULL, 0},
+	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0, NULL, 0, NULL, 0},
 	{"back-to-back-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 back_to_back_48, sizeof(back_to_back_48) / sizeof(back_to_back_48[0])},
+	 back_to_back_48, sizeof(back_to_back_48) / sizeof(back_to_back_48[0]), NULL, 0},
+	{"gap-short-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 gap_short_ev, 3, gap_short, 1},
+	{"gap-long-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 12, 1.0, 11.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 gap_long_ev, 5, gap_long, 1},
+	{"gap-head-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 9, 1.0, 8.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 gap_head_ev, 3, gap_head, 2},
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
@@ -122,6 +150,8 @@ static int build(const struct vector *v, const char *dir, struct gs_params *p, s
 	qsort(ev, n, sizeof(*ev), cmp_event);
 	p->events = ev;
 	p->n_events = n;
+	p->gaps = v->gaps;
+	p->n_gaps = v->n_gaps;
 	if (gs_build(p, t) != 0)
 		return -1;
 	gs_canonical_pairs(t);
