@@ -19,6 +19,10 @@
  *      and combinations of those for odd cases found by the general search.
  *   A run that would read as replaced is first searched for frames another nearby offset
  *   explains (glitches undone by others within max_shift).
+ *      A drop followed by the skipped frames and a return to the old offset is two runs in
+ *      swapped order (reordered: the offset stays, the fixed take is in clean order); an
+ *      offset that shrinks where the take frames before t2 match the new offset too is a
+ *      repeat (repeated: they map to the same clean audio again, no inserted frames).
  *   4. Verification: every take frame inside a segment is compared with its clean frame;
  *      differing frames the checkpoints missed become replaced glitches.
  *   Gaps (clean frames the file holds no audio for) never match anything: the walk stops
@@ -94,6 +98,10 @@ const char *ghostrec_glitch_kind_name(int kind)
 		return "dropped";
 	case GHOSTREC_GLITCH_GAP:
 		return "gap";
+	case GHOSTREC_GLITCH_REPEATED:
+		return "repeated";
+	case GHOSTREC_GLITCH_REORDERED:
+		return "reordered";
 	default:
 		return "inserted";
 	}
@@ -515,6 +523,20 @@ static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
 		e->seg_start = t2;
 	} else {
 		int64_t n = d - d2;
+		/* A repeat (PWAR's late duplicate): the take frames before t2 are the n clean
+		 * frames just before t2 + d2 once more, i.e. they match on the new offset too. */
+		int64_t r0 = t2;
+		while (r0 > f && t2 - r0 < n && frame_matches(e, r0 - 1, r0 - 1 + d2))
+			r0--;
+		if (r0 == f || (t2 - f >= n && t2 - r0 >= n)) {
+			int64_t at = r0 == f ? f : t2 - n;
+			add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, at - f);
+			add_segment(e, e->seg_start, at, d);
+			add_glitch(e, at, GHOSTREC_GLITCH_REPEATED, n);
+			e->seg_start = at;
+			e->d = d2;
+			return;
+		}
 		if (t2 - f >= n) {
 			/* The last n frames before t2 are the extra ones. */
 			add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, t2 - n - f);
@@ -528,6 +550,42 @@ static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
 		e->seg_start = t2;
 	}
 	e->d = d2;
+}
+
+/* Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
+ * a reordered packet swaps two blocks). The walk found a drop of b frames at f (d2 = d + b):
+ * if the take then has a run C on d2, followed by the b skipped frames B (the clean audio
+ * at f + d, offset d - |C|), after which it goes on with the old offset d, the take holds
+ * C B where the clean file holds B C. Returns |B| + |C| then, else 0. Runs are at most
+ * REORDER_MAX frames (a packet or an ASIO block). */
+#define REORDER_MAX 8192
+
+static int64_t reordered_span(struct engine *e, int64_t f, int64_t d2)
+{
+	int64_t d = e->d;
+	int64_t b = d2 - d;
+	if (b <= 0 || b > REORDER_MAX)
+		return 0;
+	int64_t lim = f + REORDER_MAX < e->take_frames ? f + REORDER_MAX : e->take_frames;
+	int64_t c_end = lim;
+	for (int64_t t = f; t < lim;) {
+		int64_t q = t + e->check_step < lim ? t + e->check_step : lim;
+		if (frame_matches(e, q - 1, q - 1 + d2)) {
+			t = q;
+			continue;
+		}
+		c_end = first_bad(e, t, q - 1, d2);
+		break;
+	}
+	int64_t c = c_end - f;
+	if (c <= 0 || c_end >= lim || c_end + b >= e->take_frames)
+		return 0;
+	for (int64_t t = c_end; t < c_end + b; t++)
+		if (!frame_matches(e, t, t + d - c))
+			return 0;
+	if (!window_matches(e, c_end + b, c_end + b + d))
+		return 0;
+	return b + c;
 }
 
 /* The mismatch at f could not be explained. If the rest of the take is too short to prove a
@@ -675,6 +733,13 @@ static void walk(struct engine *e, int64_t t)
 			t = unexplained_tail(e, f);
 			break;
 		}
+		int64_t span = t2 == f && d2 > e->d ? reordered_span(e, f, d2) : 0;
+		if (span > 0) {
+			/* The segment goes on with the old offset: clean order restored. */
+			add_glitch(e, f, GHOSTREC_GLITCH_REORDERED, span);
+			t = f + span;
+			continue;
+		}
 		record_glitch(e, f, t2, d2);
 		t = t2;
 	}
@@ -765,7 +830,8 @@ static void verify_segments(struct engine *e)
 		int64_t run_start = -1, run_last = -1;
 		int64_t t = s->take_start;
 		while (t < s->take_end) {
-			while (ri < n_walked && (walked[ri].kind != GHOSTREC_GLITCH_REPLACED ||
+			while (ri < n_walked && ((walked[ri].kind != GHOSTREC_GLITCH_REPLACED &&
+						  walked[ri].kind != GHOSTREC_GLITCH_REORDERED) ||
 						 walked[ri].take_frame + walked[ri].frames <= t))
 				ri++;
 			if (ri < n_walked && walked[ri].take_frame <= t) {

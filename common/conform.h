@@ -8,10 +8,15 @@
  *     take_frame = first take frame after the gap, frames = how many are missing),
  *     inserted (extra take frames with no clean counterpart: first extra frame, count),
  *     gap (take frames whose clean counterpart lies in one of the clean file's gaps, frame
- *     ranges it holds no audio for: they keep the take's own samples; first frame, count).
+ *     ranges it holds no audio for: they keep the take's own samples; first frame, count),
+ *     repeated (the take plays clean audio it already had once more, PWAR's late
+ *     duplicate: first repeated take frame, count; they map to that audio again),
+ *     reordered (two runs of clean audio in swapped order, PWAR v0.1's per-packet
+ *     bufferSwitch: first take frame, frames of both runs; the segment keeps the old
+ *     offset there, so the fixed take has them in clean order).
  * Take channel k is compared with clean channel clean_channel + k.
  * Completeness: every take frame inside a segment matches its clean frame within
- * ghostrec_conform_tolerance, or lies inside a reported replaced glitch. */
+ * ghostrec_conform_tolerance, or lies inside a reported replaced or reordered glitch. */
 #ifndef GHOSTREC_CONFORM_H
 #define GHOSTREC_CONFORM_H
 
@@ -27,7 +32,9 @@ enum ghostrec_glitch_kind {
 	GHOSTREC_GLITCH_DROPPED = 1,
 	GHOSTREC_GLITCH_INSERTED = 2,
 	GHOSTREC_GLITCH_GAP = 3,
-	GHOSTREC_GLITCH_KINDS = 4,   /* how many kinds there are */
+	GHOSTREC_GLITCH_REPEATED = 4,
+	GHOSTREC_GLITCH_REORDERED = 5,
+	GHOSTREC_GLITCH_KINDS = 6,   /* how many kinds there are */
 };
 
 enum ghostrec_alignment {

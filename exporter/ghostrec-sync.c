@@ -241,10 +241,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < res.n_glitches; i++)
 		counts[res.glitches[i].kind]++;
 	fprintf(report_path && strcmp(report_path, "-") == 0 ? stderr : stdout,
-		"ghostrec-sync: %s aligned by %s, %zu glitches (%zu dropped, %zu inserted, %zu replaced, %zu gaps), %zu segments\n",
+		"ghostrec-sync: %s aligned by %s, %zu glitches (%zu dropped, %zu inserted, %zu replaced, %zu repeated, %zu reordered, %zu gaps), %zu segments\n",
 		take_path, res.alignment == GHOSTREC_ALIGN_MARKER ? "marker" : "content",
 		res.n_glitches, counts[GHOSTREC_GLITCH_DROPPED], counts[GHOSTREC_GLITCH_INSERTED],
-		counts[GHOSTREC_GLITCH_REPLACED], counts[GHOSTREC_GLITCH_GAP], res.n_segments);
+		counts[GHOSTREC_GLITCH_REPLACED], counts[GHOSTREC_GLITCH_REPEATED],
+		counts[GHOSTREC_GLITCH_REORDERED], counts[GHOSTREC_GLITCH_GAP], res.n_segments);
 	status = 0;
 
 done_res:

@@ -17,6 +17,13 @@
 /* Event kind besides the GHOSTREC_GLITCH_* ones: `frames` frames replaced by noise
  * (timeline kept; reported as replaced). */
 #define GS_NOISE 16
+/* PWAR's late duplicate: the `frames` frames before clean_frame reach the take once more
+ * (reported as repeated). */
+#define GS_REPEAT 17
+/* PWAR v0.1's per-packet bufferSwitch after a reordered packet: the runs [clean_frame,
+ * +frames) and [clean_frame + frames, +frames) reach the take in swapped order (reported
+ * as reordered, 2 x frames; the fixed take has them in clean order). */
+#define GS_SWAP 18
 
 struct gs_event {
 	int64_t clean_frame;

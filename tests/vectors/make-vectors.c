@@ -85,6 +85,15 @@ static const struct ghostrec_gap gap_head[] = {
 	{44100 / 2, 44100 * 7 / 10, "node-gone"}, {44100 * 4, 8000, "disk-full"},
 };
 
+/* PWAR as it is: late duplicates repeat a block, v0.1's per-packet bufferSwitch swaps two
+ * packets; chunk-sized (128) and block-sized (512) ones, and a drop after them. */
+#define K_REPEAT GS_REPEAT
+#define K_SWAP GS_SWAP
+static const struct gs_event repeat_swap_ev[] = {
+	{48000 * 2, K_REPEAT, 512}, {48000 * 3, K_SWAP, 128}, {48000 * 4, K_REPEAT, 128},
+	{48000 * 5, K_SWAP, 512}, {48000 * 6, K_DROP, 256}, {48000 * 13 / 2, K_SWAP, 64},
+};
+
 static const struct vector vectors[] = {
 	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0},
 	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0},
@@ -104,6 +113,8 @@ static const struct vector vectors[] = {
 	 gap_long_ev, 5, gap_long, 1},
 	{"gap-head-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 9, 1.0, 8.5, 1.5, 1, 1, 0, 0, 0, 0,
 	 gap_head_ev, 3, gap_head, 2},
+	{"repeat-swap-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 repeat_swap_ev, 6, NULL, 0},
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
