@@ -5,12 +5,30 @@
 -- API (M.conform_run(take_info, clean_info, meta, opt) -> report | nil, err):
 --   meta = takemeta.clean_meta(clean_info): {valid, take_id, marker_frame, gaps}; gaps are
 --     the clean file's gap ranges (docs/contracts.md "Gaps"), WAV cue regions + sidecar.
---   report.glitches[i].kind is "replaced" | "dropped" | "inserted" | "gap". A "gap" glitch
+--   report.glitches[i].kind is "replaced" | "dropped" | "inserted" | "gap" | "repeated" |
+--     "reordered". "repeated" (take_frame, frames): the take plays clean audio it already had
+--     once more (PWAR's late duplicate); the segment from take_frame on maps those frames to
+--     that audio again, nothing is inserted, no split needs a crossfade there. "reordered":
+--     two runs in swapped order (PWAR v0.1); the segment keeps its offset over them, so the
+--     clean source plays them in clean order, no split. A "gap" glitch
 --     (take_frame, frames) is take audio with NO clean counterpart: those frames are in no
 --     segment and an apply must keep the take's own source there (never the clean file's
 --     zeros, no crossfade into them), even when the segments on both sides have the same
 --     offset.
 --   opt.check_step, opt.max_shift, opt.marker_scan (frames), opt.progress(done, total).
+--   opt.yield: a function the engine calls between bounded slices of work (every
+--     opt.yield_work work units, default YIELD_WORK: about 20-50 ms of lua5.4 on a slow
+--     core; one unit ~ one frame compared). REAPER's UI thread must not run one slice
+--     longer than ~100 ms, so a deferred script runs conform_run inside a coroutine with
+--     opt.yield = coroutine.yield and resumes it from its defer callback, e.g.
+--       local co = coroutine.create(function()
+--         return core.conform_run(ti, ci, meta, { yield = coroutine.yield }) end)
+--       local function step()
+--         local ok, report, err = coroutine.resume(co)
+--         if coroutine.status(co) ~= "dead" then reaper.defer(step) return end
+--         -- ok == false: an error; else report (nil + err on bad input)
+--       end
+--     Without opt.yield the engine runs to the end in one call (the result is the same).
 local audiofile = require("ghostrec.audiofile")
 local marker = require("ghostrec.marker")
 
@@ -29,8 +47,10 @@ local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 ---------------------------------------------------------------------------------------------
 
 local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED, GLITCH_GAP = 0, 1, 2, 3
+local GLITCH_REPEATED, GLITCH_REORDERED = 4, 5
 local ALIGN_MARKER, ALIGN_CONTENT = 0, 1
-local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted", [3] = "gap" }
+local glitch_kind_names = { [0] = "replaced", [1] = "dropped", [2] = "inserted", [3] = "gap",
+	[4] = "repeated", [5] = "reordered" }
 
 -- A verification window must see this many non-silent take samples (summed over the
 -- compared channels) that all match before an alignment is believed.
@@ -46,6 +66,20 @@ local ANCHOR_TRIES = 16
 -- this far apart, each searched within max_shift of the old offset.
 local FINE_STEP = 64
 M.CONFORM_CHECK_STEP = 16
+-- Work units between two opt.yield calls (see the header).
+local YIELD_WORK = 12000
+M.CONFORM_YIELD_WORK = YIELD_WORK
+
+-- Counts work; calls opt.yield after every yield_work units.
+local function tick(e, n)
+	local w = e.work + n
+	if w >= e.yield_work then
+		e.work = 0
+		if e.yield then e.yield() end
+	else
+		e.work = w
+	end
+end
 
 function M.glitch_kind_name(kind)
 	return glitch_kind_names[kind] or "inserted"
@@ -107,6 +141,7 @@ end
 
 -- Take frame t against clean frame c, all compared channels.
 local function frame_matches(e, t, c)
+	tick(e, 1)
 	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames or in_gap(e, c) then return false end
 	-- A decoded marker in the take: those frames carry no clean audio; trust them.
 	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return true end
@@ -192,6 +227,7 @@ local function scan_clean(e, t, c_from, c_to)
 		local cnt = c_to - cs
 		if cnt > SCAN_BLOCK then cnt = SCAN_BLOCK end
 		local blk, got = C:read(cs, cnt)
+		tick(e, got // 4)
 		for i = 0, got - 1 do
 			local base = i * cc + ch0 + 1
 			local c = cs + i
@@ -246,7 +282,8 @@ end
 local function find_take_marker(e, scan)
 	local n = e.take_frames < scan and e.take_frames or scan
 	if n < MARKER_FRAMES then return nil end
-	return marker.find_take_marker(e.take.info, nil, e.tol, nil, n)
+	local progress = e.yield and function() tick(e, e.yield_work) end or nil
+	return marker.find_take_marker(e.take.info, nil, e.tol, progress, n)
 end
 
 -- Extends an alignment backwards from take frame `from` while frames match.
@@ -352,6 +389,19 @@ local function record_glitch(e, f, t2, d2)
 		e.seg_start = t2
 	else
 		local n = d - d2
+		-- A repeat (PWAR's late duplicate): the take frames before t2 are the n clean
+		-- frames just before t2 + d2 once more, i.e. they match on the new offset too.
+		local r0 = t2
+		while r0 > f and t2 - r0 < n and frame_matches(e, r0 - 1, r0 - 1 + d2) do r0 = r0 - 1 end
+		if r0 == f or (t2 - f >= n and t2 - r0 >= n) then
+			local at = (r0 == f) and f or (t2 - n)
+			add_glitch(e, f, GLITCH_REPLACED, at - f)
+			add_segment(e, e.seg_start, at, d)
+			add_glitch(e, at, GLITCH_REPEATED, n)
+			e.seg_start = at
+			e.d = d2
+			return
+		end
 		if t2 - f >= n then
 			-- The last n frames before t2 are the extra ones.
 			add_glitch(e, f, GLITCH_REPLACED, t2 - n - f)
@@ -365,6 +415,38 @@ local function record_glitch(e, f, t2, d2)
 		e.seg_start = t2
 	end
 	e.d = d2
+end
+
+-- Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
+-- a reordered packet swaps two blocks). The walk found a drop of b frames at f (d2 = d + b):
+-- if the take then has a run C on d2, followed by the b skipped frames B (the clean audio at
+-- f + d, offset d - |C|), after which it goes on with the old offset d, the take holds C B
+-- where the clean file holds B C. Returns |B| + |C| then, else 0. Runs are at most
+-- REORDER_MAX frames (a packet or an ASIO block).
+local REORDER_MAX = 8192
+local function reordered_span(e, f, d2)
+	local d = e.d
+	local b = d2 - d
+	if b <= 0 or b > REORDER_MAX then return 0 end
+	local lim = f + REORDER_MAX < e.take_frames and f + REORDER_MAX or e.take_frames
+	local c_end = lim
+	local t = f
+	while t < lim do
+		local q = t + e.check_step < lim and t + e.check_step or lim
+		if frame_matches(e, q - 1, q - 1 + d2) then
+			t = q
+		else
+			c_end = first_bad(e, t, q - 1, d2)
+			break
+		end
+	end
+	local c = c_end - f
+	if c <= 0 or c_end >= lim or c_end + b >= e.take_frames then return 0 end
+	for tt = c_end, c_end + b - 1 do
+		if not frame_matches(e, tt, tt + d - c) then return 0 end
+	end
+	if not window_matches(e, c_end + b, c_end + b + d) then return 0 end
+	return b + c
 end
 
 -- The mismatch at f could not be explained: replaced audio up to the end if the rest is
@@ -494,8 +576,15 @@ local function walk(e, t)
 						break
 					end
 				else
-					record_glitch(e, f, t2, d2)
-					t = t2
+					local span = (t2 == f and d2 > e.d) and reordered_span(e, f, d2) or 0
+					if span > 0 then
+						-- The segment goes on with the old offset: clean order restored.
+						add_glitch(e, f, GLITCH_REORDERED, span)
+						t = f + span
+					else
+						record_glitch(e, f, t2, d2)
+						t = t2
+					end
 				end
 			end
 		end
@@ -537,6 +626,7 @@ local function segment_matcher(e, d)
 			tb, tg = e.take:read(t, VERIFY_BLOCK)
 			cb, cg = e.clean:read(c, VERIFY_BLOCK)
 			b0, bn = t, tg < cg and tg or cg
+			tick(e, bn // 2)
 			if bn <= 0 then return frame_matches(e, t, c) end
 		end
 		local i = t - b0
@@ -567,7 +657,8 @@ local function verify_segments(e)
 		local run_start, run_last = -1, -1
 		local t = s.take_start
 		while t < s.take_end do
-			while ri <= n_walked and (walked[ri].kind ~= "replaced" or walked[ri].take_frame + walked[ri].frames <= t) do
+			while ri <= n_walked and ((walked[ri].kind ~= "replaced" and walked[ri].kind ~= "reordered")
+				or walked[ri].take_frame + walked[ri].frames <= t) do
 				ri = ri + 1
 			end
 			if ri <= n_walked and walked[ri].take_frame <= t then
@@ -641,6 +732,9 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	e.check_step = (opt.check_step and opt.check_step > 0) and opt.check_step or M.CONFORM_CHECK_STEP
 	e.max_shift = (opt.max_shift and opt.max_shift > 0) and opt.max_shift or 2 * ti.rate
 	e.opt = opt
+	e.yield = opt.yield
+	e.yield_work = (opt.yield_work and opt.yield_work > 0) and opt.yield_work or YIELD_WORK
+	e.work = 0
 	e.next_progress = 0
 	e.res = res
 	e.gaps = (meta and meta.gaps) or {}

@@ -74,6 +74,39 @@ cases[#cases + 1] = { "vectors: Lua report == ghostrec-sync --report on every ve
 	end
 end }
 
+-- Sliced for REAPER's UI thread: conform_run inside a coroutine with opt.yield =
+-- coroutine.yield gives the same report as one call, and does yield (the longest slice is
+-- printed, not asserted: the slice meter of the REAPER mock is the judge of time).
+cases[#cases + 1] = { "vectors: conform_run sliced with opt.yield == one call", function()
+	if #vectors == 0 then T.skip("no vectors") end
+	local longest, total_yields = 0, 0
+	for _, name in ipairs(vectors) do
+		local v = dir .. "/" .. name
+		if truth_of(v).expect == "ok" then
+			local ti = assert(core.open_audio(v .. "/take.wav"))
+			local ci = assert(core.open_audio(v .. "/clean.wav"))
+			local whole = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
+			local co = coroutine.create(function()
+				return core.conform_run(ti, ci, core.clean_meta(ci), { yield = coroutine.yield })
+			end)
+			local yields, res = 0, nil
+			while true do
+				local t0 = os.clock()
+				local ok, r = coroutine.resume(co)
+				local dt = os.clock() - t0
+				if dt > longest then longest = dt end
+				T.ok(ok, name .. ": sliced run raised: " .. tostring(r))
+				if coroutine.status(co) == "dead" then res = r break end
+				yields = yields + 1
+			end
+			T.eq(core.report_json(res), core.report_json(whole), name .. ": sliced report")
+			T.ok(yields > 0, name .. ": yielded")
+			total_yields = total_yields + yields
+		end
+	end
+	print(string.format("     %d yields, longest slice %.1f ms (os.clock)", total_yields, longest * 1000))
+end }
+
 -- The gap regions make-vectors.c wrote into the clean files (cue + ltxt + labl
 -- "ghostrec-gap:CAUSE"), as the Lua reader sees them.
 cases[#cases + 1] = { "vectors: clean-file gap regions read by the Lua side as written", function()
