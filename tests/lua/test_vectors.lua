@@ -80,9 +80,11 @@ end }
 cases[#cases + 1] = { "vectors: conform_run sliced with opt.yield == one call", function()
 	if #vectors == 0 then T.skip("no vectors") end
 	local longest, total_yields = 0, 0
+	local sliced = { ["punch-in-no-marker"] = true, ["gap-long-float-stereo"] = true,
+		["repeat-swap-pcm24-mono"] = true, ["mixed-pcm24-96k"] = true }
 	for _, name in ipairs(vectors) do
 		local v = dir .. "/" .. name
-		if truth_of(v).expect == "ok" then
+		if sliced[name] and truth_of(v).expect == "ok" then
 			local ti = assert(core.open_audio(v .. "/take.wav"))
 			local ci = assert(core.open_audio(v .. "/clean.wav"))
 			local whole = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
