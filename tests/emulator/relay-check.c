@@ -213,7 +213,8 @@ int main(int argc, char **argv)
 		t.map[i] = t.map[i] >= 0 && t.map[i] < si.frames ? sc[t.map[i]] : -1;
 
 	/* Shifts, from the map: runs without a clean counterpart are inserted, jumps dropped,
-	 * audio played twice (a stale cycle) inserted. */
+	 * audio played twice repeated (docs/contracts.md). Swapped runs (per-packet mode) are
+	 * not modelled here: they read as a drop and a repeat. */
 	size_t cap = 0;
 #define PUSH(tf, kd, n)                                                                 \
 	do {                                                                            \
@@ -251,10 +252,10 @@ int main(int argc, char **argv)
 		if (last >= 0 && t.map[i] > last + 1) {
 			PUSH(i, GHOSTREC_GLITCH_DROPPED, t.map[i] - last - 1);
 		} else if (last >= 0 && t.map[i] < last + 1) {
+			/* audio played twice (a late duplicate repeats a block): repeated, and the
+			 * fixed take maps those frames to that audio again */
 			int64_t n = last + 1 - t.map[i];
-			PUSH(i, GHOSTREC_GLITCH_INSERTED, n);
-			for (int64_t j = i; j < i + n && j < ti.frames; j++)
-				t.map[j] = -1;
+			PUSH(i, GHOSTREC_GLITCH_REPEATED, n);
 			i += n;
 			continue;
 		}
