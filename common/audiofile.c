@@ -355,3 +355,16 @@ int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames,
 	af->info.frames += n;
 	return 0;
 }
+
+int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *frames, int64_t n)
+{
+	if (!af->writing)
+		return -1;
+	sf_count_t put = sf_writef_int(af->sf, frames, n); /* ints are never scaled */
+	if (put != n) {
+		af->write_failed = 1;
+		return -1;
+	}
+	af->info.frames += n;
+	return 0;
+}

@@ -56,6 +56,10 @@ const float *ghostrec_audiofile_frame(struct ghostrec_audiofile *af, int64_t fra
 /* Appends n interleaved frames to a writer. Returns 0 or -1. */
 int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames, int64_t n);
 
+/* Appends n interleaved frames of integer PCM, left-justified in 32 bits (a 24-bit sample
+ * k is k << 8, a 16-bit one k << 16): written exactly, no scaling. Returns 0 or -1. */
+int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *frames, int64_t n);
+
 /* The libsndfile handle, for metadata readers (bext, cue). */
 void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af);
 

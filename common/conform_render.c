@@ -1,5 +1,11 @@
 /* Renders the fixed take from a conform result: see ghostrec_conform_render in conform.h.
- * Streams block by block so hour-long takes need no more memory than a few blocks. */
+ * Streams block by block so hour-long takes need no more memory than a few blocks.
+ *
+ * 16/24-bit takes are written as integers, null-identical to the take: frames that keep
+ * the take's audio get its own integers back, and the clean audio is converted with the
+ * integer convention the take's writer used, learned from the take frames that match their
+ * clean frames (REAPER's x 2^(n-1) or x (2^(n-1) - 1), or libsndfile's). At every frame
+ * REAPER recorded undamaged the fixed take then equals the take bit for bit. */
 #include "conform.h"
 
 #include <math.h>
@@ -7,6 +13,96 @@
 #include <string.h>
 
 #define RENDER_BLOCK 65536
+
+/* Float -> n-bit integer conventions (the sample value k, clipped to n bits). */
+enum {
+	CONV_SNDFILE_CLIP,   /* libsndfile with clipping: lrintf(x * 2^31) >> (32 - n) (float) */
+	CONV_ROUND_POW2,     /* round(x * 2^(n-1)) */
+	CONV_ROUND_POW2M1,   /* round(x * (2^(n-1) - 1)) */
+	CONV_SNDFILE_NOCLIP, /* libsndfile without clipping: lrintf(x * (2^(n-1) - 1)) (float) */
+	CONV_COUNT,
+};
+
+static int32_t convert(int conv, int bits, float x)
+{
+	int64_t lo = -((int64_t)1 << (bits - 1)), hi = ((int64_t)1 << (bits - 1)) - 1;
+	int64_t k;
+	switch (conv) {
+	case CONV_SNDFILE_CLIP: {
+		float v = x * (float)(8.0 * 0x10000000);
+		if (v >= (float)(1.0 * 0x7FFFFFFF))
+			return (int32_t)hi;
+		if (v <= (float)(-8.0 * 0x10000000))
+			return (int32_t)lo;
+		k = (int64_t)(lrintf(v) >> (32 - bits));
+		break;
+	}
+	case CONV_ROUND_POW2:
+		k = llrint((double)x * (double)((int64_t)1 << (bits - 1)));
+		break;
+	case CONV_ROUND_POW2M1:
+		k = llrint((double)x * (double)hi);
+		break;
+	default:
+		k = lrintf(x * (float)hi);
+		break;
+	}
+	return (int32_t)(k < lo ? lo : k > hi ? hi : k);
+}
+
+/* The take's own integer for a sample read as float (exactly k / 2^(n-1)). */
+static int32_t take_int(int bits, float x)
+{
+	return (int32_t)llrint((double)x * (double)((int64_t)1 << (bits - 1)));
+}
+
+/* Learns the take's convention from up to LEARN_SAMPLES samples where the conventions
+ * disagree, taken from segment frames (take frame vs its clean frame). Ties and no
+ * evidence keep CONV_SNDFILE_CLIP (what this renderer wrote before it learned). */
+#define LEARN_SAMPLES 65536
+
+static int learn_convention(const struct ghostrec_conform_result *res,
+			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+			    float *tb, float *cb, int bits)
+{
+	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
+	const struct ghostrec_audioinfo *ci = ghostrec_audiofile_info(clean);
+	int64_t votes[CONV_COUNT] = {0};
+	int64_t seen = 0;
+	for (size_t i = 0; i < res->n_segments && seen < LEARN_SAMPLES; i++) {
+		const struct ghostrec_conform_segment *s = &res->segments[i];
+		int64_t d = s->clean_start - s->take_start;
+		for (int64_t b0 = s->take_start; b0 < s->take_end && seen < LEARN_SAMPLES; b0 += RENDER_BLOCK) {
+			int64_t n = s->take_end - b0 < RENDER_BLOCK ? s->take_end - b0 : RENDER_BLOCK;
+			if (ghostrec_audiofile_read(take, b0, n, tb) != 0 ||
+			    ghostrec_audiofile_read(clean, b0 + d, n, cb) != 0)
+				return CONV_SNDFILE_CLIP;
+			for (int64_t f = 0; f < n; f++) {
+				for (int k = 0; k < ti->channels; k++) {
+					int32_t want = take_int(bits, tb[f * ti->channels + k]);
+					float x = cb[f * ci->channels + res->clean_channel + k];
+					int32_t c0 = convert(0, bits, x);
+					int differ = 0, hit[CONV_COUNT];
+					for (int c = 0; c < CONV_COUNT; c++) {
+						int32_t v = c == 0 ? c0 : convert(c, bits, x);
+						hit[c] = v == want;
+						differ |= v != c0;
+					}
+					if (!differ)
+						continue;
+					for (int c = 0; c < CONV_COUNT; c++)
+						votes[c] += hit[c];
+					seen++;
+				}
+			}
+		}
+	}
+	int best = CONV_SNDFILE_CLIP;
+	for (int c = 1; c < CONV_COUNT; c++)
+		if (votes[c] > votes[best])
+			best = c;
+	return best;
+}
 
 /* Clean sample (channel ch) at clean frame c; silence outside the file. */
 static double clean_sample(struct ghostrec_audiofile *clean, int64_t c, int ch)
@@ -17,8 +113,9 @@ static double clean_sample(struct ghostrec_audiofile *clean, int64_t c, int ch)
 
 /* Equal-power crossfade from the mapping d_from to d_to over take frames [x0, x0 + len),
  * written into the block buffer for the frames that fall in [b0, b1). */
-static void crossfade(float *buf, int64_t b0, int64_t b1, int channels, struct ghostrec_audiofile *clean,
-		      int clean_channel, int64_t x0, int64_t len, int64_t d_from, int64_t d_to)
+static void crossfade(float *buf, uint8_t *mapped, int64_t b0, int64_t b1, int channels,
+		      struct ghostrec_audiofile *clean, int clean_channel, int64_t x0, int64_t len,
+		      int64_t d_from, int64_t d_to)
 {
 	int64_t lo = x0 > b0 ? x0 : b0;
 	int64_t hi = x0 + len < b1 ? x0 + len : b1;
@@ -31,6 +128,7 @@ static void crossfade(float *buf, int64_t b0, int64_t b1, int channels, struct g
 			double b = clean_sample(clean, t + d_to, clean_channel + k);
 			buf[(t - b0) * channels + k] = (float)(g_out * a + g_in * b);
 		}
+		mapped[t - b0] = 1;
 	}
 }
 
@@ -62,12 +160,19 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	int cch = ci->channels;
 	float *buf = malloc(sizeof(float) * RENDER_BLOCK * (size_t)tch);
 	float *cbuf = malloc(sizeof(float) * RENDER_BLOCK * (size_t)cch);
-	if (!buf || !cbuf) {
+	uint8_t *mapped = malloc(RENDER_BLOCK);
+	/* 16/24-bit takes: integers, null-identical (see the top of this file) */
+	int bits = !ti->is_float && (ti->bits == 16 || ti->bits == 24) ? ti->bits : 0;
+	int32_t *ibuf = bits ? malloc(sizeof(int32_t) * RENDER_BLOCK * (size_t)tch) : NULL;
+	if (!buf || !cbuf || !mapped || (bits && !ibuf)) {
 		free(buf);
 		free(cbuf);
+		free(mapped);
+		free(ibuf);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
+	int conv = bits ? learn_convention(res, take, clean, buf, cbuf, bits) : 0;
 	int rc = 0;
 	size_t seg = 0;
 	for (int64_t b0 = 0; b0 < ti->frames && rc == 0; b0 += RENDER_BLOCK) {
@@ -80,6 +185,7 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			rc = -1;
 			break;
 		}
+		memset(mapped, 0, (size_t)(b1 - b0));
 		while (seg < res->n_segments && res->segments[seg].take_end <= b0)
 			seg++;
 		for (size_t i = seg; i < res->n_segments && res->segments[i].take_start < b1; i++) {
@@ -93,10 +199,12 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				rc = -1;
 				break;
 			}
-			for (int64_t t = lo; t < hi; t++)
+			for (int64_t t = lo; t < hi; t++) {
 				for (int k = 0; k < tch; k++)
 					buf[(t - b0) * tch + k] =
 						cbuf[(t - lo) * cch + res->clean_channel + k];
+				mapped[t - b0] = 1;
+			}
 		}
 		/* Joins between consecutive segments. */
 		for (size_t i = seg > 0 ? seg - 1 : 0; i + 1 < res->n_segments; i++) {
@@ -110,7 +218,7 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				/* A gap: no clean audio, the take keeps its own. */
 			} else if (b->take_start > a->take_end) {
 				/* Inserted frames: bridge them from the audio before to the audio after. */
-				crossfade(buf, b0, b1, tch, clean, res->clean_channel, a->take_end,
+				crossfade(buf, mapped, b0, b1, tch, clean, res->clean_channel, a->take_end,
 					  b->take_start - a->take_end, da, db);
 			} else if (join == GHOSTREC_JOIN_CROSSFADE && da != db && xfade_frames > 1) {
 				/* Dropped frames: smooth the jump, centred on the join, inside both. */
@@ -120,16 +228,29 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				if (h > b->take_end - b->take_start)
 					h = b->take_end - b->take_start;
 				if (h > 0)
-					crossfade(buf, b0, b1, tch, clean, res->clean_channel,
+					crossfade(buf, mapped, b0, b1, tch, clean, res->clean_channel,
 						  a->take_end - h, 2 * h, da, db);
 			}
 		}
-		if (rc == 0 && ghostrec_audiofile_write(out, buf, b1 - b0) != 0) {
+		if (rc == 0 && bits) {
+			for (int64_t i = 0; i < b1 - b0; i++)
+				for (int k = 0; k < tch; k++) {
+					float x = buf[i * tch + k];
+					int32_t v = mapped[i] ? convert(conv, bits, x) : take_int(bits, x);
+					ibuf[i * tch + k] = (int32_t)((uint32_t)v << (32 - bits));
+				}
+			if (ghostrec_audiofile_write_int(out, ibuf, b1 - b0) != 0) {
+				snprintf(err, errsize, "cannot write the output file");
+				rc = -1;
+			}
+		} else if (rc == 0 && ghostrec_audiofile_write(out, buf, b1 - b0) != 0) {
 			snprintf(err, errsize, "cannot write the output file");
 			rc = -1;
 		}
 	}
 	free(buf);
 	free(cbuf);
+	free(mapped);
+	free(ibuf);
 	return rc;
 }

@@ -317,8 +317,52 @@ int gs_write_clean(const char *path, const struct gs_params *p, const struct gs_
 	return 0;
 }
 
+int32_t gs_take_int(const struct gs_params *p, int bits, float x)
+{
+	double hi = (double)(((int64_t)1 << (bits - 1)) - 1), lo = -(double)((int64_t)1 << (bits - 1));
+	double s = p->take_scale == GS_SCALE_POW2M1 ? hi : -lo;
+	double v = nearbyint((double)x * s);
+	return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* Floats -> a 16/24-bit file with p->take_scale's convention (integers written exactly). */
+static int write_scaled(const char *path, const struct gs_params *p, int format, int channels,
+			const float *data, int64_t frames)
+{
+	int bits = (format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 ? 16 : 24;
+	SF_INFO sfi;
+	memset(&sfi, 0, sizeof(sfi));
+	sfi.samplerate = p->rate;
+	sfi.channels = channels;
+	sfi.format = format;
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &sfi);
+	if (!sf) {
+		fprintf(stderr, "%s: %s\n", path, sf_strerror(NULL));
+		return -1;
+	}
+	int32_t *ib = malloc(sizeof(int32_t) * (size_t)(frames + 1) * (size_t)channels);
+	int rc = -1;
+	if (ib) {
+		for (int64_t i = 0; i < frames * channels; i++)
+			ib[i] = (int32_t)((uint32_t)gs_take_int(p, bits, data[i]) << (32 - bits));
+		rc = sf_writef_int(sf, ib, frames) == frames ? 0 : -1;
+	}
+	free(ib);
+	if (sf_close(sf) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int scaled_format(const struct gs_params *p)
+{
+	int sub = p->take_format & SF_FORMAT_SUBMASK;
+	return p->take_scale && (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24);
+}
+
 int gs_write_take(const char *path, const struct gs_params *p, const struct gs_truth *t)
 {
+	if (scaled_format(p))
+		return write_scaled(path, p, p->take_format, t->take_channels, t->take, t->take_frames);
 	return write_floats(path, p->take_format, p->rate, t->take_channels, t->take, t->take_frames,
 			    NULL);
 }
@@ -498,7 +542,9 @@ int64_t gs_check_output(const char *out_path, const char *take_path, const struc
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/expected.wav", tmpdir);
 	int64_t diff = -1;
-	if (write_floats(path, p->take_format, p->rate, tch, expect, t->take_frames, NULL) == 0) {
+	/* (a take with another integer convention: the fixed take must use it too) */
+	if ((scaled_format(p) ? write_scaled(path, p, p->take_format, tch, expect, t->take_frames)
+			      : write_floats(path, p->take_format, p->rate, tch, expect, t->take_frames, NULL)) == 0) {
 		int64_t ef, of;
 		int ec, oc;
 		float *e = read_all(path, &ef, &ec);

@@ -50,7 +50,17 @@ struct gs_params {
 	 * its cue regions say so; the take has the audio. Sorted, clean frames. */
 	const struct ghostrec_gap *gaps;
 	size_t n_gaps;
+	/* How a 16/24-bit take's integers are made from its float samples: 0 = libsndfile's
+	 * float writer; GS_SCALE_POW2 = round(x * 2^(n-1)); GS_SCALE_POW2M1 = round(x *
+	 * (2^(n-1) - 1)), the other common convention (REAPER's is one of the two). */
+	int take_scale;
 };
+
+#define GS_SCALE_POW2 1
+#define GS_SCALE_POW2M1 2
+
+/* The integer (k, not left-justified) a take written with p->take_scale holds for x. */
+int32_t gs_take_int(const struct gs_params *p, int bits, float x);
 
 #define GS_MAP_KEEP (-2)
 

@@ -65,10 +65,54 @@ static void print_glitches(const char *what, const struct ghostrec_conform_glitc
 	fprintf(stderr, "\n");
 }
 
+/* The take's integer convention for the null-test runs (glitchsim GS_SCALE_*), 0 = libsndfile. */
+static int take_scale;
+
+/* Null test: at every take frame REAPER recorded undamaged (a clean counterpart, not in a
+ * replaced run, not the marker) OUT's integers equal the take's. Returns differing samples. */
+static int64_t null_test(const char *out_path, const char *take_path, const struct gs_params *p,
+			 const struct gs_truth *t)
+{
+	char err[256];
+	struct ghostrec_audiofile *o = ghostrec_audiofile_open(out_path, err, sizeof(err));
+	struct ghostrec_audiofile *k = ghostrec_audiofile_open(take_path, err, sizeof(err));
+	int64_t differ = -1;
+	if (o && k) {
+		int tch = ghostrec_audiofile_info(k)->channels;
+		double scale = (double)(1 << (ghostrec_audiofile_info(k)->bits - 1));
+		differ = 0;
+		size_t g = 0;
+		for (int64_t i = 0; i < t->take_frames; i++) {
+			while (g < t->n_glitches && t->glitches[g].take_frame + t->glitches[g].frames <= i)
+				g++;
+			int damaged = t->map[i] < 0 ||
+				      (t->map[i] >= p->marker_frame && t->map[i] < p->marker_frame + GHOSTREC_MARKER_FRAMES);
+			for (size_t j = g; j < t->n_glitches && t->glitches[j].take_frame <= i; j++)
+				damaged |= t->glitches[j].kind == GHOSTREC_GLITCH_REPLACED ||
+					   t->glitches[j].kind == GHOSTREC_GLITCH_REORDERED; /* swapped by the relay */
+			if (damaged)
+				continue;
+			float a[8], b[8];
+			const float *fo = ghostrec_audiofile_frame(o, i);
+			for (int c = 0; c < tch && c < 8; c++)
+				a[c] = fo[c];
+			const float *fk = ghostrec_audiofile_frame(k, i);
+			for (int c = 0; c < tch && c < 8; c++)
+				b[c] = fk[c];
+			for (int c = 0; c < tch && c < 8; c++)
+				differ += llrint(a[c] * scale) != llrint(b[c] * scale);
+		}
+	}
+	ghostrec_audiofile_close(o);
+	ghostrec_audiofile_close(k);
+	return differ;
+}
+
 static void run_case(const struct tcase *c, const char *tmpdir)
 {
 	struct gs_params p;
 	memset(&p, 0, sizeof(p));
+	p.take_scale = take_scale;
 	p.rate = c->rate;
 	p.channels = c->channels;
 	p.clean_frames = (int64_t)(c->clean_seconds * c->rate);
@@ -197,7 +241,8 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 					g++;
 				int listed = 0;
 				for (size_t j = g; j < r.n_glitches && r.glitches[j].take_frame <= i; j++)
-					listed |= r.glitches[j].kind == GHOSTREC_GLITCH_REPLACED &&
+					listed |= (r.glitches[j].kind == GHOSTREC_GLITCH_REPLACED ||
+						   r.glitches[j].kind == GHOSTREC_GLITCH_REORDERED) &&
 						  i < r.glitches[j].take_frame + r.glitches[j].frames;
 				if (listed)
 					continue;
@@ -232,6 +277,13 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 		int64_t bad = gs_check_output(out_path, take_path, &p, &t, tmpdir);
 		CHECK(bad == 0, "%s: OUT differs from the pristine audio at %lld frames", c->name,
 		      (long long)bad);
+		if (take_scale) {
+			int64_t differ = null_test(out_path, take_path, &p, &t);
+			printf("%s, take scaled x%s: %lld samples differ from the take at undamaged frames\n",
+			       c->name, take_scale == GS_SCALE_POW2 ? "2^(n-1)" : "(2^(n-1)-1)", (long long)differ);
+			CHECK(differ == 0, "%s (take scale %d): fixed take does not null against the take: %lld samples",
+			      c->name, take_scale, (long long)differ);
+		}
 		if (past_end) {
 			/* ... and past the clean file's end OUT keeps the take's own samples. */
 			struct ghostrec_audiofile *o = ghostrec_audiofile_open(out_path, err, sizeof(err));
@@ -427,6 +479,25 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i], tmpdir);
+
+	/* Null tests: 16- and 24-bit takes written with either integer convention; the fixed
+	 * take equals the take bit for bit at every undamaged frame, and its repaired frames
+	 * use the same convention (gs_check_output converts the truth that way). */
+	static const struct gs_event pwar_48[] = {
+		{48000 * 3, DROP, 512}, {48000 * 4, GS_REPEAT, 512}, {48000 * 5, GS_SWAP, 128},
+		{48000 * 6, SILENCE, 256}, {48000 * 7, INSERT, 128},
+	};
+	const struct tcase null_cases[] = {
+		{"null-pcm16", 48000, 2, 0, WAV16, WAVF, 10, 1.0, 9.5, 1, 1.5, 1, 0, 0, pwar_48, 5,
+		 GHOSTREC_ALIGN_MARKER, 0},
+		{"null-pcm24", 48000, 2, 0, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1, 0, 0, pwar_48, 5,
+		 GHOSTREC_ALIGN_MARKER, 0},
+		{"null-pcm24-stereo", 48000, 2, -1, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1, 0, 0, pwar_48, 5,
+		 GHOSTREC_ALIGN_MARKER, 0},
+	};
+	for (take_scale = GS_SCALE_POW2; take_scale <= GS_SCALE_POW2M1; take_scale++)
+		for (size_t i = 0; i < sizeof(null_cases) / sizeof(null_cases[0]); i++)
+			run_case(&null_cases[i], tmpdir);
 
 	rmdir(tmpdir);
 	if (failures)
