@@ -4,7 +4,8 @@
 # callgrind instruction count of ghostrec-sync vs `sha1sum` of the same files on a short
 # take (sha1sum touches every byte in user space: a "look at everything once" baseline;
 # cat's copying happens in the kernel, where callgrind does not count).
-# usage: bench-sync.sh GHOSTREC_SYNC BENCH_MAKE [MINUTES]
+# usage: bench-sync.sh GHOSTREC_SYNC BENCH_MAKE [MINUTES]     (BENCH_RUNS=5: runs per median;
+#        BENCH_CALLGRIND=0 skips the callgrind part)
 set -u
 SYNC=$1
 MAKE=$2
@@ -16,14 +17,25 @@ TIME=/usr/bin/time
 
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
-measure() { # label, command...
+RUNS=${BENCH_RUNS:-5}
+
+# label, command...: runs it RUNS times, prints the median wall/cpu time and the largest
+# peak RSS, and sets <label>_wall/_cpu/_rss (label with non-letters as _).
+measure() {
 	local label=$1; shift
-	$TIME -f "%e %U %S %M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo "$label failed: $(cat "$tmp/err")"; return 1; }
-	read -r wall user sys rss <"$tmp/time"
-	local cpu
-	cpu=$(calc "$user + $sys")
-	printf "%-32s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB\n" "$label" "$wall" "$cpu" "$rss"
-	eval "${label//[^a-z]/_}_wall=$wall; ${label//[^a-z]/_}_cpu=$cpu"
+	local walls=() cpus=() rss_max=0 i
+	for ((i = 0; i < RUNS; i++)); do
+		$TIME -f "%e %U %S %M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo "$label failed: $(cat "$tmp/err")"; return 1; }
+		read -r wall user sys rss <"$tmp/time"
+		walls+=("$wall")
+		cpus+=("$(calc "$user + $sys")")
+		[ "$rss" -gt "$rss_max" ] && rss_max=$rss
+	done
+	local wall cpu
+	wall=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf "%-32s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB  (median of %d)\n" "$label" "$wall" "$cpu" "$rss_max" "$RUNS"
+	eval "${label//[^a-z]/_}_wall=$wall; ${label//[^a-z]/_}_cpu=$cpu; ${label//[^a-z]/_}_rss=$rss_max"
 }
 
 echo "== generating a $MINUTES-minute stereo 48 kHz take (24-bit) and clean file (float32)"
@@ -36,8 +48,11 @@ measure "ghostrec-sync (crossfade)" "$SYNC" --take "$tmp/take.wav" --clean "$tmp
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   report: %d glitches, %d segments, alignment %s" % (len(r["glitches"]), len(r["segments"]), r["alignment"]))' "$tmp/report.json"
 echo "   wall-time ratio ghostrec-sync/cat: $(calc "$ghostrec_sync___join_cut_wall / ($cat_take_clean_wall + 0.005)")"
 echo "   cpu-time ratio ghostrec-sync/cat:  $(calc "$ghostrec_sync___join_cut_cpu / ($cat_take_clean_cpu + 0.005)")"
+# The issue-11 row: throughput as a fraction of cat's (cat wall / sync wall), goal >= 0.5;
+# peak RSS goal <= 16 MB.
+echo "RESULT sync-throughput-vs-cat $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut_wall") (goal >= 0.50)  peak-rss-MiB $(calc "$ghostrec_sync___join_cut_rss / 1024") (goal <= 16)"
 
-if command -v valgrind >/dev/null; then
+if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
 	echo "== callgrind, 1-minute take"
 	mkdir -p "$tmp/short"
 	"$MAKE" 1 "$tmp/short" >/dev/null
