@@ -23,7 +23,19 @@ enum {
 	CONV_COUNT,
 };
 
-static int32_t convert(int conv, int bits, float x)
+/* Round half to even, as lrint in the default rounding mode, for |v| < 2^51, without a
+ * library call (adding and removing 1.5 * 2^52 leaves the rounded integer). */
+static inline int64_t round_even(double v)
+{
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+	double r = (v + 0x1.8p52) - 0x1.8p52;
+	return (int64_t)r;
+#else
+	return (int64_t)llrint(v); /* excess precision (x87) would break the trick */
+#endif
+}
+
+static inline int32_t convert(int conv, int bits, float x)
 {
 	int64_t lo = -((int64_t)1 << (bits - 1)), hi = ((int64_t)1 << (bits - 1)) - 1;
 	int64_t k;
@@ -34,26 +46,61 @@ static int32_t convert(int conv, int bits, float x)
 			return (int32_t)hi;
 		if (v <= (float)(-8.0 * 0x10000000))
 			return (int32_t)lo;
-		k = (int64_t)(lrintf(v) >> (32 - bits));
+		k = round_even((double)v) >> (32 - bits);
 		break;
 	}
 	case CONV_ROUND_POW2:
-		k = llrint((double)x * (double)((int64_t)1 << (bits - 1)));
+		k = round_even((double)x * (double)((int64_t)1 << (bits - 1)));
 		break;
 	case CONV_ROUND_POW2M1:
-		k = llrint((double)x * (double)hi);
+		k = round_even((double)x * (double)hi);
 		break;
 	default:
-		k = lrintf(x * (float)hi);
+		k = round_even((double)(x * (float)hi));
 		break;
 	}
 	return (int32_t)(k < lo ? lo : k > hi ? hi : k);
 }
 
-/* The take's own integer for a sample read as float (exactly k / 2^(n-1)). */
-static int32_t take_int(int bits, float x)
+/* The take's own integer for a sample read as float (exactly k / 2^(n-1), so the product
+ * is an exact integer). */
+static inline int32_t take_int(int bits, float x)
 {
-	return (int32_t)llrint((double)x * (double)((int64_t)1 << (bits - 1)));
+	return (int32_t)(x * (float)((int64_t)1 << (bits - 1)));
+}
+
+/* A rendered block -> left-justified integers: kept frames exact, mapped ones converted
+ * (one loop per convention: this runs for every sample of the take). */
+#define CONVERT_LOOP(conv)                                                                \
+	for (int64_t i = 0; i < frames; i++) {                                            \
+		const float *x = buf + i * ch;                                            \
+		int32_t *o = out + i * ch;                                                \
+		if (!mapped[i])                                                           \
+			for (int k = 0; k < ch; k++)                                      \
+				o[k] = (int32_t)((uint32_t)take_int(bits, x[k]) << sh);   \
+		else                                                                      \
+			for (int k = 0; k < ch; k++)                                      \
+				o[k] = (int32_t)((uint32_t)convert(conv, bits, x[k]) << sh); \
+	}
+
+static void block_to_int(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
+			 int ch, int32_t *out)
+{
+	const int sh = 32 - bits;
+	switch (conv) {
+	case CONV_SNDFILE_CLIP:
+		CONVERT_LOOP(CONV_SNDFILE_CLIP);
+		break;
+	case CONV_ROUND_POW2:
+		CONVERT_LOOP(CONV_ROUND_POW2);
+		break;
+	case CONV_ROUND_POW2M1:
+		CONVERT_LOOP(CONV_ROUND_POW2M1);
+		break;
+	default:
+		CONVERT_LOOP(CONV_SNDFILE_NOCLIP);
+		break;
+	}
 }
 
 /* Learns the take's convention from up to LEARN_SAMPLES samples where the conventions
@@ -233,12 +280,7 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			}
 		}
 		if (rc == 0 && bits) {
-			for (int64_t i = 0; i < b1 - b0; i++)
-				for (int k = 0; k < tch; k++) {
-					float x = buf[i * tch + k];
-					int32_t v = mapped[i] ? convert(conv, bits, x) : take_int(bits, x);
-					ibuf[i * tch + k] = (int32_t)((uint32_t)v << (32 - bits));
-				}
+			block_to_int(conv, bits, buf, mapped, b1 - b0, tch, ibuf);
 			if (ghostrec_audiofile_write_int(out, ibuf, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
 				rc = -1;
