@@ -131,33 +131,61 @@ static inline void ghostrec_ring_writer_publish(struct ghostrec_ring_writer *w)
  * so readers that still map it know to reopen. Not real-time safe. */
 void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_shm);
 
-/* Real-time safe (no calls out, no syscalls). src[c] may be NULL for silence. */
+/* Real-time safe (no calls out, no syscalls), for a writer that produces the channels one by one:
+ * ghostrec_ring_write_begin (step 1 of the protocol; returns the cycle's first frame and, in
+ * *slot, its slot), one ghostrec_ring_write_channel per channel (step 2), then
+ * ghostrec_ring_write_end (step 3). ghostrec_ring_write does all three. */
+static inline uint64_t ghostrec_ring_write_begin(struct ghostrec_ring_writer *w, uint32_t n_frames,
+						 uint64_t *slot)
+{
+	struct ghostrec_ring_header *h = w->hdr;
+	uint64_t wf = atomic_load_explicit(&h->write_frame, memory_order_relaxed);
+	atomic_store_explicit(&h->write_begin, wf + n_frames, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	*slot = wf % h->capacity;
+	return wf;
+}
+
+/* Where frame `slot` of `channel` lives; the plane is contiguous up to slot capacity - 1. */
+static inline float *ghostrec_ring_channel_at(const struct ghostrec_ring_writer *w, uint32_t channel,
+					      uint64_t slot)
+{
+	return w->data + channel * w->channel_floats + slot;
+}
+
+/* src may be NULL for silence. n_frames <= capacity. */
+static inline void ghostrec_ring_write_channel(struct ghostrec_ring_writer *w, uint32_t channel,
+					       uint64_t slot, const float *src, uint32_t n_frames)
+{
+	float *base = ghostrec_ring_channel_at(w, channel, 0);
+	uint64_t room = w->hdr->capacity - slot;
+	uint32_t first = n_frames <= room ? n_frames : (uint32_t)room;
+	if (src) {
+		memcpy(base + slot, src, first * sizeof(float));
+		if (first < n_frames)
+			memcpy(base, src + first, (n_frames - first) * sizeof(float));
+	} else {
+		memset(base + slot, 0, first * sizeof(float));
+		if (first < n_frames)
+			memset(base, 0, (n_frames - first) * sizeof(float));
+	}
+}
+
+static inline void ghostrec_ring_write_end(struct ghostrec_ring_writer *w, uint64_t frame,
+					   uint32_t n_frames)
+{
+	atomic_store_explicit(&w->hdr->write_frame, frame + n_frames, memory_order_release);
+}
+
+/* Real-time safe (no calls out, no syscalls). src[c] may be NULL for silence. n_frames <= capacity. */
 static inline void ghostrec_ring_write(struct ghostrec_ring_writer *w, const float *const *src,
 				       uint32_t n_frames)
 {
-	struct ghostrec_ring_header *h = w->hdr;
-	uint64_t cap = h->capacity;
-	uint64_t wf = atomic_load_explicit(&h->write_frame, memory_order_relaxed);
-	uint32_t done = 0;
-
-	atomic_store_explicit(&h->write_begin, wf + n_frames, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-
-	while (done < n_frames) {
-		uint64_t slot = (wf + done) % cap;
-		uint32_t chunk = n_frames - done;
-		if (chunk > cap - slot)
-			chunk = (uint32_t)(cap - slot);
-		for (uint32_t c = 0; c < h->channels; c++) {
-			float *dst = w->data + c * w->channel_floats + slot;
-			if (src[c])
-				memcpy(dst, src[c] + done, chunk * sizeof(float));
-			else
-				memset(dst, 0, chunk * sizeof(float));
-		}
-		done += chunk;
-	}
-	atomic_store_explicit(&h->write_frame, wf + n_frames, memory_order_release);
+	uint64_t slot, wf = ghostrec_ring_write_begin(w, n_frames, &slot);
+	uint32_t channels = w->hdr->channels;
+	for (uint32_t c = 0; c < channels; c++)
+		ghostrec_ring_write_channel(w, c, slot, src[c], n_frames);
+	ghostrec_ring_write_end(w, wf, n_frames);
 }
 
 /* Real-time safe: starts a new generation in place at the current write frame (rate change). */

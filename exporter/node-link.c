@@ -82,6 +82,21 @@ static void fill_channel_map(struct node_link *n)
 	}
 }
 
+/* Xruns and overruns since the last look, from the node's shm counters. */
+static void check_counters(struct node_link *n, bool log)
+{
+	struct ghostrec_ring_counter_values v;
+	ghostrec_ring_reader_counters(n->ring, &v);
+	if (log && v.xruns > n->last_xruns && log_should_report(v.xruns))
+		log_warn("node %s: graph xrun before frame %" PRIu64 " (%" PRIu64 " so far)", n->name,
+			 n->info.write_frame, v.xruns);
+	if (log && v.overruns > n->last_overruns && log_should_report(v.overruns))
+		log_err("node %s: ring overrun before frame %" PRIu64 " (%" PRIu64 " so far)", n->name,
+			n->info.write_frame, v.overruns);
+	n->last_xruns = v.xruns;
+	n->last_overruns = v.overruns;
+}
+
 bool node_link_update(struct node_link *n, double now)
 {
 	int r;
@@ -122,6 +137,7 @@ bool node_link_update(struct node_link *n, double now)
 		n->attach_count++;
 		n->last_error[0] = '\0';
 		fill_channel_map(n);
+		check_counters(n, false);
 		log_info("node %s: attached to %s (%u Hz, %u channels, ring %.2f s, write frame %" PRIu64 ")",
 			 n->name, n->info.shm_name, n->info.rate, n->info.channels,
 			 n->info.rate ? (double)n->info.capacity / n->info.rate : 0.0, n->info.write_frame);
@@ -175,6 +191,7 @@ bool node_link_update(struct node_link *n, double now)
 		log_info("node %s: format changed: generation %" PRIu64 ", %u Hz, %u channels",
 			 n->name, n->info.generation, n->info.rate, n->info.channels);
 	}
+	check_counters(n, true);
 	return true;
 }
 

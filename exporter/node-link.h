@@ -25,6 +25,7 @@ struct node_link {
 	char detach_pending[200];        /* the writer is dead: detach once the ring is drained */
 	uint64_t seq;
 	char last_error[256];
+	uint64_t last_xruns, last_overruns; /* the node's shm counters when last looked at */
 	/* counters */
 	uint64_t replies, error_replies, bad_messages, events, marks_sent, attach_count;
 };
@@ -33,9 +34,10 @@ int node_link_init(struct node_link *n, void *zctx, const char *name);
 void node_link_close(struct node_link *n);
 
 /* Opens the ring if it is not open (rate-limited), refreshes the snapshot. Returns true while
- * attached. Logs attach/detach transitions. A ring whose writer is dead (its pid is gone, or the
- * name now holds a newer ring of another instance while this one stands still) is detached
- * within half a second, so the next call attaches to the node's new ring. */
+ * attached. Logs attach/detach transitions, and graph xruns / ring overruns from the node's shm
+ * counters (the node does not send events for them). A ring whose writer is dead (its pid is
+ * gone, or the name now holds a newer ring of another instance while this one stands still) is
+ * detached within half a second, so the next call attaches to the node's new ring. */
 bool node_link_update(struct node_link *n, double now);
 static inline bool node_link_attached(const struct node_link *n) { return n->ring != NULL; }
 

@@ -4,10 +4,19 @@
  *   ZeroMQ's fd is edge-triggered, so every wakeup drains the socket until ZMQ_EVENTS has no
  *   POLLIN, and the timer drains too (a send can swallow an edge).
  * - ZMQ_PUB at <dir>/<node>.evt for events.
- * - A main-loop timer polls what process() did: a finished marker (reply + event), a new
- *   generation, new xruns / overruns (events). It ticks every 5 ms while a mark is pending and
- *   every 50 ms otherwise. process() never wakes the main loop itself: that would need a
- *   syscall (eventfd write) on the real-time thread.
+ * - process() never wakes the main loop itself: that would need a syscall (eventfd write) on
+ *   the real-time thread. So what process() did is looked at when the main loop runs anyway,
+ *   and a main-loop timer runs only while something is expected of process():
+ *     busy    a mark is pending: every BUSY_TICK_NS until it is answered (marker written or
+ *             timed out after GHOSTREC_CTL_MARK_TIMEOUT_MS), then the timer stops;
+ *     settle  after a node command (start, pause, suspend: how PipeWire restarts a node, also
+ *             for a graph rate change): every SETTLE_TICK_NS until process() has run
+ *             SETTLE_CYCLES cycles and the ring matches the graph's rate, at most SETTLE_TICKS
+ *             times;
+ *     off     otherwise: an idle node costs the main loop nothing (tests/node/wakeup-test).
+ *   Every timer tick and every request also looks at the ring: a new generation is published
+ *   as a `format` event, a rate change resizes the ring. Xruns and overruns are not polled for:
+ *   they are counters in the shm ring that readers watch themselves (common/control.h).
  */
 #include "tap.h"
 
@@ -20,8 +29,10 @@
 
 #include <zmq.h>
 
-#define IDLE_TICK_NS (50ull * 1000 * 1000)
 #define BUSY_TICK_NS (5ull * 1000 * 1000)
+#define SETTLE_TICK_NS (50ull * 1000 * 1000)
+#define SETTLE_TICKS 40u
+#define SETTLE_CYCLES 2u
 #define MAX_RECV_BYTES (64 * 1024)  /* bigger messages make libzmq drop the peer */
 #define MAX_IDENTITY 256
 #define MAX_FRAMES 4
@@ -47,7 +58,10 @@ struct tap_control {
 	void *pub;
 	struct spa_source *router_source;
 	struct spa_source *timer;
-	bool busy_tick;
+	enum { TICK_OFF, TICK_SETTLE, TICK_BUSY } tick;
+	bool flooded;           /* drain() left messages for the next tick */
+	uint32_t settle_left;   /* settle ticks still allowed */
+	uint64_t settle_cycles; /* process() cycles when settling began */
 
 	struct pending_mark queue[GHOSTREC_CTL_MAX_PENDING_MARKS];
 	uint32_t head, count;
@@ -55,7 +69,7 @@ struct tap_control {
 	uint64_t waited_ns;     /* how long queue[head] has waited while this process ran */
 	uint64_t last_check_ns;
 
-	uint64_t last_generation, last_xruns, last_overruns;
+	uint64_t last_generation;
 	uint64_t bad_requests;
 };
 
@@ -66,14 +80,23 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void set_tick(struct tap_control *ctl, bool busy)
+/* Arms the timer for what is expected of process() now (see the top of this file). */
+static void update_tick(struct tap_control *ctl)
 {
 	if (ctl->timer == NULL)
 		return;
-	uint64_t ns = busy ? BUSY_TICK_NS : IDLE_TICK_NS;
+	int tick = ctl->count > 0 || ctl->flooded ? TICK_BUSY :
+		   ctl->settle_left > 0 ? TICK_SETTLE : TICK_OFF;
+	if (tick == (int)ctl->tick)
+		return;
+	ctl->tick = tick;
+	if (tick == TICK_OFF) {
+		spa_loop_utils_update_timer(ctl->tap->main_utils, ctl->timer, NULL, NULL, false);
+		return;
+	}
+	uint64_t ns = tick == TICK_BUSY ? BUSY_TICK_NS : SETTLE_TICK_NS;
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 	spa_loop_utils_update_timer(ctl->tap->main_utils, ctl->timer, &ts, &ts, false);
-	ctl->busy_tick = busy;
 }
 
 /* ---- sending ---- */
@@ -302,8 +325,7 @@ static void handle_request(struct tap_control *ctl, const uint8_t *identity, siz
 		ctl->count++;
 		if (!ctl->handed)
 			hand_to_rt(ctl);
-		if (!ctl->busy_tick)
-			set_tick(ctl, true);
+		update_tick(ctl);
 		return; /* replied by check_mark() */
 	}
 	case GHOSTREC_CTL_SET: {
@@ -394,6 +416,7 @@ static void receive_one(struct tap_control *ctl)
 
 static void drain(struct tap_control *ctl)
 {
+	ctl->flooded = false;
 	for (int i = 0; i < 256; i++) {
 		uint32_t events = 0;
 		size_t size = sizeof(events);
@@ -403,12 +426,17 @@ static void drain(struct tap_control *ctl)
 		receive_one(ctl);
 	}
 	/* More waiting: the timer comes back for it soon without starving the main loop. */
-	set_tick(ctl, true);
+	ctl->flooded = true;
 }
+
+static void check_ring(struct tap_control *ctl);
 
 static void on_router_io(void *data, int fd, uint32_t mask)
 {
-	drain(data);
+	struct tap_control *ctl = data;
+	drain(ctl);
+	check_ring(ctl);
+	update_tick(ctl);
 }
 
 /* ---- polling what process() did ---- */
@@ -417,7 +445,6 @@ static void check_ring(struct tap_control *ctl)
 {
 	struct tap *t = ctl->tap;
 	const struct ghostrec_ring_header *h = t->ring.hdr;
-	struct ghostrec_ring_counter_values v;
 	struct ghostrec_ctl_msg m;
 	uint64_t gen = atomic_load(&h->generation);
 	uint32_t rate = atomic_load(&h->rate);
@@ -446,38 +473,34 @@ static void check_ring(struct tap_control *ctl)
 		publish(ctl, &m);
 		ctl->last_generation = gen;
 	}
-	ghostrec_ring_counters_load(h, &v);
-	if (v.xruns != ctl->last_xruns) {
-		ghostrec_ctl_init(&m, GHOSTREC_CTL_EVENT, GHOSTREC_CTL_EV_XRUN);
-		m.has = GHOSTREC_CTL_F_XRUNS | GHOSTREC_CTL_F_FRAME;
-		m.xruns = v.xruns;
-		m.frame = atomic_load(&h->write_frame);
-		publish(ctl, &m);
-		spa_log_info(t->log, "ghostrec %s: %lu discontinuities in the graph clock so far",
-			     t->node_name, (unsigned long)v.xruns);
-		ctl->last_xruns = v.xruns;
-	}
-	if (v.overruns != ctl->last_overruns) {
-		ghostrec_ctl_init(&m, GHOSTREC_CTL_EVENT, GHOSTREC_CTL_EV_OVERRUN);
-		m.has = GHOSTREC_CTL_F_OVERRUNS | GHOSTREC_CTL_F_FRAME;
-		m.overruns = v.overruns;
-		m.frame = atomic_load(&h->write_frame);
-		publish(ctl, &m);
-		spa_log_warn(t->log, "ghostrec %s: %lu cycles could not be passed/stored completely",
-			     t->node_name, (unsigned long)v.overruns);
-		ctl->last_overruns = v.overruns;
-	}
 }
 
 static void on_timer(void *data, uint64_t expirations)
 {
 	struct tap_control *ctl = data;
+	struct tap *t = ctl->tap;
 	drain(ctl);
 	check_mark(ctl);
 	check_ring(ctl);
-	bool busy = ctl->count > 0;
-	if (busy != ctl->busy_tick)
-		set_tick(ctl, busy);
+	if (ctl->settle_left > 0) {
+		uint64_t cycles = atomic_load(&t->ring.hdr->counters.cycles);
+		ctl->settle_left--;
+		/* Settled: process() runs again and check_ring() saw the rate it runs at. */
+		if (cycles >= ctl->settle_cycles + SETTLE_CYCLES &&
+		    atomic_load(&t->ring.hdr->rate) == t->rate)
+			ctl->settle_left = 0;
+	}
+	update_tick(ctl);
+}
+
+void tap_control_wake(struct tap *t)
+{
+	struct tap_control *ctl = t->control;
+	if (ctl == NULL)
+		return;
+	ctl->settle_left = SETTLE_TICKS;
+	ctl->settle_cycles = atomic_load(&t->ring.hdr->counters.cycles);
+	update_tick(ctl);
 }
 
 /* ---- ring replacement ---- */
@@ -589,7 +612,7 @@ int tap_control_start(struct tap *t)
 		goto fail;
 	}
 	t->control = ctl;
-	set_tick(ctl, false);
+	ctl->tick = TICK_OFF;
 	return 0;
 fail:
 	t->control = ctl;

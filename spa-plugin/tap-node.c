@@ -119,11 +119,13 @@ static int node_send_command(void *object, const struct spa_command *command)
 	switch (SPA_NODE_COMMAND_ID(command)) {
 	case SPA_NODE_COMMAND_Start:
 		t->started = true;
+		tap_control_wake(t);
 		return 0;
 	case SPA_NODE_COMMAND_Pause:
 	case SPA_NODE_COMMAND_Suspend:
 	case SPA_NODE_COMMAND_Flush:
 		t->started = false;
+		tap_control_wake(t);
 		return 0;
 	default:
 		return -ENOTSUP;
@@ -222,7 +224,8 @@ static void clear_buffers(struct tap *t, struct tap_port *port)
 	}
 	memset(port->buffers, 0, sizeof(port->buffers));
 	port->n_buffers = 0;
-	port->n_free = 0;
+	port->max_frames = 0;
+	port->next_id = 0;
 }
 
 static int port_set_format(struct tap *t, struct tap_port *port, const struct spa_pod *format)
@@ -290,7 +293,7 @@ static int node_port_use_buffers(void *object, enum spa_direction direction, uin
 	for (uint32_t i = 0; i < n_buffers; i++) {
 		struct tap_buffer *b = &port->buffers[i];
 		struct spa_data *d = buffers[i]->datas;
-		if (buffers[i]->n_datas < 1 || d[0].maxsize < sizeof(float)) {
+		if (buffers[i]->n_datas < 1 || d[0].maxsize < sizeof(float) || d[0].chunk == NULL) {
 			spa_log_error(t->log, "ghostrec %s: port %s: buffer %u has no usable data",
 				      t->node_name, port->name, i);
 			clear_buffers(t, port);
@@ -319,13 +322,13 @@ static int node_port_use_buffers(void *object, enum spa_direction direction, uin
 			return -EINVAL;
 		}
 		b->outbuf = buffers[i];
+		b->chunk = d[0].chunk;
 		b->data = data;
 		b->maxsize = d[0].maxsize;
+		uint32_t frames = d[0].maxsize / (uint32_t)sizeof(float);
+		if (i == 0 || frames < port->max_frames)
+			port->max_frames = frames;
 		port->n_buffers++;
-		if (direction == SPA_DIRECTION_OUTPUT) {
-			b->queued = true;
-			port->free_ids[port->n_free++] = i;
-		}
 	}
 	spa_log_debug(t->log, "ghostrec %s: port %s: %u buffers", t->node_name, port->name,
 		      n_buffers);
@@ -353,11 +356,7 @@ static int node_port_reuse_buffer(void *object, uint32_t port_id, uint32_t buffe
 	struct tap_port *port = get_port(t, SPA_DIRECTION_OUTPUT, port_id);
 	if (port == NULL || buffer_id >= port->n_buffers)
 		return -EINVAL;
-	if (!port->buffers[buffer_id].queued) {
-		port->buffers[buffer_id].queued = true;
-		port->free_ids[port->n_free++] = buffer_id;
-	}
-	return 0;
+	return 0; /* output buffers are used in turn (see struct tap_port): nothing to track */
 }
 
 static const struct spa_node_methods tap_node_methods = {
@@ -628,6 +627,7 @@ static int tap_init(const struct spa_handle_factory *factory, struct spa_handle 
 	t->main_loop = spa_support_find(support, n_support, SPA_TYPE_INTERFACE_Loop);
 	t->main_utils = spa_support_find(support, n_support, SPA_TYPE_INTERFACE_LoopUtils);
 	t->ring.fd = -1;
+	t->expected_position = TAP_NO_POSITION;
 	if (t->data_loop == NULL) {
 		spa_log_error(t->log, "ghostrec: a data loop is needed");
 		return -EINVAL;

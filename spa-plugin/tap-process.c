@@ -1,23 +1,45 @@
 /* ghostrec.tap real-time path: runs on PipeWire's data thread once per graph cycle.
  *
  * Rules (checked by tests/node/rt-trap-test): no allocation, no locks, no syscalls, no logging.
- * The only call out of this file is clock_gettime(CLOCK_MONOTONIC), served by the vDSO
- * without entering the kernel (the trap test runs this under a seccomp filter that traps
- * every real syscall, so it would catch a clock that is not vDSO-backed).
+ * The only call out of this file besides memcpy/memset is clock_gettime(CLOCK_MONOTONIC) on one
+ * cycle in TAP_TIMED_CYCLES, served by the vDSO without entering the kernel (the trap test runs
+ * this under a seccomp filter that traps every real syscall, so it would catch a clock that is
+ * not vDSO-backed).
  *
  * Per cycle of n frames:
- *   1. collect each input channel's buffer (missing input = silence),
- *   2. start a requested marker (marker table entry at the ring's current write frame),
- *   3. append the pristine input to the shm ring,
- *   4. copy input to output in the same cycle (zero added latency), then overwrite the
- *      marker's next samples on the marked output channels,
- *   5. update counters.
+ *   1. start a requested marker (marker table entry at the ring's current write frame),
+ *   2. per channel: take the input buffer (missing input = silence, a short chunk is padded),
+ *      append the pristine input to the shm ring, copy it to the output in the same cycle (zero
+ *      added latency) and overwrite the marker's next samples on a marked output channel,
+ *   3. publish the ring's new write frame and update the counters.
+ * The common cycle (whole input chunks, a free output buffer, no marker, no clock jump) runs
+ * straight through; everything else is in the out-of-line functions, so the per-cycle cost stays
+ * close to the copies themselves (tests/bench/run-bench measures it against bare memcpy).
  */
 #include "tap.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+
+#define TAP_COLD __attribute__((noinline, cold))
+
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define TAP_PROCESS_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef TAP_PROCESS_CLONES
+#define TAP_PROCESS_CLONES
+#endif
+
+/* One cycle in this many (a power of two) is timed for the process-time counters. */
+#define TAP_TIMED_CYCLES 16u
+
+enum {
+	CYCLE_XRUN = 1u << 0,     /* discontinuity: clock jump or short input */
+	CYCLE_OVERRUN = 1u << 1,  /* the cycle could not be stored or passed completely */
+};
 
 static inline uint64_t now_ns(void)
 {
@@ -33,166 +55,252 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t v)
 			      memory_order_relaxed);
 }
 
-/* Returns the input samples of one channel for this cycle, or NULL for silence. *avail gets
- * the number of valid frames. */
-static inline const float *input_samples(struct tap_port *port, uint32_t *avail)
+/* The copy of one channel: input -> output and input -> ring in one pass over the input, 64
+ * samples at a time. Unaligned: no buffer involved promises more than float alignment. On x86-64
+ * the whole of process() is also built for AVX2 and the loader picks that when the CPU has it
+ * (TAP_PROCESS_CLONES), so a vector is one register there and two SSE registers otherwise. */
+typedef float tap_vec8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+static inline __attribute__((always_inline)) void copy_to_both(float *restrict out, float *restrict ring,
+				const float *restrict in, uint32_t n)
+{
+	const float *end = in + (n & ~63u);
+	for (; in < end; in += 64, out += 64, ring += 64) {
+		tap_vec8 a = *(const tap_vec8 *)(in), b = *(const tap_vec8 *)(in + 8);
+		tap_vec8 c = *(const tap_vec8 *)(in + 16), d = *(const tap_vec8 *)(in + 24);
+		tap_vec8 e = *(const tap_vec8 *)(in + 32), f = *(const tap_vec8 *)(in + 40);
+		tap_vec8 g = *(const tap_vec8 *)(in + 48), h = *(const tap_vec8 *)(in + 56);
+		*(tap_vec8 *)(out) = a;
+		*(tap_vec8 *)(out + 8) = b;
+		*(tap_vec8 *)(out + 16) = c;
+		*(tap_vec8 *)(out + 24) = d;
+		*(tap_vec8 *)(out + 32) = e;
+		*(tap_vec8 *)(out + 40) = f;
+		*(tap_vec8 *)(out + 48) = g;
+		*(tap_vec8 *)(out + 56) = h;
+		*(tap_vec8 *)(ring) = a;
+		*(tap_vec8 *)(ring + 8) = b;
+		*(tap_vec8 *)(ring + 16) = c;
+		*(tap_vec8 *)(ring + 24) = d;
+		*(tap_vec8 *)(ring + 32) = e;
+		*(tap_vec8 *)(ring + 40) = f;
+		*(tap_vec8 *)(ring + 48) = g;
+		*(tap_vec8 *)(ring + 56) = h;
+	}
+	if (SPA_UNLIKELY(n & 63u)) {
+		memcpy(out, in, (n & 63u) * sizeof(float));
+		memcpy(ring, in, (n & 63u) * sizeof(float));
+	}
+}
+
+/* The input samples of one channel for this cycle (n frames), or NULL for silence. A chunk that
+ * is not simply n frames from the start of the buffer is honoured: its offset is applied and a
+ * short one is padded with silence (*flags gets CYCLE_XRUN). */
+static const float *input_samples(struct tap *t, struct tap_port *port, uint32_t c, uint32_t n,
+				  uint32_t *flags)
 {
 	struct spa_io_buffers *io = port->io;
-	*avail = 0;
 	if (io == NULL || io->status != SPA_STATUS_HAVE_DATA || io->buffer_id >= port->n_buffers)
 		return NULL;
 	/* Read the spa_data fresh: a mixer in front of the port may pass its input buffer through
-	 * by swapping the data pointer (dynamic data). */
-	struct spa_data *d = &port->buffers[io->buffer_id].outbuf->datas[0];
+	 * by copying the peer's spa_buffer over it (dynamic data). */
+	const struct spa_data *d = port->buffers[io->buffer_id].outbuf->datas;
 	io->status = SPA_STATUS_NEED_DATA;
-	if (SPA_UNLIKELY(d->data == NULL))
+	if (d->data == NULL)
 		return NULL;
 	uint32_t offs = SPA_MIN(d->chunk->offset, d->maxsize);
 	uint32_t size = SPA_MIN(d->maxsize - offs, d->chunk->size);
-	*avail = size / sizeof(float);
-	return SPA_PTROFF(d->data, offs, const float);
+	uint32_t avail = size / (uint32_t)sizeof(float);
+	const float *in = SPA_PTROFF(d->data, offs, const float);
+	if (avail >= n)
+		return in;
+	/* A short input chunk: pad with silence so the ring stays on graph time. */
+	memcpy(t->scratch[c], in, avail * sizeof(float));
+	memset(t->scratch[c] + avail, 0, (n - avail) * sizeof(float));
+	*flags |= CYCLE_XRUN;
+	return t->scratch[c];
 }
 
-/* Takes a free output buffer, recycling the one the peer has finished with. */
-static inline struct tap_buffer *output_buffer(struct tap_port *port, uint32_t *id)
+/* Starts a requested marker; returns true while one is being written (with *len: its frames in
+ * this cycle). */
+static TAP_COLD bool marker_begin(struct tap *t, uint32_t n, uint32_t *len)
 {
+	struct tap_mark_slot *m = &t->mark;
+	struct ghostrec_ring_header *h = t->ring.hdr;
+	uint32_t expected = TAP_MARK_REQUESTED;
+	if (atomic_compare_exchange_strong_explicit(&m->state, &expected, TAP_MARK_ACTIVE,
+						    memory_order_acq_rel, memory_order_acquire)) {
+		m->offset = 0;
+		m->frame = ghostrec_ring_write_frame(&t->ring);
+		m->generation = atomic_load_explicit(&h->generation, memory_order_relaxed);
+		for (uint32_t c = 0; c < t->n_channels; c++)
+			if (m->channel_mask & (1u << c))
+				ghostrec_ring_add_marker(&t->ring, m->take_id, c, m->frame);
+		counter_add(&h->counters.markers, 1);
+	} else if (expected != TAP_MARK_ACTIVE) {
+		return false;
+	}
+	*len = SPA_MIN(n, GHOSTREC_MARKER_FRAMES - m->offset);
+	return true;
+}
+
+static TAP_COLD void marker_end(struct tap *t, uint32_t len)
+{
+	struct tap_mark_slot *m = &t->mark;
+	m->offset += len;
+	/* A CAS, not a store: the main thread may have given up on this marker meanwhile
+	 * (ACTIVE -> IDLE) and handed the slot to the next mark; DONE must not land on that. */
+	uint32_t active = TAP_MARK_ACTIVE;
+	if (m->offset >= GHOSTREC_MARKER_FRAMES)
+		atomic_compare_exchange_strong_explicit(&m->state, &active, TAP_MARK_DONE,
+							memory_order_acq_rel, memory_order_relaxed);
+}
+
+static inline void publish_output(struct tap_buffer *b, struct spa_io_buffers *io, uint32_t id,
+				  uint32_t frames)
+{
+	struct spa_chunk *chunk = b->chunk;
+	chunk->offset = 0;
+	chunk->size = frames * (uint32_t)sizeof(float);
+	chunk->stride = sizeof(float);
+	chunk->flags = 0;
+	io->buffer_id = id;
+	io->status = SPA_STATUS_HAVE_DATA;
+}
+
+/* One channel of any other cycle: no input or an odd input chunk, the ring wrapping inside this
+ * cycle, no output buffer or one too small, a marker being written. Returns CYCLE_* flags. */
+static TAP_COLD uint32_t channel_odd(struct tap *t, uint32_t c, uint64_t slot, uint32_t n,
+				     bool marking, uint32_t mark_len)
+{
+	uint32_t flags = 0;
+	const float *in = input_samples(t, &t->in_ports[c], c, n, &flags);
+	ghostrec_ring_write_channel(&t->ring, c, slot, in, n);
+	struct tap_port *port = &t->out_ports[c];
 	struct spa_io_buffers *io = port->io;
 	if (io == NULL)
-		return NULL;
-	if (io->buffer_id < port->n_buffers && io->status == SPA_STATUS_HAVE_DATA) {
-		/* Nobody consumed the last one (output not linked): refill it. */
-		*id = io->buffer_id;
-		return &port->buffers[*id];
+		return flags;
+	uint32_t id = io->buffer_id;
+	if (id >= port->n_buffers) {
+		/* First cycle, or the peer kept the buffer: the next one in turn. */
+		id = port->next_id;
+		if (id >= port->n_buffers)
+			return flags | CYCLE_OVERRUN;
+		port->next_id = id + 1 < port->n_buffers ? id + 1 : 0;
 	}
-	if (io->buffer_id < port->n_buffers && !port->buffers[io->buffer_id].queued) {
-		port->buffers[io->buffer_id].queued = true;
-		port->free_ids[port->n_free++] = io->buffer_id;
-		io->buffer_id = SPA_ID_INVALID;
-	}
-	if (port->n_free == 0)
-		return NULL;
-	*id = port->free_ids[--port->n_free];
-	port->buffers[*id].queued = false;
-	return &port->buffers[*id];
+	struct tap_buffer *b = &port->buffers[id];
+	uint32_t frames = SPA_MIN(n, b->maxsize / (uint32_t)sizeof(float));
+	if (in != NULL)
+		memcpy(b->data, in, frames * sizeof(float));
+	else
+		memset(b->data, 0, frames * sizeof(float));
+	struct tap_mark_slot *m = &t->mark;
+	if (marking && (m->channel_mask & (1u << c)))
+		ghostrec_marker_render(m->symbols[c], m->amplitude, m->offset, b->data,
+				       SPA_MIN(mark_len, frames));
+	publish_output(b, io, id, frames);
+	return flags | (frames < n ? CYCLE_OVERRUN : 0);
 }
 
-static inline void start_marker(struct tap *t)
+/* The graph clock did not continue where the last cycle ended (or this is the first cycle). */
+static TAP_COLD uint32_t clock_jump(const struct tap *t)
 {
-	struct tap_mark_slot *m = &t->mark;
-	uint32_t expected = TAP_MARK_REQUESTED;
-	if (atomic_load_explicit(&m->state, memory_order_acquire) != TAP_MARK_REQUESTED ||
-	    !atomic_compare_exchange_strong_explicit(&m->state, &expected, TAP_MARK_ACTIVE,
-						     memory_order_acq_rel, memory_order_acquire))
-		return;
-	struct ghostrec_ring_header *h = t->ring.hdr;
-	m->offset = 0;
-	m->frame = ghostrec_ring_write_frame(&t->ring);
-	m->generation = atomic_load_explicit(&h->generation, memory_order_relaxed);
-	for (uint32_t c = 0; c < t->n_channels; c++)
-		if (m->channel_mask & (1u << c))
-			ghostrec_ring_add_marker(&t->ring, m->take_id, c, m->frame);
-	counter_add(&h->counters.markers, 1);
+	return t->expected_position == TAP_NO_POSITION ? 0 : CYCLE_XRUN;
 }
 
-int tap_process(void *object)
+static TAP_COLD void count_flags(struct ghostrec_ring_header *h, uint32_t flags)
 {
-	struct tap *t = object;
-	struct spa_io_position *pos = t->position;
-	if (SPA_UNLIKELY(pos == NULL || t->ring.hdr == NULL))
-		return -EIO;
-
-	uint64_t t0 = now_ns();
-	struct ghostrec_ring_header *h = t->ring.hdr;
-	uint32_t n = (uint32_t)SPA_MIN(pos->clock.duration, (uint64_t)t->quantum_limit);
-	bool overrun = n != pos->clock.duration;
-
-	uint32_t rate = pos->clock.rate.denom;
-	if (SPA_UNLIKELY(rate != 0 && rate != atomic_load_explicit(&h->rate, memory_order_relaxed)))
-		ghostrec_ring_new_generation(&t->ring, rate);
-
-	bool xrun = t->have_position && pos->clock.position != t->expected_position;
-	t->expected_position = pos->clock.position + pos->clock.duration;
-	t->have_position = true;
-
-	/* 1. inputs */
-	const float *in[TAP_MAX_CHANNELS];
-	for (uint32_t c = 0; c < t->n_channels; c++) {
-		uint32_t avail;
-		in[c] = input_samples(&t->in_ports[c], &avail);
-		if (SPA_UNLIKELY(in[c] != NULL && avail < n)) {
-			/* A short input chunk: pad with silence so the ring stays on graph time. */
-			memcpy(t->scratch[c], in[c], avail * sizeof(float));
-			memset(t->scratch[c] + avail, 0, (n - avail) * sizeof(float));
-			in[c] = t->scratch[c];
-			xrun = true;
-		}
-	}
-	if (SPA_UNLIKELY(n > h->capacity)) {
-		n = (uint32_t)h->capacity;
-		overrun = true;
-	}
-
-	/* 2. marker */
-	start_marker(t);
-	struct tap_mark_slot *m = &t->mark;
-	bool marking = atomic_load_explicit(&m->state, memory_order_relaxed) == TAP_MARK_ACTIVE;
-	uint32_t mark_len = 0;
-	if (marking)
-		mark_len = SPA_MIN(n, GHOSTREC_MARKER_FRAMES - m->offset);
-
-	/* 3. pristine input into the ring */
-	ghostrec_ring_write(&t->ring, in, n);
-
-	/* 4. outputs, same cycle */
-	for (uint32_t c = 0; c < t->n_channels; c++) {
-		struct tap_port *port = &t->out_ports[c];
-		uint32_t id;
-		struct tap_buffer *b = output_buffer(port, &id);
-		if (b == NULL) {
-			if (port->io != NULL)
-				overrun = true;
-			continue;
-		}
-		uint32_t frames = SPA_MIN(n, b->maxsize / (uint32_t)sizeof(float));
-		if (frames < n)
-			overrun = true;
-		if (in[c] != NULL)
-			memcpy(b->data, in[c], frames * sizeof(float));
-		else
-			memset(b->data, 0, frames * sizeof(float));
-		if (marking && (m->channel_mask & (1u << c)))
-			ghostrec_marker_render(m->symbols[c], m->amplitude, m->offset, b->data,
-					       SPA_MIN(mark_len, frames));
-		struct spa_chunk *chunk = b->outbuf->datas[0].chunk;
-		chunk->offset = 0;
-		chunk->size = frames * sizeof(float);
-		chunk->stride = sizeof(float);
-		chunk->flags = 0;
-		port->io->buffer_id = id;
-		port->io->status = SPA_STATUS_HAVE_DATA;
-	}
-	if (marking) {
-		m->offset += mark_len;
-		/* A CAS, not a store: the main thread may have given up on this marker meanwhile
-		 * (ACTIVE -> IDLE) and handed the slot to the next mark; DONE must not land on that. */
-		uint32_t active = TAP_MARK_ACTIVE;
-		if (m->offset >= GHOSTREC_MARKER_FRAMES)
-			atomic_compare_exchange_strong_explicit(&m->state, &active, TAP_MARK_DONE,
-								memory_order_acq_rel,
-								memory_order_relaxed);
-	}
-
-	/* 5. counters */
-	counter_add(&h->counters.cycles, 1);
-	if (SPA_UNLIKELY(xrun))
+	if (flags & CYCLE_XRUN)
 		counter_add(&h->counters.xruns, 1);
-	if (SPA_UNLIKELY(overrun))
+	if (flags & CYCLE_OVERRUN)
 		counter_add(&h->counters.overruns, 1);
-	atomic_store_explicit(&h->counters.last_quantum, n, memory_order_relaxed);
+}
+
+static TAP_COLD void count_time(struct ghostrec_ring_header *h, uint64_t t0)
+{
 	uint64_t dt = now_ns() - t0;
 	atomic_store_explicit(&h->counters.last_process_ns, dt, memory_order_relaxed);
 	if (dt > atomic_load_explicit(&h->counters.max_process_ns, memory_order_relaxed))
 		atomic_store_explicit(&h->counters.max_process_ns, dt, memory_order_relaxed);
+}
+
+TAP_PROCESS_CLONES int tap_process(void *object)
+{
+	struct tap *t = object;
+	struct spa_io_position *pos = t->position;
+	struct ghostrec_ring_header *h = t->ring.hdr;
+	if (SPA_UNLIKELY(pos == NULL))
+		return -EIO;
+	if (SPA_UNLIKELY(h == NULL))
+		return -EIO;
+
+	uint64_t cycle = atomic_load_explicit(&h->counters.cycles, memory_order_relaxed);
+	uint64_t t0 = 0;
+	if (SPA_UNLIKELY((cycle & (TAP_TIMED_CYCLES - 1)) == 0))
+		t0 = now_ns();
+
+	uint64_t duration = pos->clock.duration;
+	uint32_t n = (uint32_t)duration, flags = 0;
+	if (SPA_UNLIKELY(duration > t->quantum_limit || duration > h->capacity)) {
+		uint64_t limit = SPA_MIN((uint64_t)t->quantum_limit, h->capacity);
+		n = (uint32_t)SPA_MIN(duration, limit);
+		flags |= CYCLE_OVERRUN;
+	}
+	uint32_t rate = pos->clock.rate.denom;
+	if (SPA_UNLIKELY(rate != atomic_load_explicit(&h->rate, memory_order_relaxed) && rate != 0))
+		ghostrec_ring_new_generation(&t->ring, rate);
+	if (SPA_UNLIKELY(pos->clock.position != t->expected_position))
+		flags |= clock_jump(t);
+	t->expected_position = pos->clock.position + duration;
+
+	/* 1. marker */
+	uint32_t mark_len = 0;
+	bool marking = false;
+	if (SPA_UNLIKELY(atomic_load_explicit(&t->mark.state, memory_order_relaxed) != TAP_MARK_IDLE))
+		marking = marker_begin(t, n, &mark_len);
+
+	/* 2. per channel: input -> ring, input -> output */
+	uint64_t slot, frame = ghostrec_ring_write_begin(&t->ring, n, &slot);
+	bool plain = !marking && slot + n <= h->capacity;  /* no marker, no ring wrap */
+	uint32_t n_channels = t->n_channels;
+	struct tap_port *ip = t->in_ports, *op = t->out_ports;
+	float *ring = ghostrec_ring_channel_at(&t->ring, 0, slot);
+	size_t ring_stride = t->ring.channel_floats;
+	uint32_t bytes = n * (uint32_t)sizeof(float);
+	for (uint32_t c = 0; c < n_channels; c++, ip++, op++, ring += ring_stride) {
+		/* The plain case inline: a whole input chunk, and an output buffer that holds it: the
+		 * one the peer handed back (or did not take) in the port's io. */
+		struct spa_io_buffers *in_io = ip->io, *out_io = op->io;
+		if (SPA_LIKELY(plain && in_io != NULL && out_io != NULL &&
+			       in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
+			/* Read the spa_data fresh: a mixer in front of the port may pass its input
+			 * buffer through by copying the peer's spa_buffer over it (dynamic data). */
+			const struct spa_data *d = ip->buffers[in_io->buffer_id].outbuf->datas;
+			const float *in = d->data;
+			const struct spa_chunk *ch = d->chunk;
+			uint32_t id = out_io->buffer_id;
+			if (SPA_LIKELY(in != NULL && ch->offset == 0 && ch->size >= bytes &&
+				       d->maxsize >= bytes && id < op->n_buffers && n <= op->max_frames)) {
+				in_io->status = SPA_STATUS_NEED_DATA;
+				struct tap_buffer *b = &op->buffers[id];
+				copy_to_both(b->data, ring, in, n);
+				publish_output(b, out_io, id, n);
+				continue;
+			}
+		}
+		flags |= channel_odd(t, c, slot, n, marking, mark_len);
+	}
+	ghostrec_ring_write_end(&t->ring, frame, n);
+	if (SPA_UNLIKELY(marking))
+		marker_end(t, mark_len);
+
+	/* 3. counters */
+	atomic_store_explicit(&h->counters.cycles, cycle + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->counters.last_quantum, n, memory_order_relaxed);
+	if (SPA_UNLIKELY(flags != 0))
+		count_flags(h, flags);
+	if (SPA_UNLIKELY(t0 != 0))
+		count_time(h, t0);
 
 	return SPA_STATUS_HAVE_DATA | SPA_STATUS_NEED_DATA;
 }

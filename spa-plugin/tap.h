@@ -6,8 +6,9 @@
  *    the marker slot's progress and the shm counters. No allocation, locks, syscalls or logging.
  *  - main thread: everything else. Changes to what process() reads (buffers, io, ring) go
  *    through spa_loop_invoke on the data loop, so they happen between two cycles.
- *  - The main thread learns what process() did by polling (a main-loop timer): process() never
- *    wakes anyone, because waking another thread needs a syscall (eventfd write).
+ *  - The main thread learns what process() did when it runs anyway (a request, a node command)
+ *    and with a main-loop timer only while it waits for process() (a pending mark, a restart):
+ *    process() never wakes anyone, because waking another thread needs a syscall (eventfd write).
  */
 #ifndef GHOSTREC_TAP_H
 #define GHOSTREC_TAP_H
@@ -36,16 +37,22 @@
 #define TAP_DEFAULT_QUANTUM_LIMIT 8192u
 #define TAP_DEFAULT_RATE 48000u
 #define TAP_DEFAULT_RING_SECONDS 30.0
+#define TAP_NO_POSITION UINT64_MAX
 
+/* Hot fields first; 64 bytes so process() indexes the array with a shift (no alignment beyond
+ * the pointers': PipeWire allocates the node with calloc). */
 struct tap_buffer {
-	struct spa_buffer *outbuf;
+	struct spa_buffer *outbuf; /* input: read outbuf->datas fresh every cycle (a mixer may
+				    * copy its peer's spa_buffer over it) */
+	struct spa_chunk *chunk;   /* output: datas[0].chunk */
 	float *data;         /* datas[0].data, mapped */
 	uint32_t maxsize;    /* bytes */
-	bool queued;         /* output side: free for process() to fill */
 	bool mapped;         /* we mmap'ed it (memfd buffers handed over unmapped) */
 	void *map_base;
 	size_t map_size;
+	uint64_t reserved[2];
 };
+_Static_assert(sizeof(struct tap_buffer) == 64, "struct tap_buffer is 64 bytes");
 
 struct tap_port {
 	enum spa_direction direction;
@@ -61,9 +68,12 @@ struct tap_port {
 	struct spa_io_buffers *io;
 	struct tap_buffer buffers[TAP_MAX_BUFFERS];
 	uint32_t n_buffers;
-	/* output: free-buffer stack, only touched by process() once buffers are in use */
-	uint32_t free_ids[TAP_MAX_BUFFERS];
-	uint32_t n_free;
+	uint32_t max_frames; /* frames the smallest buffer holds */
+	/* output: process() fills the buffer the port's io names (the one the peer handed back,
+	 * or the one it did not take); when it names none (first cycle, or the peer keeps it and
+	 * recycles it with port_reuse_buffer) the next one in turn. Only touched by process()
+	 * once buffers are in use. */
+	uint32_t next_id;
 };
 
 enum tap_mark_state {
@@ -122,8 +132,7 @@ struct tap {
 	struct ghostrec_ring_writer ring;
 
 	/* process() private state */
-	uint64_t expected_position;
-	bool have_position;
+	uint64_t expected_position;  /* TAP_NO_POSITION before the first cycle */
 	struct tap_mark_slot mark;
 	float *scratch[TAP_MAX_CHANNELS];  /* quantum_limit frames each, allocated at init */
 
@@ -139,6 +148,8 @@ void tap_ring_lock(struct tap *tap, struct ghostrec_ring_writer *ring);
 /* tap-control.c (main thread) */
 int tap_control_start(struct tap *tap);
 void tap_control_stop(struct tap *tap);
+/* Something may change what process() does (node command): look at it until it has settled. */
+void tap_control_wake(struct tap *tap);
 /* Replaces the ring with one of `seconds` at `rate` (new generation). Main thread. */
 int tap_ring_replace(struct tap *tap, double seconds, uint32_t rate);
 
