@@ -35,9 +35,13 @@
  *                "bad-argument", "too-large", "busy", "timeout", "internal".
  * Events    {"ghostrec":1,"event":"<kind>", ...} on the PUB socket
  *   marker   take_id, frame, marker_channels, generation
- *   format   rate, channels, generation, frame (first frame of the generation), capacity
- *   xrun     xruns (total), frame (where it was seen)
- *   overrun  overruns (total), frame
+ *   format   rate, channels, generation, frame (first frame of the generation), capacity;
+ *            sent when the node's main loop next looks at the ring: right after a `set` that
+ *            resized it, within the node's settle time after a graph (re)start or rate change
+ *   xrun     xruns (total), frame     } kinds kept so that messages from older nodes parse; the
+ *   overrun  overruns (total), frame  } node does not send them (an idle node never wakes its
+ *            main loop to poll for them). Readers derive them from the shm ring's counters
+ *            (ghostrec_ring_reader_counters: xruns, overruns), as the exporter does.
  * Unknown fields are ignored by both sides (forward compatible); a field of the wrong type is
  * a "parse" error.
  */

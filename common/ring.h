@@ -56,8 +56,9 @@ struct ghostrec_ring_marker {
 struct ghostrec_ring_counters {
 	_Atomic uint64_t cycles;          /* process() calls that produced audio */
 	_Atomic uint64_t xruns;           /* discontinuities seen in the graph clock */
-	_Atomic uint64_t max_process_ns;  /* longest process() so far */
-	_Atomic uint64_t last_process_ns;
+	_Atomic uint64_t max_process_ns;  /* longest timed process() so far (one cycle in 16 is
+					   * timed: a clock read is a large part of a cycle) */
+	_Atomic uint64_t last_process_ns; /* the last timed cycle's */
 	_Atomic uint64_t overruns;        /* cycles the node could not store completely */
 	_Atomic uint64_t format_changes;  /* generations started after the first */
 	_Atomic uint64_t markers;         /* markers injected */

@@ -123,11 +123,13 @@ static const float *input_samples(struct tap *t, struct tap_port *port, uint32_t
 
 /* Starts a requested marker; returns true while one is being written (with *len: its frames in
  * this cycle). */
-static TAP_COLD bool marker_begin(struct tap *t, uint32_t n, uint32_t *len)
+static bool marker_begin(struct tap *t, uint32_t n, uint32_t *len)
 {
 	struct tap_mark_slot *m = &t->mark;
 	struct ghostrec_ring_header *h = t->ring.hdr;
 	uint32_t expected = TAP_MARK_REQUESTED;
+	if (atomic_load_explicit(&m->state, memory_order_relaxed) == TAP_MARK_IDLE)
+		return false;
 	if (atomic_compare_exchange_strong_explicit(&m->state, &expected, TAP_MARK_ACTIVE,
 						    memory_order_acq_rel, memory_order_acquire)) {
 		m->offset = 0;
@@ -144,7 +146,7 @@ static TAP_COLD bool marker_begin(struct tap *t, uint32_t n, uint32_t *len)
 	return true;
 }
 
-static TAP_COLD void marker_end(struct tap *t, uint32_t len)
+static void marker_end(struct tap *t, uint32_t len)
 {
 	struct tap_mark_slot *m = &t->mark;
 	m->offset += len;
@@ -202,6 +204,52 @@ static TAP_COLD uint32_t channel_odd(struct tap *t, uint32_t c, uint64_t slot, u
 	return flags | (frames < n ? CYCLE_OVERRUN : 0);
 }
 
+/* The channels of a cycle with a marker or a ring wrap (or one started meanwhile). */
+static TAP_COLD uint32_t cycle_odd(struct tap *t, uint64_t slot, uint32_t n)
+{
+	uint32_t flags = 0, mark_len = 0;
+	bool marking = marker_begin(t, n, &mark_len);
+	for (uint32_t c = 0; c < t->n_channels; c++)
+		flags |= channel_odd(t, c, slot, n, marking, mark_len);
+	if (marking)
+		marker_end(t, mark_len);
+	return flags;
+}
+
+/* The channels of a cycle without a marker and without a ring wrap. */
+static inline __attribute__((always_inline)) uint32_t channels_plain(struct tap *t, uint64_t slot,
+								    uint32_t n)
+{
+	uint32_t flags = 0, n_channels = t->n_channels, bytes = n * (uint32_t)sizeof(float);
+	struct tap_port *ip = t->in_ports, *op = t->out_ports;
+	float *ring = ghostrec_ring_channel_at(&t->ring, 0, slot);
+	size_t ring_stride = t->ring.channel_floats;
+	for (uint32_t c = 0; c < n_channels; c++, ip++, op++, ring += ring_stride) {
+		/* Inline: a whole input chunk, and an output buffer that holds it: the one the
+		 * peer handed back (or did not take) in the port's io. */
+		struct spa_io_buffers *in_io = ip->io, *out_io = op->io;
+		if (SPA_LIKELY(in_io != NULL && out_io != NULL &&
+			       in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
+			/* Read the spa_data fresh: a mixer in front of the port may pass its input
+			 * buffer through by copying the peer's spa_buffer over it (dynamic data). */
+			const struct spa_data *d = ip->buffers[in_io->buffer_id].outbuf->datas;
+			const float *in = d->data;
+			const struct spa_chunk *ch = d->chunk;
+			uint32_t id = out_io->buffer_id;
+			if (SPA_LIKELY(in != NULL && ch->offset == 0 && ch->size >= bytes &&
+				       d->maxsize >= bytes && id < op->n_buffers && n <= op->max_frames)) {
+				in_io->status = SPA_STATUS_NEED_DATA;
+				struct tap_buffer *b = &op->buffers[id];
+				copy_to_both(b->data, ring, in, n);
+				publish_output(b, out_io, id, n);
+				continue;
+			}
+		}
+		flags |= channel_odd(t, c, slot, n, false, 0);
+	}
+	return flags;
+}
+
 /* The graph clock did not continue where the last cycle ended (or this is the first cycle). */
 static TAP_COLD uint32_t clock_jump(const struct tap *t)
 {
@@ -234,10 +282,10 @@ TAP_PROCESS_CLONES int tap_process(void *object)
 	if (SPA_UNLIKELY(h == NULL))
 		return -EIO;
 
-	uint64_t cycle = atomic_load_explicit(&h->counters.cycles, memory_order_relaxed);
-	uint64_t t0 = 0;
-	if (SPA_UNLIKELY((cycle & (TAP_TIMED_CYCLES - 1)) == 0))
-		t0 = now_ns();
+	/* Only t, n and flags live across the channels: everything else is reloaded after them. */
+	if (SPA_UNLIKELY((atomic_load_explicit(&h->counters.cycles, memory_order_relaxed) &
+			  (TAP_TIMED_CYCLES - 1)) == 0))
+		t->cycle_start_ns = now_ns();
 
 	uint64_t duration = pos->clock.duration;
 	uint32_t n = (uint32_t)duration, flags = 0;
@@ -253,54 +301,24 @@ TAP_PROCESS_CLONES int tap_process(void *object)
 		flags |= clock_jump(t);
 	t->expected_position = pos->clock.position + duration;
 
-	/* 1. marker */
-	uint32_t mark_len = 0;
-	bool marking = false;
-	if (SPA_UNLIKELY(atomic_load_explicit(&t->mark.state, memory_order_relaxed) != TAP_MARK_IDLE))
-		marking = marker_begin(t, n, &mark_len);
-
-	/* 2. per channel: input -> ring, input -> output */
-	uint64_t slot, frame = ghostrec_ring_write_begin(&t->ring, n, &slot);
-	bool plain = !marking && slot + n <= h->capacity;  /* no marker, no ring wrap */
-	uint32_t n_channels = t->n_channels;
-	struct tap_port *ip = t->in_ports, *op = t->out_ports;
-	float *ring = ghostrec_ring_channel_at(&t->ring, 0, slot);
-	size_t ring_stride = t->ring.channel_floats;
-	uint32_t bytes = n * (uint32_t)sizeof(float);
-	for (uint32_t c = 0; c < n_channels; c++, ip++, op++, ring += ring_stride) {
-		/* The plain case inline: a whole input chunk, and an output buffer that holds it: the
-		 * one the peer handed back (or did not take) in the port's io. */
-		struct spa_io_buffers *in_io = ip->io, *out_io = op->io;
-		if (SPA_LIKELY(plain && in_io != NULL && out_io != NULL &&
-			       in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
-			/* Read the spa_data fresh: a mixer in front of the port may pass its input
-			 * buffer through by copying the peer's spa_buffer over it (dynamic data). */
-			const struct spa_data *d = ip->buffers[in_io->buffer_id].outbuf->datas;
-			const float *in = d->data;
-			const struct spa_chunk *ch = d->chunk;
-			uint32_t id = out_io->buffer_id;
-			if (SPA_LIKELY(in != NULL && ch->offset == 0 && ch->size >= bytes &&
-				       d->maxsize >= bytes && id < op->n_buffers && n <= op->max_frames)) {
-				in_io->status = SPA_STATUS_NEED_DATA;
-				struct tap_buffer *b = &op->buffers[id];
-				copy_to_both(b->data, ring, in, n);
-				publish_output(b, out_io, id, n);
-				continue;
-			}
-		}
-		flags |= channel_odd(t, c, slot, n, marking, mark_len);
-	}
-	ghostrec_ring_write_end(&t->ring, frame, n);
-	if (SPA_UNLIKELY(marking))
-		marker_end(t, mark_len);
-
-	/* 3. counters */
+	/* 1.-2. marker; per channel: input -> ring, input -> output */
+	uint64_t slot;
+	ghostrec_ring_write_begin(&t->ring, n, &slot);
+	if (SPA_LIKELY(atomic_load_explicit(&t->mark.state, memory_order_relaxed) == TAP_MARK_IDLE &&
+		       slot + n <= h->capacity))  /* no marker, no ring wrap */
+		flags |= channels_plain(t, slot, n);
+	else
+		flags |= cycle_odd(t, slot, n);
+	/* 3. publish the frames, counters */
+	h = t->ring.hdr;
+	ghostrec_ring_write_end(&t->ring, ghostrec_ring_write_frame(&t->ring), n);
+	uint64_t cycle = atomic_load_explicit(&h->counters.cycles, memory_order_relaxed);
 	atomic_store_explicit(&h->counters.cycles, cycle + 1, memory_order_relaxed);
 	atomic_store_explicit(&h->counters.last_quantum, n, memory_order_relaxed);
 	if (SPA_UNLIKELY(flags != 0))
 		count_flags(h, flags);
-	if (SPA_UNLIKELY(t0 != 0))
-		count_time(h, t0);
+	if (SPA_UNLIKELY((cycle & (TAP_TIMED_CYCLES - 1)) == 0))
+		count_time(h, t->cycle_start_ns);
 
 	return SPA_STATUS_HAVE_DATA | SPA_STATUS_NEED_DATA;
 }

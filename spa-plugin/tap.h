@@ -133,6 +133,7 @@ struct tap {
 
 	/* process() private state */
 	uint64_t expected_position;  /* TAP_NO_POSITION before the first cycle */
+	uint64_t cycle_start_ns;     /* of the cycle being timed */
 	struct tap_mark_slot mark;
 	float *scratch[TAP_MAX_CHANNELS];  /* quantum_limit frames each, allocated at init */
 

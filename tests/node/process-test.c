@@ -5,7 +5,8 @@
  *   - a short input chunk (padded with silence, counted as a discontinuity),
  *   - an input whose peer produced nothing (silence), an output nobody consumed (refilled),
  *   - a clock jump (xrun), a rate change (new generation in place),
- *   - a quantum larger than the ring (clamped, counted as an overrun).
+ *   - a quantum larger than the ring (clamped, counted as an overrun),
+ *   - an input buffer a mixer replaced by its peer's (pass-through).
  *
  * usage: process-test PLUGIN.so libspa-support.so
  */
@@ -107,6 +108,12 @@ static float normal_input(struct fixture *fx, uint64_t frame0, uint32_t c, uint3
 	return tap_harness_signal(frame0 + i, c);
 }
 
+static float peer_input(struct fixture *fx, uint64_t frame0, uint32_t c, uint32_t i,
+			const struct tap_cycle *cy)
+{
+	return -tap_harness_signal(frame0 + i, c);
+}
+
 static void test_quanta_and_edges(void)
 {
 	struct fixture fx;
@@ -178,6 +185,45 @@ static void test_quantum_beyond_ring(void)
 	       "quantum 8192 on a 4800-frame ring: wrote %lu, overruns %lu, out %u",
 	       (unsigned long)info.write_frame, (unsigned long)v.overruns, n);
 	printf("ok: quantum larger than the ring is clamped and counted\n");
+	fixture_clear(&fx);
+}
+
+/* A mixer in front of an input port may pass its own input through by copying that spa_buffer
+ * over the port's (PipeWire's DSP mixer with one link does): the data, chunk and even the spa_data
+ * array then belong to the peer. process() must read them afresh every cycle. */
+static void test_input_passed_through(void)
+{
+	struct fixture fx;
+	fixture_init(&fx, "1");
+	struct tap_cycle cy = { .duration = 256 };
+	cycle_and_check(&fx, &cy, "before the pass-through", normal_input);
+	static float peer_data[CH][TAP_HARNESS_BUFFERS][TAP_HARNESS_BUFFER_FRAMES];
+	struct spa_chunk peer_chunk[CH][TAP_HARNESS_BUFFERS];
+	struct spa_data peer_datas[CH][TAP_HARNESS_BUFFERS];
+	struct spa_data *own[CH][TAP_HARNESS_BUFFERS];
+	for (uint32_t c = 0; c < CH; c++)
+		for (int b = 0; b < TAP_HARNESS_BUFFERS; b++) {
+			struct spa_buffer *buf = fx.hs.in_bufs[c][b];
+			own[c][b] = buf->datas;
+			peer_datas[c][b] = buf->datas[0];
+			peer_datas[c][b].data = peer_data[c][b];
+			peer_datas[c][b].chunk = &peer_chunk[c][b];
+			buf->datas = &peer_datas[c][b];
+		}
+	/* The harness now writes the chunk into the peer's, the samples into the port's own
+	 * memory: fill the peer's memory with what the node must see instead. */
+	for (int k = 0; k < 4; k++) {
+		uint32_t id = (uint32_t)(fx.hs.cycles % TAP_HARNESS_BUFFERS);
+		for (uint32_t c = 0; c < CH; c++)
+			for (uint32_t i = 0; i < cy.duration; i++)
+				peer_data[c][id][i] = -tap_harness_signal(fx.hs.frame + i, c);
+		cycle_and_check(&fx, &cy, "input passed through from the peer", peer_input);
+	}
+	for (uint32_t c = 0; c < CH; c++)
+		for (int b = 0; b < TAP_HARNESS_BUFFERS; b++)
+			fx.hs.in_bufs[c][b]->datas = own[c][b];
+	cycle_and_check(&fx, &cy, "after the pass-through", normal_input);
+	printf("ok: an input buffer replaced by the peer's is read from the peer\n");
 	fixture_clear(&fx);
 }
 
@@ -265,6 +311,7 @@ int main(int argc, char **argv)
 	spa_env_init(&env, argv[2]);
 	test_quanta_and_edges();
 	test_quantum_beyond_ring();
+	test_input_passed_through();
 	test_marker_across_cycles();
 	spa_env_clear(&env);
 	char path[300];
