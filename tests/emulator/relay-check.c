@@ -99,6 +99,15 @@ static int same_run(const float *stream, int64_t sframes, int sch, const float *
 	return 1;
 }
 
+/* End (exclusive) of the run of consecutive clean frames starting at take frame i. */
+static int64_t run_end(const int64_t *map, int64_t i, int64_t frames)
+{
+	int64_t j = i + 1;
+	while (j < frames && map[j] == map[j - 1] + 1)
+		j++;
+	return j;
+}
+
 static int cmp_glitch(const void *a, const void *b)
 {
 	const struct ghostrec_conform_glitch *x = a, *y = b;
@@ -212,9 +221,9 @@ int main(int argc, char **argv)
 	for (int64_t i = 0; i < ti.frames; i++)
 		t.map[i] = t.map[i] >= 0 && t.map[i] < si.frames ? sc[t.map[i]] : -1;
 
-	/* Shifts, from the map: runs without a clean counterpart are inserted, jumps dropped,
-	 * audio played twice repeated (docs/contracts.md). Swapped runs (per-packet mode) are
-	 * not modelled here: they read as a drop and a repeat. */
+	/* Shifts, from the map: runs without a clean counterpart are inserted, jumps forward
+	 * dropped, audio played again repeated, a jump forward whose missing audio follows
+	 * right after reordered. */
 	size_t cap = 0;
 #define PUSH(tf, kd, n)                                                                 \
 	do {                                                                            \
@@ -227,40 +236,53 @@ int main(int argc, char **argv)
 		t.glitches[t.n_glitches].frames = (n);                                  \
 		t.n_glitches++;                                                         \
 	} while (0)
-	int64_t last = -1;
+	/* The map in runs of consecutive clean frames; e = the clean frame the take would
+	 * play next if nothing happened (the end of the audio played in order so far). */
+	int64_t e = -1;
 	int odd = 0;
 	for (int64_t i = 0; i < ti.frames;) {
 		if (t.map[i] < 0) {
 			int64_t j = i;
 			while (j < ti.frames && t.map[j] < 0)
 				j++;
-			if (last >= 0 && j < ti.frames)
+			if (e >= 0 && j < ti.frames)
 				PUSH(i, GHOSTREC_GLITCH_INSERTED, j - i);
 			else
 				outside += j - i;
-			if (last >= 0 && j < ti.frames && t.map[j] > last + 1) {
+			if (e >= 0 && j < ti.frames && t.map[j] > e) {
 				/* inserted, then dropped: gs_canonical_pairs below says it the
 				 * engine's way */
-				PUSH(j, GHOSTREC_GLITCH_DROPPED, t.map[j] - last - 1);
-				last = t.map[j] - 1;
-			} else if (last >= 0 && j < ti.frames && t.map[j] < last + 1) {
+				PUSH(j, GHOSTREC_GLITCH_DROPPED, t.map[j] - e);
+				e = t.map[j];
+			} else if (e >= 0 && j < ti.frames && t.map[j] < e) {
 				odd++;
 			}
 			i = j;
 			continue;
 		}
-		if (last >= 0 && t.map[i] > last + 1) {
-			PUSH(i, GHOSTREC_GLITCH_DROPPED, t.map[i] - last - 1);
-		} else if (last >= 0 && t.map[i] < last + 1) {
-			/* audio played twice (a late duplicate repeats a block): repeated, and the
-			 * fixed take maps those frames to that audio again */
-			int64_t n = last + 1 - t.map[i];
-			PUSH(i, GHOSTREC_GLITCH_REPEATED, n);
-			i += n;
-			continue;
+		int64_t j = run_end(t.map, i, ti.frames), c = t.map[i], len = j - i;
+		if (e >= 0 && c > e) {
+			int64_t k = j < ti.frames && t.map[j] >= 0 ? run_end(t.map, j, ti.frames) : j;
+			if (k > j && t.map[j] == e && k - j == c - e) {
+				/* the missing audio comes right after: two runs in swapped order
+				 * (reported as one glitch; the fixed take has them in clean order) */
+				PUSH(i, GHOSTREC_GLITCH_REORDERED, k - i);
+				for (int64_t x = i; x < k; x++)
+					t.map[x] = e + (x - i);
+				e = c + len;
+				i = k;
+				continue;
+			}
+			PUSH(i, GHOSTREC_GLITCH_DROPPED, c - e);
+		} else if (e >= 0 && c < e) {
+			/* audio played once more (PWAR's late duplicate): it maps to that audio
+			 * again, nothing is inserted. Said the engine's way: the size is how far the
+			 * take went back, and the take's position goes on from the run (audio it
+			 * then skips is dropped) */
+			PUSH(i, GHOSTREC_GLITCH_REPEATED, e - c);
 		}
-		last = t.map[i];
-		i++;
+		e = c + len;
+		i = j;
 	}
 	/* Replaced runs: the emulator's silence. */
 	snprintf(path, sizeof(path), "%s/events.txt", dir);
