@@ -1,5 +1,6 @@
 /* ZeroMQ control protocol: JSON build/parse and socket paths. See control.h. */
 #include "control.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -515,17 +516,5 @@ int ghostrec_ctl_endpoint(char *buf, size_t size, const char *node_name, const c
 int ghostrec_ctl_ensure_dir(void)
 {
 	char dir[256];
-	int res = ghostrec_ctl_dir(dir, sizeof(dir));
-	if (res < 0)
-		return res;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	struct stat st;
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
-		return -EPERM;
-	if ((st.st_mode & 077) && chmod(dir, 0700) < 0)
-		return -errno;
-	return 0;
+	return ghostrec_rundir_ensure(dir, sizeof(dir), NULL, 0);
 }

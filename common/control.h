@@ -178,7 +178,8 @@ int ghostrec_ctl_dir(char *buf, size_t size);
 int ghostrec_ctl_endpoint(char *buf, size_t size, const char *node_name, const char *suffix);
 
 /* Creates the socket directory with mode 0700 (and checks an existing one is ours and not
- * accessible by others). Returns 0 or a negative errno. */
+ * accessible by others; see rundir.h, whose ghostrec_rundir_ensure also says why it failed).
+ * Returns 0 or a negative errno. */
 int ghostrec_ctl_ensure_dir(void);
 
 #endif

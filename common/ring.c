@@ -1,5 +1,7 @@
 /* Shared-memory ring: creation (node side) and the reader (exporter side). See ring.h. */
 #include "ring.h"
+#include "control.h"
+#include "rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,45 @@ static size_t header_bytes(void)
 	return (sizeof(struct ghostrec_ring_header) + 63u) & ~(size_t)63u;
 }
 
+static int random_u64(uint64_t *out)
+{
+	ssize_t n;
+	do
+		n = getrandom(out, sizeof(*out), 0);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*out) ? 0 : -EIO;
+}
+
+static int locator_name(char *buf, size_t size, const char *node_name)
+{
+	int n = snprintf(buf, size, "%s.ring", node_name);
+	return (n < 0 || (size_t)n >= size || strchr(node_name, '/')) ? -EINVAL : 0;
+}
+
+/* Points <rundir>/<node>.ring at w's object; first unlinks the object a previous locator named
+ * if it is one of this node's (a ring left behind by a node that crashed, or the one being
+ * replaced: mapped copies stay valid, only the name goes). */
+static void publish_locator(struct ghostrec_ring_writer *w, const char *node_name,
+			    const char *prefix)
+{
+	char dir[256], name[128], old[256], text[160];
+	w->locator_error[0] = '\0';
+	if (locator_name(name, sizeof(name), node_name) < 0) {
+		snprintf(w->locator_error, sizeof(w->locator_error), "node name \"%s\" cannot name "
+			 "a locator file", node_name);
+		return;
+	}
+	if (ghostrec_rundir_ensure(dir, sizeof(dir), w->locator_error, sizeof(w->locator_error)) < 0)
+		return;
+	size_t pl = strlen(prefix);
+	if (ghostrec_rundir_read(dir, name, old, sizeof(old), NULL, 0) == 0 &&
+	    strncmp(old, prefix, pl) == 0 && old[pl] == '-' && !strchr(old + 1, '/') &&
+	    strcmp(old, w->shm_name) != 0)
+		shm_unlink(old);
+	snprintf(text, sizeof(text), "%s\n", w->shm_name);
+	ghostrec_rundir_write(dir, name, text, w->locator_error, sizeof(w->locator_error));
+}
+
 static int writer_create(struct ghostrec_ring_writer *w, const char *node_name, uint32_t rate,
 			 uint32_t channels, const uint32_t *positions, uint64_t capacity,
 			 uint64_t start_frame, uint64_t generation, bool publish)
@@ -53,12 +94,25 @@ static int writer_create(struct ghostrec_ring_writer *w, const char *node_name, 
 	size_t stride = ((size_t)capacity * sizeof(float) + 63u) & ~(size_t)63u;
 	size_t size = header_bytes() + stride * channels;
 
-	/* A leftover object from a node that crashed (or the ring we are replacing) goes away:
-	 * readers that still map it keep their mapping and see `retired` / the generation. */
-	shm_unlink(w->shm_name);
-	int fd = shm_open(w->shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* A fresh unguessable name: nobody else can have created it, so O_EXCL only fails on an
+	 * astronomically unlikely collision (then another name is drawn). */
+	char prefix[128];
+	memcpy(prefix, w->shm_name, sizeof(prefix));
+	int fd = -1;
+	for (int attempt = 0; attempt < 8 && fd < 0; attempt++) {
+		uint64_t rnd;
+		if (random_u64(&rnd) < 0)
+			return -EIO;
+		int n = snprintf(w->shm_name, sizeof(w->shm_name), "%s-%016llx", prefix,
+				 (unsigned long long)rnd);
+		if (n < 0 || (size_t)n >= sizeof(w->shm_name))
+			return -ENAMETOOLONG;
+		fd = shm_open(w->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
 	if (fd < 0)
-		return -errno;
+		return -EEXIST;
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0) {
 		res = -errno;
 		goto fail;
@@ -97,7 +151,7 @@ static int writer_create(struct ghostrec_ring_writer *w, const char *node_name, 
 		h->positions[c] = positions ? positions[c] : 0;
 	snprintf(h->node_name, sizeof(h->node_name), "%s", node_name);
 	h->writer_pid = (int32_t)getpid();
-	if (getrandom(&h->instance, sizeof(h->instance), GRND_NONBLOCK) != sizeof(h->instance)) {
+	if (random_u64(&h->instance) < 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		h->instance = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
@@ -106,6 +160,7 @@ static int writer_create(struct ghostrec_ring_writer *w, const char *node_name, 
 	/* Magic last: a reader that sees it sees a complete header. */
 	if (publish)
 		ghostrec_ring_writer_publish(w);
+	publish_locator(w, node_name, prefix);
 	return 0;
 
 fail:
@@ -134,8 +189,13 @@ void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_sh
 {
 	if (w->map) {
 		atomic_store(&w->hdr->retired, 1);
-		if (unlink_shm)
+		if (unlink_shm) {
+			char dir[256], name[128];
+			if (ghostrec_ctl_dir(dir, sizeof(dir)) == 0 &&
+			    locator_name(name, sizeof(name), w->hdr->node_name) == 0)
+				ghostrec_rundir_remove_if(dir, name, w->shm_name);
 			shm_unlink(w->shm_name);
+		}
 		munmap(w->map, w->size);
 	}
 	if (w->fd >= 0)
@@ -154,27 +214,89 @@ struct ghostrec_ring_reader {
 	const struct ghostrec_ring_header *hdr;
 	const float *data;
 	size_t channel_floats;
+	char error[1024];
 };
+
+#define READER_ERR(...) snprintf(r->error, sizeof(r->error), __VA_ARGS__)
+
+/* The node's current shm name, from its locator in our runtime directory. */
+static int resolve_ring(struct ghostrec_ring_reader *r, char *shm, size_t shm_size)
+{
+	char dir[256], name[128], prefix[128], why[320];
+	int res = ghostrec_ring_shm_name(prefix, sizeof(prefix), r->node_name);
+	if (res < 0 || (res = locator_name(name, sizeof(name), r->node_name)) < 0) {
+		READER_ERR("node name \"%s\" is not usable", r->node_name);
+		return res;
+	}
+	if ((res = ghostrec_rundir_check(dir, sizeof(dir), why, sizeof(why))) < 0 ||
+	    (res = ghostrec_rundir_read(dir, name, shm, shm_size, why,
+					sizeof(why))) < 0) {
+		if (res == -ENOENT)
+			READER_ERR("node %s has no ring (no %s/%s): is the node running?", r->node_name,
+				   dir, name);
+		else
+			READER_ERR("node %s: %s", r->node_name, why);
+		return res;
+	}
+	size_t pl = strlen(prefix);
+	if (strncmp(shm, prefix, pl) != 0 || shm[pl] != '-' ||
+	    strchr(shm + 1, '/')) {
+		READER_ERR("node %s: locator %s/%s names \"%s\", not one of this node's rings: "
+			   "refusing it", r->node_name, dir, name, shm);
+		return -EPERM;
+	}
+	return 0;
+}
 
 static int map_ring(struct ghostrec_ring_reader *r)
 {
-	int fd = shm_open(r->shm_name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	r->error[0] = '\0';
+	char shm[128];
+	int res = resolve_ring(r, shm, sizeof(shm));
+	if (res < 0)
+		return res;
+	int fd = shm_open(shm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		res = -errno;
+		if (res == -ENOENT)
+			READER_ERR("node %s: ring %s is gone (the node stopped or is restarting)",
+				   r->node_name, shm);
+		else
+			READER_ERR("node %s: ring %s: %s", r->node_name, shm, strerror(-res));
+		return res;
+	}
 	struct stat st;
-	int res = 0;
 	if (fstat(fd, &st) < 0) {
 		res = -errno;
+		READER_ERR("node %s: ring %s: %s", r->node_name, shm, strerror(-res));
+		goto out;
+	}
+	/* Only a ring this user made, private to it, is a ring we record from: anything else may
+	 * carry another user's samples. */
+	if (st.st_uid != geteuid()) {
+		res = -EPERM;
+		READER_ERR("node %s: ring /dev/shm%s belongs to uid %u, not to this user (uid %u): "
+			   "refusing it", r->node_name, shm, (unsigned)st.st_uid,
+			   (unsigned)geteuid());
+		goto out;
+	}
+	if ((st.st_mode & 07777) != 0600) {
+		res = -EPERM;
+		READER_ERR("node %s: ring /dev/shm%s has mode %04o, not 0600: refusing it",
+			   r->node_name, shm, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if ((size_t)st.st_size < sizeof(struct ghostrec_ring_header)) {
 		res = -EPROTO;
+		READER_ERR("node %s: ring %s is too small to be a ghostrec ring", r->node_name,
+			   shm);
 		goto out;
 	}
 	size_t size = (size_t)st.st_size;
 	const void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		res = -errno;
+		READER_ERR("node %s: ring %s: mmap: %s", r->node_name, shm, strerror(-res));
 		goto out;
 	}
 	const struct ghostrec_ring_header *h = map;
@@ -186,10 +308,16 @@ static int map_ring(struct ghostrec_ring_reader *r)
 	    (uint64_t)h->header_size + h->channel_stride * h->channels > size) {
 		munmap((void *)map, size);
 		res = magic == 0 ? -EAGAIN : -EPROTO;
+		if (magic == 0)
+			READER_ERR("node %s: ring %s is being set up", r->node_name, shm);
+		else
+			READER_ERR("node %s: %s is not a ghostrec ring of version %u", r->node_name,
+				   shm, GHOSTREC_RING_VERSION);
 		goto out;
 	}
 	if (r->map)
 		munmap((void *)r->map, r->size);
+	memcpy(r->shm_name, shm, sizeof(r->shm_name));
 	r->map = map;
 	r->size = size;
 	r->hdr = h;
@@ -200,21 +328,35 @@ out:
 	return res;
 }
 
-int ghostrec_ring_reader_open(struct ghostrec_ring_reader **out, const char *node_name)
+int ghostrec_ring_reader_open_err(struct ghostrec_ring_reader **out, const char *node_name,
+				  char *err, size_t err_size)
 {
 	struct ghostrec_ring_reader *r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		if (err && err_size)
+			snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
+	}
 	snprintf(r->node_name, sizeof(r->node_name), "%s", node_name);
-	int res = ghostrec_ring_shm_name(r->shm_name, sizeof(r->shm_name), node_name);
-	if (res == 0)
-		res = map_ring(r);
+	int res = map_ring(r);
 	if (res < 0) {
+		if (err && err_size)
+			snprintf(err, err_size, "%s", r->error[0] ? r->error : strerror(-res));
 		free(r);
 		return res;
 	}
 	*out = r;
 	return 0;
+}
+
+int ghostrec_ring_reader_open(struct ghostrec_ring_reader **out, const char *node_name)
+{
+	return ghostrec_ring_reader_open_err(out, node_name, NULL, 0);
+}
+
+const char *ghostrec_ring_reader_error(const struct ghostrec_ring_reader *r)
+{
+	return r->error;
 }
 
 void ghostrec_ring_reader_close(struct ghostrec_ring_reader *r)

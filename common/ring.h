@@ -1,7 +1,13 @@
 /* Shared-memory ring of the ghostrec node (contract: DESIGN 3.1; the exporter reads it).
  *
- * One POSIX shm object per node, named ghostrec_ring_shm_name() = "/pw-ghost-rec-<uid>-<node>",
- * mode 0600. Readers map it read-only. Layout:
+ * One POSIX shm object per node, mode 0600, named "/pw-ghost-rec-<uid>-<node>-<16 random hex>"
+ * (ghostrec_ring_shm_name() builds the part before the random suffix). The name is unguessable
+ * so that another local user cannot squat it (a pre-created object never stops the node) and
+ * is published in the user's 0700 runtime directory (rundir.h) as the ring locator
+ * "<ghostrec_ctl_dir()>/<node>.ring" (one line: the shm name) and in the node's hello reply.
+ * Readers find the ring through the locator only, and refuse (-EPERM, with the reason) a
+ * runtime directory, locator or shm object that is not ours, not private (0700 / not writable
+ * by others / exactly 0600) or reached through a symlink. Readers map it read-only. Layout:
  *
  *   [struct ghostrec_ring_header, header_size bytes]
  *   [channel 0: capacity float32 frames][channel 1: ...] ... (planar, channel_stride bytes apart)
@@ -20,8 +26,8 @@
  *
  * Generations: a format change (rate or channel count) starts a new generation. Frames written
  * before gen_start_frame belong to an older format and are never returned. When the node has to
- * resize the ring it creates a new shm object under the same name, marks the old one retired
- * and bumps the generation; readers see that and remap (ghostrec_ring_reader_refresh).
+ * resize the ring it creates a new shm object (new name, locator updated), marks the old one
+ * retired and bumps the generation; readers see that and remap (ghostrec_ring_reader_refresh).
  *
  * Marker table: the node records {take_id, channel, frame} for each marker it injects into its
  * output. Entry i (0-based, counting every marker ever recorded) is markers[i % MAX_MARKERS];
@@ -90,8 +96,9 @@ struct ghostrec_ring_header {
 	struct ghostrec_ring_marker markers[GHOSTREC_RING_MAX_MARKERS];
 };
 
-/* Builds the shm object name for a node: "/pw-ghost-rec-<uid>-<node>", with characters other
- * than [A-Za-z0-9._-] in the node name replaced by '_'. Returns 0, or -ENAMETOOLONG. */
+/* Builds the start of a node's shm object names: "/pw-ghost-rec-<uid>-<node>", with characters
+ * other than [A-Za-z0-9._-] in the node name replaced by '_' (the writer appends "-<16 hex>").
+ * Returns 0, -EINVAL (empty name) or -ENAMETOOLONG. */
 int ghostrec_ring_shm_name(char *buf, size_t len, const char *node_name);
 
 /* ---- writer (the node) ---- */
@@ -104,9 +111,13 @@ struct ghostrec_ring_writer {
 	float *data;                      /* channel 0 */
 	size_t channel_floats;            /* channel_stride / sizeof(float) */
 	char shm_name[128];
+	char locator_error[320];          /* why the locator could not be written ("" = it was):
+					   * the ring works, but readers cannot find it */
 };
 
-/* Creates (or replaces) the shm object for `node_name` and maps it read-write.
+/* Creates a new shm object for `node_name` (a fresh unguessable name), maps it read-write and
+ * points the locator at it; a leftover object the locator named (a node that crashed) is
+ * unlinked. A locator that cannot be written is not an error (see locator_error).
  * start_frame/generation continue the node's timeline when the ring is recreated (pass 0 and 1
  * for a new node); the header gets a fresh random `instance` (copy the old one over when the
  * ring is only being resized). Not real-time safe. Returns 0 or a negative errno. */
@@ -128,7 +139,8 @@ static inline void ghostrec_ring_writer_publish(struct ghostrec_ring_writer *w)
 	__atomic_store_n(&w->hdr->magic, GHOSTREC_RING_MAGIC, __ATOMIC_RELEASE);
 }
 
-/* Unmaps; with unlink_shm the object is removed too (node shutdown). Marks it retired first
+/* Unmaps; with unlink_shm the object and its locator are removed too (node shutdown; the
+ * locator only if it still names this object). Marks it retired first
  * so readers that still map it know to reopen. Not real-time safe. */
 void ghostrec_ring_writer_destroy(struct ghostrec_ring_writer *w, bool unlink_shm);
 
@@ -245,10 +257,16 @@ struct ghostrec_ring_info {
 
 struct ghostrec_ring_reader;
 
-/* Opens the node's ring read-only. Returns 0 or a negative errno (-ENOENT: no such node,
- * -EAGAIN: the node is just creating or replacing it, retry shortly, -EPROTO: not a ghostrec
- * ring or an unknown version). */
+/* Opens the node's ring read-only (through its locator). Returns 0 or a negative errno
+ * (-ENOENT: no such node, -EAGAIN: the node is just creating or replacing it, retry shortly,
+ * -EPROTO: not a ghostrec ring or an unknown version, -EPERM/-EACCES: the runtime directory,
+ * locator or shm object is not ours / not private: refused). */
 int ghostrec_ring_reader_open(struct ghostrec_ring_reader **out, const char *node_name);
+/* Same, with a one-line reason in err on failure (names the path or object and what is wrong). */
+int ghostrec_ring_reader_open_err(struct ghostrec_ring_reader **out, const char *node_name,
+				  char *err, size_t err_size);
+/* Why the last refresh failed ("" if it did not). */
+const char *ghostrec_ring_reader_error(const struct ghostrec_ring_reader *r);
 void ghostrec_ring_reader_close(struct ghostrec_ring_reader *r);
 
 /* Remaps if the writer replaced the shm object. Returns 1 if it remapped, 0 if nothing changed,

@@ -29,6 +29,8 @@
 
 #include <zmq.h>
 
+#include "common/rundir.h"
+
 #define BUSY_TICK_NS (5ull * 1000 * 1000)
 #define SETTLE_TICK_NS (50ull * 1000 * 1000)
 #define SETTLE_TICKS 40u
@@ -543,6 +545,9 @@ int tap_ring_replace(struct tap *t, double seconds, uint32_t rate)
 	if (res < 0)
 		return res;
 	tap_ring_lock(t, &fresh);
+	if (fresh.locator_error[0])
+		spa_log_error(t->log, "ghostrec %s: new ring %s is not published: %s", t->node_name,
+			      fresh.shm_name, fresh.locator_error);
 	struct ring_swap s = { t, &fresh };
 	spa_loop_invoke(t->data_loop, do_ring_swap, 0, &s, sizeof(s), true, t);
 	/* `fresh` now holds the old ring: retire it (its name already belongs to the new one). */
@@ -577,9 +582,12 @@ int tap_control_start(struct tap *t)
 {
 	if (t->main_utils == NULL)
 		return -ENOTSUP;
-	int res = ghostrec_ctl_ensure_dir();
-	if (res < 0)
+	char dir[256], why[320];
+	int res = ghostrec_rundir_ensure(dir, sizeof(dir), why, sizeof(why));
+	if (res < 0) {
+		spa_log_error(t->log, "ghostrec %s: %s", t->node_name, why);
 		return res;
+	}
 	struct tap_control *ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL)
 		return -ENOMEM;

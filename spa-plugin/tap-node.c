@@ -666,6 +666,10 @@ static int tap_init(const struct spa_handle_factory *factory, struct spa_handle 
 		goto fail;
 	}
 	tap_ring_lock(t, &t->ring);
+	if (t->ring.locator_error[0])
+		spa_log_error(t->log, "ghostrec %s: ring %s is not published, the exporter cannot find "
+			      "it (audio passes through unchanged): %s", t->node_name, t->ring.shm_name,
+			      t->ring.locator_error);
 	if ((res = tap_control_start(t)) < 0)
 		spa_log_error(t->log, "ghostrec %s: control channel unavailable (%s); recording "
 			      "continues without it", t->node_name, strerror(-res));

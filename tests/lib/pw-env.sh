@@ -18,6 +18,9 @@
 #                        drop-in sets too takes this value instead)
 #   PW_ENV_DROPINS       space-separated extra pipewire.conf.d/*.conf files to install
 #   PW_ENV_WP_DROPINS    space-separated extra wireplumber.conf.d/*.conf files
+#   PW_ENV_NO_PLUGIN=1   half-installed: the drop-in loads the node but libspa-ghostrec.so is
+#                        not on SPA_PLUGIN_DIR
+#   PW_ENV_WP_NO_SCRIPT=1 half-installed: WirePlumber's drop-in without the placement script
 #   PW_ENV_KEEP=1        keep the temp dir (logs) after the test
 # More: tests/lib/README.md
 # Outputs (exported):
@@ -103,6 +106,7 @@ pw_env_start() {
 	export PW_ENV_WP_CONF_DIR="$XDG_CONFIG_HOME/wireplumber/wireplumber.conf.d"
 	mkdir -p "$PW_ENV_WP_CONF_DIR"
 	export SPA_PLUGIN_DIR="$GHOSTREC_BUILD_DIR/spa-plugin:$sys_plugindir"
+	if [ -n "${PW_ENV_NO_PLUGIN:-}" ]; then export SPA_PLUGIN_DIR="$sys_plugindir"; fi
 	unset PIPEWIRE_REMOTE PIPEWIRE_CORE DBUS_SESSION_BUS_ADDRESS
 	export DISABLE_RTKIT=1
 
@@ -163,8 +167,9 @@ pw_env_start_wireplumber() {
 	export XDG_DATA_HOME="$PW_ENV_DIR/data"
 	mkdir -p "$PW_ENV_WP_CONF_DIR" "$XDG_DATA_HOME/wireplumber/scripts/ghostrec"
 	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/60-ghostrec.conf" "$PW_ENV_WP_CONF_DIR/"
-	cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/scripts/placement.lua" \
-		"$XDG_DATA_HOME/wireplumber/scripts/ghostrec/"
+	[ -n "${PW_ENV_WP_NO_SCRIPT:-}" ] ||
+		cp "$GHOSTREC_SOURCE_DIR/wireplumber.conf.d/scripts/placement.lua" \
+			"$XDG_DATA_HOME/wireplumber/scripts/ghostrec/"
 	cat > "$PW_ENV_WP_CONF_DIR/10-test-headless.conf" <<-EOF
 	wireplumber.profiles = {
 	  main = {

@@ -88,10 +88,15 @@ static void expect_error(const char *req, const char *code)
 
 static void check_hello(const struct ghostrec_ctl_msg *m)
 {
-	char shm[128];
-	ghostrec_ring_shm_name(shm, sizeof(shm), node);
+	/* hello names the ring the reader finds through the locator */
+	struct ghostrec_ring_reader *r;
+	struct ghostrec_ring_info info;
+	EXPECT(ghostrec_ring_reader_open(&r, node) == 0 && ghostrec_ring_reader_info(r, &info) == 0,
+	       "no ring for %s", node);
 	EXPECT(m->ok && m->kind == GHOSTREC_CTL_HELLO, "hello failed");
-	EXPECT(strcmp(m->node, node) == 0 && strcmp(m->shm, shm) == 0, "hello names %s %s", m->node, m->shm);
+	EXPECT(strcmp(m->node, node) == 0 && strcmp(m->shm, info.shm_name) == 0, "hello names %s %s, "
+	       "the locator %s", m->node, m->shm, info.shm_name);
+	ghostrec_ring_reader_close(r);
 	EXPECT(m->rate == 48000 && m->channels == 2 && m->n_channel_map == 2 &&
 	       strcmp(m->channel_map[0], "FL") == 0 && strcmp(m->channel_map[1], "FR") == 0,
 	       "hello format");

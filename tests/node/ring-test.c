@@ -41,11 +41,13 @@ static void test_basic(const char *name)
 	uint32_t pos[2] = { 3, 4 };
 	CHECK(ghostrec_ring_writer_create(&w, name, 48000, 2, pos, 1000, 0, 1) == 0);
 
-	/* Mode 0600 and the documented name. */
+	/* Mode 0600 and the documented name: the prefix plus 16 random hex digits. */
 	char shm[128];
 	CHECK(ghostrec_ring_shm_name(shm, sizeof(shm), name) == 0);
+	CHECK(strncmp(w.shm_name, shm, strlen(shm)) == 0 && w.shm_name[strlen(shm)] == '-' &&
+	      strlen(w.shm_name) == strlen(shm) + 17 && w.locator_error[0] == '\0');
 	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm%s", shm);
+	snprintf(path, sizeof(path), "/dev/shm%s", w.shm_name);
 	struct stat st;
 	CHECK(stat(path, &st) == 0);
 	CHECK((st.st_mode & 0777) == 0600);

@@ -29,9 +29,9 @@ a=$("$GHOSTREC_BUILD_DIR/tests/node/ring-info" "$PW_ENV_NODE")
 b=$("$GHOSTREC_BUILD_DIR/tests/node/ring-info" "$second")
 echo "$a"
 echo "$b"
-grep -q "pw-ghost-rec-$(id -u)-$PW_ENV_NODE: rate=48000 channels=2 capacity=1440000" <<<"$a" ||
+grep -Eq "pw-ghost-rec-$(id -u)-$PW_ENV_NODE-[0-9a-f]{16}: rate=48000 channels=2 capacity=1440000" <<<"$a" ||
 	{ echo "FAIL: first node's ring"; exit 1; }
-grep -q "pw-ghost-rec-$(id -u)-$second: rate=48000 channels=1 capacity=240000" <<<"$b" ||
+grep -Eq "pw-ghost-rec-$(id -u)-$second-[0-9a-f]{16}: rate=48000 channels=1 capacity=240000" <<<"$b" ||
 	{ echo "FAIL: second node's ring"; exit 1; }
 for out in "$a" "$b"; do
 	cycles=$(sed -n 's/^cycles=\([0-9]*\).*/\1/p' <<<"$out")
