@@ -104,13 +104,17 @@ bool node_link_update(struct node_link *n, double now)
 		if (now < n->next_attach)
 			return false;
 		n->next_attach = now + 0.2;
-		r = ghostrec_ring_reader_open(&n->ring, n->name);
+		char why[1100];
+		r = ghostrec_ring_reader_open_err(&n->ring, n->name, why, sizeof(why));
 		if (r < 0) {
-			char why[200];
-			snprintf(why, sizeof(why), "ring not available: %s", strerror(-r));
-			if (strcmp(why, n->last_error) != 0)
-				log_warn("node %s: %s (is the node running?); retrying", n->name, why);
-			snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+			/* refused (not ours / not private) is an error, absent a warning */
+			if (strncmp(why, n->last_error, sizeof(n->last_error) - 1) != 0) {
+				if (r == -EPERM || r == -EACCES)
+					log_err("%s; retrying", why);
+				else
+					log_warn("%s; retrying", why);
+			}
+			snprintf(n->last_error, sizeof(n->last_error), "%.255s", why); /* last_error[256] */
 			n->ring = NULL;
 			return false;
 		}
