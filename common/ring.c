@@ -232,7 +232,7 @@ static int resolve_ring(struct ghostrec_ring_reader *r, char *shm, size_t shm_si
 	    (res = ghostrec_rundir_read(dir, name, shm, shm_size, why,
 					sizeof(why))) < 0) {
 		if (res == -ENOENT)
-			READER_ERR("node %s has no ring (no %s/%s): is the node running?", r->node_name,
+			READER_ERR("node %s: ring not available (no %s/%s): is the node running?", r->node_name,
 				   dir, name);
 		else
 			READER_ERR("node %s: %s", r->node_name, why);

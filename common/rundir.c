@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fileio.h"
 
 #define SET_ERR(...) do { if (err && err_size) snprintf(err, err_size, __VA_ARGS__); } while (0)
 
@@ -111,9 +112,7 @@ int ghostrec_rundir_write(const char *dir, const char *name, const char *text, c
 		SET_ERR("cannot create %s: %s", tmp, strerror(e));
 		return -e;
 	}
-	size_t len = strlen(text);
-	ssize_t w = write(fd, text, len);
-	int e = w == (ssize_t)len ? 0 : (w < 0 ? errno : EIO);
+	int e = -ghostrec_write_all(fd, text, strlen(text));
 	if (close(fd) < 0 && e == 0)
 		e = errno;
 	if (e == 0 && rename(tmp, path) < 0)

@@ -1,5 +1,6 @@
 /* Clean-take metadata: sidecar JSON, bext description, RIFF cue point (see takemeta.h). */
 #include "takemeta.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -380,8 +381,7 @@ int ghostrec_takemeta_write_sidecar(const char *path, const struct ghostrec_take
 		free(buf);
 		return e;
 	}
-	ssize_t w = write(fd, buf, (size_t)n);
-	int e = w == n ? 0 : (w < 0 ? -errno : -EIO);
+	int e = ghostrec_write_all(fd, buf, (size_t)n);
 	if (e == 0 && fsync(fd) < 0)
 		e = -errno;
 	close(fd);

@@ -25,6 +25,7 @@ void exporter_config_defaults(struct exporter_config *c)
 	c->journal_max_bytes = 16ull << 30;           /* ... within 16 GiB (stereo 48 kHz: 11 h) */
 	c->journal_segment_seconds = 300;
 	c->journal_min_free_bytes = 1ull << 30;      /* leave the takes 1 GiB of the disk */
+	c->outbox_mode = 0600;
 
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -139,6 +140,17 @@ int exporter_config_set(struct exporter_config *c, const char *key, const char *
 	}
 	if (!strcmp(key, "outbox"))
 		return copy_str(c->outbox, sizeof(c->outbox), value, key, err, errsize);
+	if (!strcmp(key, "outbox-mode")) {
+		if (!strcmp(value, "0600") || !strcmp(value, "600"))
+			c->outbox_mode = 0600;
+		else if (!strcmp(value, "0640") || !strcmp(value, "640"))
+			c->outbox_mode = 0640;
+		else {
+			SET_ERR("outbox-mode: \"%s\" is not 0600 or 0640", value);
+			return -1;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "smb-url")) {
 		if (*value && strncmp(value, "smb://", 6) != 0) {
 			SET_ERR("smb-url: \"%s\" does not start with smb://", value);
@@ -270,6 +282,10 @@ int exporter_config_parse_text(struct exporter_config *c, const char *text, size
 			memcpy(unq, value + 1, vl - 2);
 			unq[vl - 2] = '\0';
 			value = unq;
+		} else if (vl > 0 && (value[0] == '"' || value[vl - 1] == '"')) {
+			SET_ERR("line %u: %s: the value %s has an unbalanced quote (write key = \"value\" "
+				"or key = value)", lineno, key, value);
+			return -1;
 		}
 		char why[512];
 		if (exporter_config_set(c, key, value, why, sizeof(why)) < 0) {
@@ -290,6 +306,7 @@ void exporter_config_usage(FILE *f)
 		"  --allow HOST|NET/BITS    also accept OSC from HOST or a network (repeatable; loopback always)\n"
 		"  --node NAME              ghostrec node to record (repeatable; default ghostrec)\n"
 		"  --outbox DIR             deliver takes into DIR (atomic: temp name + rename)\n"
+		"  --outbox-mode 0600|0640  mode of delivered files (default 0600; DIR is created 0700/0750)\n"
 		"  --smb-url URL            deliver to smb://host[:port]/share/dir via libsmbclient\n"
 		"  --smb-credentials FILE   username/password/domain = ... lines; must be mode 0600\n"
 		"  --preroll SEC            audio kept before the marker (default 2)\n"
@@ -347,6 +364,7 @@ int exporter_config_load(struct exporter_config *c, int argc, char **argv, char 
 		{ "allow", required_argument, NULL, 0 },
 		{ "node", required_argument, NULL, 0 },
 		{ "outbox", required_argument, NULL, 0 },
+		{ "outbox-mode", required_argument, NULL, 0 },
 		{ "smb-url", required_argument, NULL, 0 },
 		{ "smb-credentials", required_argument, NULL, 0 },
 		{ "preroll", required_argument, NULL, 0 },

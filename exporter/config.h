@@ -23,6 +23,7 @@ struct exporter_config {
 	char nodes[EXPORTER_MAX_NODES][64];
 	unsigned n_nodes;
 	char outbox[PATH_MAX];
+	unsigned outbox_mode;      /* delivered files: 0600 (default) or 0640; dirs we create 0700/0750 */
 	char smb_url[1024];
 	char smb_credentials[PATH_MAX];
 	double preroll;

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <spa/utils/json.h>
@@ -94,6 +96,21 @@ static double num(struct jv v)
 static int yes(struct jv v)
 {
 	return v.p && spa_json_is_true(v.p, v.len);
+}
+
+/* 0 if something accepts connections at the unix socket path, else the errno of the attempt. */
+static int probe_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+	close(fd);
+	return e;
 }
 
 static void print_duration(double s)
@@ -330,10 +347,22 @@ int main(int argc, char **argv)
 		snprintf(sock, sizeof(sock), "%s/exporter.ctl", dir);
 	}
 
-	struct stat st;
-	if (stat(sock, &st) < 0) {
-		fprintf(stderr, "ghostrec-ctl: the exporter is not running (no control socket %s: %s)\n", sock,
-			strerror(errno));
+	/* a plain connect tells "not running" (no socket, nobody listening) from "not ours"
+	 * (permission denied), which ZeroMQ's asynchronous connect would hide behind a timeout */
+	int e = probe_socket(sock);
+	if (e == EACCES || e == EPERM) {
+		fprintf(stderr, "ghostrec-ctl: permission denied: the control socket %s is not accessible to "
+			"this user (uid %u); run ghostrec-ctl as the user that runs ghostrec-exporter\n", sock,
+			(unsigned)geteuid());
+		return 2;
+	}
+	if (e == ENOENT || e == ECONNREFUSED) {
+		fprintf(stderr, "ghostrec-ctl: the exporter is not running (%s control socket %s)\n",
+			e == ENOENT ? "no" : "nobody listens on the", sock);
+		return 2;
+	}
+	if (e != 0) {
+		fprintf(stderr, "ghostrec-ctl: cannot reach the exporter at %s: %s\n", sock, strerror(e));
 		return 2;
 	}
 	char ep[4300], req[8192];

@@ -26,6 +26,7 @@ struct smb_target {
 	struct deliver_target base;
 	char host[256];
 	uint16_t port;
+	char display[1100];    /* the URL as given (with its :port), for messages */
 	char share_path[768];  /* "share/dir" without slashes around */
 	char credentials[4096];
 	char user[256], password[256], domain[256];
@@ -162,6 +163,39 @@ static void ensure_dirs(SMBCCTX *ctx, const struct smb_target *s)
 	}
 }
 
+/* The URL of `name` as the user wrote it (host[:port]), for messages. */
+static void shown(char *buf, size_t size, const struct smb_target *s, const char *name)
+{
+	snprintf(buf, size, "%s%s%s", s->display, name ? "/" : "", name ? name : "");
+}
+
+/* Why an operation on the share failed, in words: a refused write is told apart from refused
+ * credentials by trying to list the share (which a read-only share allows). */
+static void explain(struct smb_target *s, SMBCCTX *ctx, int e, const char *what, const char *name,
+		    char *err, size_t errsize)
+{
+	char where[1500];
+	shown(where, sizeof(where), s, name);
+	if (e == EACCES || e == EPERM) {
+		char root[1100];
+		const char *slash = strchr(s->share_path, '/');
+		int sl = slash ? (int)(slash - s->share_path) : (int)strlen(s->share_path);
+		snprintf(root, sizeof(root), "smb://%s/%.*s", s->host, sl, s->share_path);
+		SMBCFILE *d = smbc_getFunctionOpendir(ctx)(ctx, root);
+		int e2 = d ? 0 : errno;
+		if (d)
+			smbc_getFunctionClosedir(ctx)(ctx, d);
+		if (e2 == EACCES || e2 == EPERM)
+			SET_ERR("smb: %s %s: logon refused: wrong user name or password (check %s)", what,
+				where, s->credentials);
+		else
+			SET_ERR("smb: %s %s: permission denied: the share is read-only or user \"%s\" may "
+				"not write there", what, where, s->user);
+		return;
+	}
+	SET_ERR("smb: %s %s: %s", what, where, strerror(e ? e : EIO));
+}
+
 static int smb_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
 {
 	struct smb_target *s = (struct smb_target *)t;
@@ -184,7 +218,7 @@ static int smb_put(struct deliver_target *t, const char *src, const char *name, 
 	ensure_dirs(ctx, s);
 	f = smbc_getFunctionOpen(ctx)(ctx, tmpurl, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (!f) {
-		SET_ERR("smb: cannot create %s: %s", tmpurl, strerror(errno));
+		explain(s, ctx, errno, "cannot create", tmpname, err, errsize);
 		goto out;
 	}
 	for (;;) {
@@ -198,7 +232,7 @@ static int smb_put(struct deliver_target *t, const char *src, const char *name, 
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = smbc_getFunctionWrite(ctx)(ctx, f, buf + off, (size_t)(n - off));
 			if (w <= 0) {
-				SET_ERR("smb: writing %s failed: %s", tmpurl, strerror(errno ? errno : EIO));
+				explain(s, ctx, w < 0 ? errno : ENOSPC, "writing", tmpname, err, errsize);
 				goto out;
 			}
 			off += w;
@@ -207,17 +241,19 @@ static int smb_put(struct deliver_target *t, const char *src, const char *name, 
 	int cr = smbc_getFunctionClose(ctx)(ctx, f);
 	f = NULL;
 	if (cr < 0) {
-		SET_ERR("smb: closing %s failed: %s", tmpurl, strerror(errno));
+		explain(s, ctx, errno, "closing", tmpname, err, errsize);
 		goto out;
 	}
 	/* SMB rename does not replace: remove an older copy first (a re-delivery) */
 	smbc_getFunctionUnlink(ctx)(ctx, dsturl);
 	if (smbc_getFunctionRename(ctx)(ctx, tmpurl, ctx, dsturl) < 0) {
-		SET_ERR("smb: renaming to %s failed: %s", dsturl, strerror(errno));
+		explain(s, ctx, errno, "renaming into", name, err, errsize);
 		goto out;
 	}
 	if (smbc_getFunctionStat(ctx)(ctx, dsturl, &st_dst) < 0 || st_dst.st_size != st_src.st_size) {
-		SET_ERR("smb: %s is not complete on the share after the copy", dsturl);
+		char where[1500];
+		shown(where, sizeof(where), s, name);
+		SET_ERR("smb: %s is not complete on the share after the copy", where);
 		goto out;
 	}
 	rc = 0;
@@ -280,6 +316,10 @@ struct deliver_target *deliver_smb_new(const char *u, const char *credentials, c
 		free(s);
 		return NULL;
 	}
+	snprintf(s->display, sizeof(s->display), "%s", u);
+	l = strlen(s->display);
+	while (l > 0 && s->display[l - 1] == '/')
+		s->display[--l] = '\0';
 	s->base.name = "smb";
 	snprintf(s->base.where, sizeof(s->base.where), "%s", u);
 	s->base.put = smb_put;

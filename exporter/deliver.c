@@ -10,11 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
+
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 
 struct outbox {
 	struct deliver_target base;
 	char dir[4096];
+	unsigned file_mode;
 };
 
 /* Copies in -> out in the kernel where it can (copy_file_range: reflink or in-kernel copy),
@@ -44,20 +47,19 @@ static int copy_fd(int in, int out, off_t size)
 		}
 		if (n == 0)
 			return 0;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			off += w;
-		}
+		int e = ghostrec_write_all(out, buf, (size_t)n);
+		if (e < 0)
+			return e;
 		done += n;
 	}
 }
 
 int deliver_place_file(const char *src, const char *dst, char *err, size_t errsize)
+{
+	return deliver_place_file_mode(src, dst, 0640, err, errsize);
+}
+
+int deliver_place_file_mode(const char *src, const char *dst, unsigned mode, char *err, size_t errsize)
 {
 	char tmp[8900], dir[4400];
 	struct stat st_src, st_dst;
@@ -71,9 +73,16 @@ int deliver_place_file(const char *src, const char *dst, char *err, size_t errsi
 			close(in);
 		return -1;
 	}
-	unlink(tmp);
-	/* same filesystem: a second name for the finished file, nothing copied */
-	if (link(src, tmp) == 0) {
+	/* a leftover temp name of an interrupted delivery goes (a symlink there is removed, never
+	 * followed) */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		SET_ERR("cannot remove the old temp file %s: %s", tmp, strerror(errno));
+		close(in);
+		return -1;
+	}
+	/* same filesystem: a second name for the finished file, nothing copied; the file (one
+	 * inode for both names) gets the delivered mode first */
+	if (fchmod(in, mode) == 0 && link(src, tmp) == 0) {
 		close(in);
 		if (rename(tmp, dst) < 0) {
 			SET_ERR("writing %s: %s", dst, strerror(errno));
@@ -82,8 +91,11 @@ int deliver_place_file(const char *src, const char *dst, char *err, size_t errsi
 		}
 		goto sync_dir;
 	}
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0) {
-		SET_ERR("%s: %s", tmp, strerror(errno));
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    fchmod(out, mode) < 0) {
+		SET_ERR("cannot create %s: %s", tmp, strerror(errno));
+		if (out >= 0)
+			close(out);
 		close(in);
 		return -1;
 	}
@@ -116,7 +128,7 @@ static int outbox_put(struct deliver_target *t, const char *src, const char *nam
 	struct outbox *o = (struct outbox *)t;
 	char dst[4400];
 	snprintf(dst, sizeof(dst), "%s/%s", o->dir, name);
-	return deliver_place_file(src, dst, err, errsize);
+	return deliver_place_file_mode(src, dst, o->file_mode, err, errsize);
 }
 
 static void outbox_destroy(struct deliver_target *t)
@@ -124,11 +136,40 @@ static void outbox_destroy(struct deliver_target *t)
 	free(t);
 }
 
-struct deliver_target *deliver_outbox_new(const char *dir, char *err, size_t errsize)
+struct deliver_target *deliver_outbox_new(const char *dir, unsigned file_mode, char *err, size_t errsize)
 {
 	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		SET_ERR("outbox %s: %s", dir, errno ? strerror(errno) : "not a directory");
+	if (file_mode != 0600 && file_mode != 0640) {
+		SET_ERR("outbox %s: file mode %04o is not 0600 or 0640", dir, file_mode);
+		return NULL;
+	}
+	/* created with 0700 (0750 for group-readable files); an existing directory is the user's
+	 * and is left as it is */
+	unsigned dir_mode = file_mode == 0640 ? 0750 : 0700;
+	if (mkdir(dir, dir_mode) == 0) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchmod(fd, dir_mode) < 0) {
+			SET_ERR("outbox %s: %s", dir, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		close(fd);
+	} else if (errno != EEXIST) {
+		SET_ERR("outbox %s: cannot create it: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (stat(dir, &st) < 0) {
+		SET_ERR("outbox %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		SET_ERR("outbox %s exists and is not a directory (it is a %s): choose a directory", dir,
+			S_ISREG(st.st_mode) ? "regular file" : "special file");
+		return NULL;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		SET_ERR("outbox %s is not writable by this user: %s", dir, strerror(errno));
 		return NULL;
 	}
 	struct outbox *o = calloc(1, sizeof(*o));
@@ -137,6 +178,7 @@ struct deliver_target *deliver_outbox_new(const char *dir, char *err, size_t err
 		return NULL;
 	}
 	snprintf(o->dir, sizeof(o->dir), "%s", dir);
+	o->file_mode = file_mode;
 	o->base.name = "outbox";
 	snprintf(o->base.where, sizeof(o->base.where), "%s", dir);
 	o->base.put = outbox_put;

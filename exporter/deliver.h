@@ -14,7 +14,10 @@ struct deliver_target {
 	void (*destroy)(struct deliver_target *t);
 };
 
-struct deliver_target *deliver_outbox_new(const char *dir, char *err, size_t errsize);
+/* Folder delivery. Creates dir if missing (0700, or 0750 with file_mode 0640; an existing one
+ * is left as it is); files get exactly file_mode (0600 or 0640). NULL with a reason if dir is
+ * not a usable directory. */
+struct deliver_target *deliver_outbox_new(const char *dir, unsigned file_mode, char *err, size_t errsize);
 /* NULL with a reason if libsmbclient is unavailable or the credentials file is unsafe. */
 struct deliver_target *deliver_smb_new(const char *url, const char *credentials, char *err, size_t errsize);
 
@@ -28,5 +31,8 @@ int deliver_take_done(const struct deliver_target *t, const char *dir);
  * when both are on one filesystem (nothing is copied), else a copy (copy_file_range where the
  * kernel can). Returns 0 or -1 with a reason in err. */
 int deliver_place_file(const char *src, const char *dst, char *err, size_t errsize);
+/* Same, the placed file with exactly `mode` (deliver_place_file: 0640). Nothing at the temp name
+ * is followed through a symlink. */
+int deliver_place_file_mode(const char *src, const char *dst, unsigned mode, char *err, size_t errsize);
 
 #endif

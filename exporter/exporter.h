@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "graph-watch.h"
+#include "ctl-socket.h"
 #include "osc.h"
 #include "recorder.h"
 #include "worker.h"
@@ -24,6 +25,7 @@ struct exporter {
 	double graph_checked_at;
 	void *zctx;
 	void *ctl;               /* ZMQ_REP, ipc://<ctl_socket> */
+	struct ctl_socket ctl_sock;
 	double started_at;
 	uint64_t ctl_requests, ctl_bad_requests, ctl_oversize;
 };

@@ -5,7 +5,10 @@
  *
  * OUT has the take's length, rate, channel count and sample format; every take frame
  * with a clean counterpart is the clean sample mapped through the EDL. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +101,16 @@ static void show_progress(void *data, int64_t done, int64_t total)
 	fprintf(stderr, "\r%s: %3d%%", what, percent);
 }
 
+/* Closes a report that was not (completely) written; one we created is removed again. */
+static void close_report(FILE *f, const char *path, bool created, bool ok)
+{
+	if (!f || f == stdout)
+		return;
+	fclose(f);
+	if (!ok && created)
+		unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	const char *take_path = NULL, *clean_path = NULL, *out_path = NULL, *report_path = NULL;
@@ -160,16 +173,36 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* The report's place is checked (opened) before anything is written: a report that cannot
+	 * be written must not leave an OUT behind that looks like a complete run. */
+	FILE *report = NULL;
+	bool report_created = false;
+	if (report_path && strcmp(report_path, "-") != 0) {
+		report_created = access(report_path, F_OK) != 0;
+		int rfd = open(report_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (rfd < 0 || !(report = fdopen(rfd, "w"))) {
+			fprintf(stderr, "ghostrec-sync: --report %s: %s (nothing written)\n", report_path,
+				strerror(errno));
+			if (rfd >= 0)
+				close(rfd);
+			return 1;
+		}
+	} else if (report_path) {
+		report = stdout;
+	}
+
 	char err[512];
 	struct ghostrec_audiofile *take = ghostrec_audiofile_open(take_path, err, sizeof(err));
 	if (!take) {
 		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		close_report(report, report_path, report_created, false);
 		return 1;
 	}
 	struct ghostrec_audiofile *clean = ghostrec_audiofile_open(clean_path, err, sizeof(err));
 	if (!clean) {
 		fprintf(stderr, "ghostrec-sync: %s\n", err);
 		ghostrec_audiofile_close(take);
+		close_report(report, report_path, report_created, false);
 		return 1;
 	}
 
@@ -228,11 +261,19 @@ int main(int argc, char **argv)
 		goto done_res;
 	}
 
-	if (report_path) {
-		FILE *f = strcmp(report_path, "-") == 0 ? stdout : fopen(report_path, "w");
-		if (!f || ghostrec_conform_report_write(&res, f) != 0 ||
-		    (f != stdout && fclose(f) != 0)) {
-			fprintf(stderr, "ghostrec-sync: %s: cannot write report\n", report_path);
+	if (report) {
+		errno = 0;
+		if ((report != stdout && ftruncate(fileno(report), 0) != 0) ||
+		    ghostrec_conform_report_write(&res, report) != 0 || fflush(report) != 0 ||
+		    (report != stdout && fsync(fileno(report)) != 0)) {
+			fprintf(stderr, "ghostrec-sync: --report %s: cannot write the report: %s\n",
+				report_path, errno ? strerror(errno) : "write error");
+			goto done_res;
+		}
+		FILE *f = report;
+		report = NULL;
+		if (f != stdout && fclose(f) != 0) {
+			fprintf(stderr, "ghostrec-sync: --report %s: %s\n", report_path, strerror(errno));
 			goto done_res;
 		}
 	}
@@ -252,6 +293,7 @@ done_res:
 	ghostrec_conform_result_clear(&res);
 done:
 	ghostrec_takemeta_clear(&gaps);
+	close_report(report, report_path, report_created, status == 0);
 	free(part);
 	ghostrec_audiofile_close(clean);
 	ghostrec_audiofile_close(take);

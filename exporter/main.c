@@ -91,27 +91,22 @@ void exporter_on_osc(void *data, enum osc_command cmd, const struct sockaddr *fr
 static int open_ctl(struct exporter *ex)
 {
 	char ep[PATH_MAX + 8];
-	if (!ex->cfg.ctl_socket[0]) {
-		char dir[PATH_MAX - 32];
-		int e = ghostrec_ctl_ensure_dir();
-		if (e < 0 || ghostrec_ctl_dir(dir, sizeof(dir)) < 0) {
-			log_err("cannot create the socket directory: %s", strerror(-e));
-			return -1;
-		}
-		snprintf(ex->cfg.ctl_socket, sizeof(ex->cfg.ctl_socket), "%s/exporter.ctl", dir);
-	}
 	snprintf(ep, sizeof(ep), "ipc://%s", ex->cfg.ctl_socket);
 	ex->ctl = zmq_socket(ex->zctx, ZMQ_REP);
 	int zero = 0;
 	int64_t maxsize = 1 << 20; /* beyond this libzmq drops the peer; below it we answer too-large */
 	zmq_setsockopt(ex->ctl, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(ex->ctl, ZMQ_MAXMSGSIZE, &maxsize, sizeof(maxsize));
-	unlink(ex->cfg.ctl_socket); /* a stale socket from a killed run */
-	if (zmq_bind(ex->ctl, ep) != 0) {
+	/* ctl_socket_claim made sure nothing but our own stale socket was at the path; the socket
+	 * is created 0600 (no window in which others could connect) */
+	mode_t old = umask(0077);
+	int r = zmq_bind(ex->ctl, ep);
+	umask(old);
+	if (r != 0) {
 		log_err("cannot bind control socket %s: %s", ep, zmq_strerror(zmq_errno()));
 		return -1;
 	}
-	chmod(ex->cfg.ctl_socket, 0600);
+	ctl_socket_bound(&ex->ctl_sock);
 	return 0;
 }
 
@@ -159,8 +154,7 @@ static int setup_targets(struct exporter *ex, struct deliver_target **targets, u
 	char err[1024];
 	*n = 0;
 	if (ex->cfg.outbox[0]) {
-		mkdir(ex->cfg.outbox, 0755);
-		struct deliver_target *t = deliver_outbox_new(ex->cfg.outbox, err, sizeof(err));
+		struct deliver_target *t = deliver_outbox_new(ex->cfg.outbox, ex->cfg.outbox_mode, err, sizeof(err));
 		if (!t) {
 			log_err("%s", err);
 			return -1;
@@ -201,6 +195,12 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
+	/* one exporter per control socket: a second one stops here, before touching anything */
+	if (ctl_socket_claim(&ex.ctl_sock, ex.cfg.ctl_socket, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	snprintf(ex.cfg.ctl_socket, sizeof(ex.cfg.ctl_socket), "%s", ex.ctl_sock.path);
 	if (setup_targets(&ex, targets, &n_targets) < 0)
 		return 1;
 	if (osc_server_open(&ex.osc, ex.cfg.osc_bind, ex.cfg.osc_port, exporter_on_osc, &ex, err, sizeof(err)) < 0) {
@@ -265,10 +265,9 @@ out:
 	graph_watch_free(ex.gw);
 	recorder_close(&ex.rec);
 	worker_stop(ex.worker);
-	if (ex.ctl) {
+	if (ex.ctl)
 		zmq_close(ex.ctl);
-		unlink(ex.cfg.ctl_socket);
-	}
+	ctl_socket_release(&ex.ctl_sock); /* removes the socket only if it is still the one we bound */
 	if (ex.zctx)
 		zmq_ctx_term(ex.zctx);
 	osc_server_close(&ex.osc);

@@ -10,6 +10,7 @@
 
 #include <spa/utils/json.h>
 
+#include "common/fileio.h"
 #include "common/takemeta.h"
 #include "jsonw.h"
 
@@ -302,7 +303,7 @@ int take_save(const struct take *t, const char *path)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int e = write(fd, buf, (size_t)n) == n ? 0 : -EIO;
+	int e = ghostrec_write_all(fd, buf, (size_t)n);
 	if (e == 0 && fsync(fd) < 0)
 		e = -errno;
 	close(fd);

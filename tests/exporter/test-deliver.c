@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	CHECK(deliver_smb_new("smb://nohost", cred, err, sizeof(err)) == NULL);
 
 	struct deliver_target *targets[2];
-	targets[0] = deliver_outbox_new(outbox, err, sizeof(err));
+	targets[0] = deliver_outbox_new(outbox, 0600, err, sizeof(err));
 	targets[1] = deliver_smb_new(url, cred, err, sizeof(err));
 	CHECK(targets[0] && targets[1]);
 	struct worker *w = worker_start(&cfg, targets, 2);
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 
 	/* 3. the queue survives a restart of the worker (i.e. of the exporter) */
 	worker_stop(w);
-	targets[0] = deliver_outbox_new(outbox, err, sizeof(err));
+	targets[0] = deliver_outbox_new(outbox, 0600, err, sizeof(err));
 	targets[1] = deliver_smb_new(url, cred, err, sizeof(err));
 	w = worker_start(&cfg, targets, 2);
 	usleep(300000);
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 	char outbox2[200];
 	snprintf(outbox2, sizeof(outbox2), "%s/outbox2", base);
 	mkdir(outbox2, 0700);
-	struct deliver_target *t_out = deliver_outbox_new(outbox2, err, sizeof(err));
+	struct deliver_target *t_out = deliver_outbox_new(outbox2, 0600, err, sizeof(err));
 	CHECK(t_out != NULL);
 	for (uint32_t id = 1000; id < 1020; id++)
 		make_take_n(&cfg, id, false, 100); /* left from an "earlier run" */

@@ -1,0 +1,23 @@
+/* Writing a whole buffer (see fileio.h). */
+#include "fileio.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+int ghostrec_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -ENOSPC; /* a regular file that takes nothing more is full */
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

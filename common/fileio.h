@@ -1,0 +1,12 @@
+/* Writing a whole buffer: the one place where short writes are retried, so a full disk reads as
+ * "No space left on device" (the errno of the write that could not continue), never as a made-up
+ * "Input/output error". */
+#ifndef GHOSTREC_FILEIO_H
+#define GHOSTREC_FILEIO_H
+
+#include <stddef.h>
+
+/* Writes all n bytes (retrying short writes and EINTR). Returns 0 or a negative errno. */
+int ghostrec_write_all(int fd, const void *buf, size_t n);
+
+#endif
