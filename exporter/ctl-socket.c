@@ -64,9 +64,16 @@ int ctl_socket_claim(struct ctl_socket *s, const char *path, char *err, size_t e
 		SET_ERR("control socket path %s is longer than a unix socket path may be (107 bytes)", s->path);
 		return -1;
 	}
+	/* a path that is not a socket is refused before anything (even the lock file) is made;
+	 * a socket is only looked at closely under the lock (it may be a running exporter's) */
+	struct stat st;
+	if (lstat(s->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		SET_ERR("--ctl-socket %s exists and is not a socket: refusing to replace it "
+			"(choose another path)", s->path);
+		return -1;
+	}
 	if (take_lock(s, err, errsize) < 0)
 		return -1;
-	struct stat st;
 	if (lstat(s->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			SET_ERR("--ctl-socket %s exists and is not a socket: refusing to replace it "

@@ -13,8 +13,13 @@ int main(int argc, char **argv)
 	}
 	struct ghostrec_ring_reader *r;
 	struct ghostrec_ring_info info;
-	int res = ghostrec_ring_reader_open(&r, argv[1]);
-	if (res < 0 || (res = ghostrec_ring_reader_info(r, &info)) < 0) {
+	char err[1024];
+	int res = ghostrec_ring_reader_open_err(&r, argv[1], err, sizeof(err));
+	if (res < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if ((res = ghostrec_ring_reader_info(r, &info)) < 0) {
 		fprintf(stderr, "%s: %s\n", argv[1], ghostrec_ring_result_str(res));
 		return 1;
 	}
