@@ -29,8 +29,9 @@ cc=${CC:-cc}
 flags=(-std=gnu11 -O2 -fPIC -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
        -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
        -fvisibility=hidden -I"$spa_inc" -I"$src" -I"$src/common")
-sources=("$src"/spa-plugin/*.c "$src/common/ring.c" "$src/common/control.c" "$src/common/marker.c")
+sources=("$src"/spa-plugin/*.c "$src/common/ring.c" "$src/common/control.c" "$src/common/marker.c"
+         "$src/common/rundir.c" "$src/common/fileio.c")
 "$cc" "${flags[@]}" -shared -o "$tmp/libspa-ghostrec.so" "${sources[@]}" -lzmq -lm -Wl,--no-undefined
 nm -D --defined-only "$tmp/libspa-ghostrec.so" | grep -q ' spa_handle_factory_enum$' ||
 	{ echo "compile-against-0.3.65: plugin does not export spa_handle_factory_enum" >&2; exit 1; }
-echo "compile-against-0.3.65: spa-plugin + common (ring, control, marker) build cleanly against PipeWire $version headers"
+echo "compile-against-0.3.65: spa-plugin + common (ring, control, marker, rundir, fileio) build cleanly against PipeWire $version headers"
