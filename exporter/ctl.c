@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "common/control.h"
+#include "common/rundir.h"
 #include "exporter.h"
 
 /* A JSON value as text. */
@@ -339,9 +340,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!sock[0]) {
-		char dir[4096];
-		if (ghostrec_ctl_dir(dir, sizeof(dir)) < 0) {
-			fprintf(stderr, "ghostrec-ctl: cannot work out the socket directory\n");
+		/* the default directory must be ours: never talk to a socket someone else planted */
+		char dir[4000], why[600];
+		int e = ghostrec_rundir_check(dir, sizeof(dir), why, sizeof(why));
+		if (e == -ENOENT) {
+			fprintf(stderr, "ghostrec-ctl: the exporter is not running (no socket directory %s)\n", dir);
+			return 2;
+		}
+		if (e < 0) {
+			fprintf(stderr, "ghostrec-ctl: %s\n", why);
 			return 2;
 		}
 		snprintf(sock, sizeof(sock), "%s/exporter.ctl", dir);

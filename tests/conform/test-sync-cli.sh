@@ -93,5 +93,19 @@ size=$(stat -c %s "$tmp/v/mixed-rf64-clean24/clean.wav")
 head -c $((size / 3)) "$tmp/v/mixed-rf64-clean24/clean.wav" >"$tmp/rf64-third.wav"
 expect_error "RF64 clean truncated" --take "$tmp/v/mixed-rf64-clean24/take.wav" --clean "$tmp/rf64-third.wav"
 
+# A --report that cannot be written is refused before OUT is written.
+rc=0
+"$SYNC" --take "$v/take.wav" --clean "$v/clean.wav" -o "$tmp/unwritten.wav" \
+	--report "$tmp/no-such-dir/report.json" >/dev/null 2>"$tmp/err" || rc=$?
+[ $rc -ne 0 ] || bad "unwritable --report: exit 0"
+grep -q -- "--report $tmp/no-such-dir/report.json: No such file or directory (nothing written)" "$tmp/err" ||
+	bad "unwritable --report: $(cat "$tmp/err")"
+[ ! -e "$tmp/unwritten.wav" ] && [ ! -e "$tmp/unwritten.wav.part" ] || bad "unwritable --report: OUT was written"
+# ... and a run that fails does not leave an empty report it created behind.
+rc=0
+"$SYNC" --take "$tmp/text.wav" --clean "$v/clean.wav" -o "$tmp/unwritten.wav" --report "$tmp/r.json" \
+	>/dev/null 2>&1 || rc=$?
+[ $rc -ne 0 ] && [ ! -e "$tmp/r.json" ] || bad "a failed run left its report file behind"
+
 "$SYNC" --help | grep -q -- "--join" || bad "--help"
 exit $fail

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Private Samba server on a loopback port for tests (stands in for the Windows share).
 #   smbd.sh start DIR    -> starts smbd, prints the port; DIR/share is the share "takes",
+#                           DIR/share-ro the read-only share "takes-ro",
 #                           DIR/cred the 0600 credentials file, DIR/smb.conf its config
 #   smbd.sh stop DIR     -> stops it (the share's files stay)
 #   smbd.sh restart DIR  -> starts it again on the same port
@@ -29,7 +30,7 @@ start_smbd() {
 
 case $cmd in
 start)
-  mkdir -p "$dir"/{share,lock,state,cache,pid,private,log,ncalrpc}
+  mkdir -p "$dir"/{share,share-ro,lock,state,cache,pid,private,log,ncalrpc}
   user=$(id -un)
   # a free port: ask the kernel, then hand it to smbd
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -57,6 +58,10 @@ start)
 [takes]
   path = $dir/share
   read only = no
+  valid users = $user
+[takes-ro]
+  path = $dir/share-ro
+  read only = yes
   valid users = $user
 CONF
   printf 'ghost-%s\nghost-%s\n' "$port" "$port" | smbpasswd -c "$dir/smb.conf" -a -s "$user" >/dev/null
