@@ -125,12 +125,11 @@ bool node_link_update(struct node_link *n, double now)
 		}
 		if (n->info.writer_pid > 0 && kill(n->info.writer_pid, 0) < 0 && errno == ESRCH) {
 			/* left behind by a sound server that was killed: not a node to record */
-			char why[200];
 			snprintf(why, sizeof(why), "ring not available: its writer (pid %d) is gone",
 				 (int)n->info.writer_pid);
 			if (strcmp(why, n->last_error) != 0)
 				log_warn("node %s: %s (is the node running?); retrying", n->name, why);
-			snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+			snprintf(n->last_error, sizeof(n->last_error), "%.255s", why); /* last_error[256] */
 			ghostrec_ring_reader_close(n->ring);
 			n->ring = NULL;
 			n->next_attach = now + 0.1;

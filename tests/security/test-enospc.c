@@ -2,7 +2,6 @@
  * left behind: an outbox, a take's state file and a sidecar on a real (tiny) tmpfs, mounted in a
  * private mount namespace. Needs CAP_SYS_ADMIN (CI runs as root); exits 77 where no tmpfs can be
  * mounted at all. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

@@ -49,7 +49,7 @@ static void test_full_device(void)
 
 static void test_outbox(void)
 {
-	char err[2048], path[256], src[256], dst[256];
+	char err[2048], path[256], src[256], dst[512];
 
 	/* an outbox that is a file */
 	snprintf(path, sizeof(path), "%s/outbox-file", base);

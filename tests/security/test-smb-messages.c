@@ -55,7 +55,10 @@ int main(int argc, char **argv)
 	CHECK(t && t->put(t, path, "ghostrec-1.wav", err, sizeof(err)) == 0);
 	t->destroy(t);
 
-	/* a read-only share */
+	/* a read-only share (its folder exists) */
+	snprintf(path, sizeof(path), "%s/smb/share-ro/in", base);
+	CHECK(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/take.wav", base);
 	snprintf(url, sizeof(url), "smb://127.0.0.1:%s/takes-ro/in", port);
 	t = deliver_smb_new(url, cred, err, sizeof(err));
 	CHECK(t != NULL);
