@@ -346,7 +346,7 @@ static int node_port_set_io(void *object, enum spa_direction direction, uint32_t
 		return -ENOENT;
 	if (data != NULL && size < sizeof(struct spa_io_buffers))
 		return -EINVAL;
-	set_rt_pointer(t, (void **)&port->io, data);
+	set_rt_pointer(t, (void **)&port->io, data ? data : &port->no_io);
 	return 0;
 }
 
@@ -544,6 +544,8 @@ static void init_port(struct tap *t, struct tap_port *port, enum spa_direction d
 {
 	port->direction = direction;
 	port->id = id;
+	port->no_io = SPA_IO_BUFFERS_INIT;
+	port->io = &port->no_io;
 	snprintf(port->channel, sizeof(port->channel), "%s", channel_name(t->positions[id]));
 	snprintf(port->name, sizeof(port->name), "%s_%s",
 		 direction == SPA_DIRECTION_INPUT ? "input" : "output", port->channel);

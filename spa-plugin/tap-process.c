@@ -100,7 +100,7 @@ static const float *input_samples(struct tap *t, struct tap_port *port, uint32_t
 				  uint32_t *flags)
 {
 	struct spa_io_buffers *io = port->io;
-	if (io == NULL || io->status != SPA_STATUS_HAVE_DATA || io->buffer_id >= port->n_buffers)
+	if (io->status != SPA_STATUS_HAVE_DATA || io->buffer_id >= port->n_buffers)
 		return NULL;
 	/* Read the spa_data fresh: a mixer in front of the port may pass its input buffer through
 	 * by copying the peer's spa_buffer over it (dynamic data). */
@@ -180,7 +180,7 @@ static TAP_COLD uint32_t channel_odd(struct tap *t, uint32_t c, uint64_t slot, u
 	ghostrec_ring_write_channel(&t->ring, c, slot, in, n);
 	struct tap_port *port = &t->out_ports[c];
 	struct spa_io_buffers *io = port->io;
-	if (io == NULL)
+	if (io == &port->no_io)
 		return flags;
 	uint32_t id = io->buffer_id;
 	if (id >= port->n_buffers) {
@@ -228,14 +228,13 @@ static inline __attribute__((always_inline)) uint32_t channels_plain(struct tap 
 		/* Inline: a whole input chunk, and an output buffer that holds it: the one the
 		 * peer handed back (or did not take) in the port's io. */
 		struct spa_io_buffers *in_io = ip->io, *out_io = op->io;
-		if (SPA_LIKELY(in_io != NULL && out_io != NULL &&
-			       in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
+		if (SPA_LIKELY(in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
 			/* Read the spa_data fresh: a mixer in front of the port may pass its input
 			 * buffer through by copying the peer's spa_buffer over it (dynamic data). */
 			const struct spa_data *d = ip->buffers[in_io->buffer_id].outbuf->datas;
 			const float *in = d->data;
 			const struct spa_chunk *ch = d->chunk;
-			uint32_t id = out_io->buffer_id;
+			uint32_t id = out_io->buffer_id;  /* SPA_ID_INVALID in no_io */
 			if (SPA_LIKELY(in != NULL && ch->offset == 0 && ch->size >= bytes &&
 				       d->maxsize >= bytes && id < op->n_buffers && n <= op->max_frames)) {
 				in_io->status = SPA_STATUS_NEED_DATA;

@@ -65,7 +65,8 @@ struct tap_port {
 	char name[32];
 	char channel[16];
 	bool have_format;
-	struct spa_io_buffers *io;
+	struct spa_io_buffers *io;   /* never NULL: &no_io while the port has none */
+	struct spa_io_buffers no_io; /* status NEED_DATA, no buffer: nothing to read or fill */
 	struct tap_buffer buffers[TAP_MAX_BUFFERS];
 	uint32_t n_buffers;
 	uint32_t max_frames; /* frames the smallest buffer holds */
