@@ -1,15 +1,15 @@
 /* Benchmark (prints numbers, asserts nothing): instructions per ghostrec.tap process() cycle
  * against a bare baseline that does only the unavoidable work, both counted by callgrind in
- * the same run (tests/bench/process-bench.sh runs it).
+ * the same run (tests/bench/run-bench runs it).
  *
  * The node is loaded and driven in process exactly like the tests do (tests/node/tap-harness.c:
  * real buffers, io areas and a position clock, 2 channels). The baseline is what any tap has to
  * do per cycle: copy each input channel to its output and into the ring (two memcpy per channel).
  *
- * Phases, each ended by a callgrind dump (run with --toggle-collect=tap_process
- * --toggle-collect=baseline_cycle --collect-atstart=no is not needed: the toggles do it):
- *   warm-up (not counted: stats zeroed after it), CYCLES process() cycles -> dump "process",
- *   CYCLES baseline cycles -> dump "baseline".
+ * Phases (run under valgrind --tool=callgrind --toggle-collect='tap_process*'
+ * --toggle-collect=baseline_cycle, so only those functions and their callees count):
+ *   64 warm-up cycles (stats zeroed after them), CYCLES process() cycles -> dump "process",
+ *   64 warm-up and CYCLES baseline cycles -> dump "baseline".
  * Outside valgrind the client requests do nothing and the program just runs the cycles.
  *
  * usage: process-bench PLUGIN.so libspa-support.so QUANTUM CYCLES
