@@ -509,8 +509,9 @@ static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_
 }
 
 /* Records what happened between the first differing frame f (offset e->d) and the
- * re-acquired alignment (t2, d2); moves the walk on to t2. */
-static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
+ * re-acquired alignment (t2, d2); returns where the walk goes on (t2, or the end of a
+ * repeated run). */
+static int64_t record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
 {
 	int64_t d = e->d;
 	if (d2 == d) {
@@ -532,10 +533,23 @@ static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
 			int64_t at = r0 == f ? f : t2 - n;
 			add_glitch(e, f, GHOSTREC_GLITCH_REPLACED, at - f);
 			add_segment(e, e->seg_start, at, d);
+			/* A block played again from further back than the one just before (a
+			 * duplicate that arrived late): the run on d2 is shorter than the jump; after
+			 * it the take should go on where it left off, at at + d (the walk checks). */
+			int64_t len = 0;
+			while (len < n && frame_matches(e, at + len, at + len + d2))
+				len++;
+			if (len > 0 && len < n) {
+				add_glitch(e, at, GHOSTREC_GLITCH_REPEATED, len);
+				add_segment(e, at, at + len, d2);
+				e->seg_start = at + len;
+				e->d = d - len;
+				return at + len;
+			}
 			add_glitch(e, at, GHOSTREC_GLITCH_REPEATED, n);
 			e->seg_start = at;
 			e->d = d2;
-			return;
+			return t2;
 		}
 		if (t2 - f >= n) {
 			/* The last n frames before t2 are the extra ones. */
@@ -550,6 +564,7 @@ static void record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2)
 		e->seg_start = t2;
 	}
 	e->d = d2;
+	return t2;
 }
 
 /* Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
@@ -740,8 +755,7 @@ static void walk(struct engine *e, int64_t t)
 			t = f + span;
 			continue;
 		}
-		record_glitch(e, f, t2, d2);
-		t = t2;
+		t = record_glitch(e, f, t2, d2);
 	}
 	add_segment(e, e->seg_start, t, e->d);
 }

@@ -376,7 +376,8 @@ local function reacquire(e, f, d)
 end
 
 -- Records what happened between the first differing frame f (offset e.d) and the
--- re-acquired alignment (t2, d2); moves the walk on to t2.
+-- re-acquired alignment (t2, d2); returns where the walk goes on (t2, or the end of a
+-- repeated run).
 local function record_glitch(e, f, t2, d2)
 	local d = e.d
 	if d2 == d then
@@ -397,10 +398,22 @@ local function record_glitch(e, f, t2, d2)
 			local at = (r0 == f) and f or (t2 - n)
 			add_glitch(e, f, GLITCH_REPLACED, at - f)
 			add_segment(e, e.seg_start, at, d)
+			-- A block played again from further back than the one just before (a duplicate
+			-- that arrived late): the run on d2 is shorter than the jump; after it the take
+			-- should go on where it left off, at at + d (the walk checks).
+			local len = 0
+			while len < n and frame_matches(e, at + len, at + len + d2) do len = len + 1 end
+			if len > 0 and len < n then
+				add_glitch(e, at, GLITCH_REPEATED, len)
+				add_segment(e, at, at + len, d2)
+				e.seg_start = at + len
+				e.d = d - len
+				return at + len
+			end
 			add_glitch(e, at, GLITCH_REPEATED, n)
 			e.seg_start = at
 			e.d = d2
-			return
+			return t2
 		end
 		if t2 - f >= n then
 			-- The last n frames before t2 are the extra ones.
@@ -415,6 +428,7 @@ local function record_glitch(e, f, t2, d2)
 		e.seg_start = t2
 	end
 	e.d = d2
+	return t2
 end
 
 -- Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
@@ -582,8 +596,7 @@ local function walk(e, t)
 						add_glitch(e, f, GLITCH_REORDERED, span)
 						t = f + span
 					else
-						record_glitch(e, f, t2, d2)
-						t = t2
+						t = record_glitch(e, f, t2, d2)
 					end
 				end
 			end

@@ -118,7 +118,8 @@ int gs_build(const struct gs_params *p, struct gs_truth *t)
 	/* The take can grow by the inserted frames. */
 	int64_t cap = p->take_end - p->take_start;
 	for (size_t i = 0; i < p->n_events; i++)
-		if (p->events[i].kind == GHOSTREC_GLITCH_INSERTED || p->events[i].kind == GS_REPEAT)
+		if (p->events[i].kind == GHOSTREC_GLITCH_INSERTED || p->events[i].kind == GS_REPEAT ||
+		    p->events[i].kind == GS_REPEAT_LATE)
 			cap += p->events[i].frames;
 	if (cap < 0)
 		cap = 0;
@@ -179,15 +180,16 @@ int gs_build(const struct gs_params *p, struct gs_truth *t)
 						? (float)((double)(xorshift(&ns) >> 8) / 16777216.0 - 0.5) : 0.0f;
 				t->map[tf] = cp;
 			}
-		} else if (e->kind == GS_REPEAT) {
+		} else if (e->kind == GS_REPEAT || e->kind == GS_REPEAT_LATE) {
+			int64_t from = e->kind == GS_REPEAT ? cp - n : cp - 2 * n;
 			if (push_glitch(t, &gcap, tf, GHOSTREC_GLITCH_REPEATED, n))
 				goto oom;
 			for (int64_t i = 0; i < n; i++, tf++) {
 				for (int k = 0; k < tch; k++) {
 					int src = p->take_channel < 0 ? k : p->take_channel;
-					t->take[tf * tch + k] = output[(cp - n + i) * ch + src];
+					t->take[tf * tch + k] = output[(from + i) * ch + src];
 				}
-				t->map[tf] = cp - n + i;
+				t->map[tf] = from + i;
 			}
 		} else if (e->kind == GS_SWAP) {
 			if (cp + 2 * n > p->take_end)

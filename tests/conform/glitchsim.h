@@ -24,6 +24,10 @@
  * +frames) and [clean_frame + frames, +frames) reach the take in swapped order (reported
  * as reordered, 2 x frames; the fixed take has them in clean order). */
 #define GS_SWAP 18
+/* A duplicate that arrived one block late: the `frames` frames before the last `frames`
+ * ones reach the take once more ([clean_frame - 2 x frames, clean_frame - frames)), then
+ * the take goes on at clean_frame (reported as repeated, `frames`). */
+#define GS_REPEAT_LATE 19
 
 struct gs_event {
 	int64_t clean_frame;

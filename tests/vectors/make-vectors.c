@@ -94,6 +94,12 @@ static const struct gs_event repeat_swap_ev[] = {
 	{48000 * 5, K_SWAP, 512}, {48000 * 6, K_DROP, 256}, {48000 * 13 / 2, K_SWAP, 64},
 };
 
+/* Late duplicates from one block back (per-packet PWAR), one followed by a lost packet. */
+static const struct gs_event late_dup_ev[] = {
+	{44100 * 2, GS_REPEAT_LATE, 128}, {44100 * 3, GS_REPEAT_LATE, 512},
+	{44100 * 4, GS_REPEAT_LATE, 128}, {44100 * 4, K_DROP, 128}, {44100 * 5, K_SWAP, 128},
+};
+
 static const struct vector vectors[] = {
 	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0},
 	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0},
@@ -115,6 +121,8 @@ static const struct vector vectors[] = {
 	 gap_head_ev, 3, gap_head, 2},
 	{"repeat-swap-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, 0, 0, 0, 0,
 	 repeat_swap_ev, 6, NULL, 0},
+	{"late-duplicate-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 7, 1.0, 6.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 late_dup_ev, 5, NULL, 0},
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
