@@ -276,10 +276,15 @@ int main(int argc, char **argv)
 			PUSH(i, GHOSTREC_GLITCH_DROPPED, c - e);
 		} else if (e >= 0 && c < e) {
 			/* audio played once more (PWAR's late duplicate): it maps to that audio
-			 * again, nothing is inserted. Said the engine's way: the size is how far the
-			 * take went back, and the take's position goes on from the run (audio it
-			 * then skips is dropped) */
-			PUSH(i, GHOSTREC_GLITCH_REPEATED, e - c);
+			 * again, nothing is inserted. The size is the repeated run (docs/contracts.md:
+			 * the block's true size, also for a block from further back), and the take
+			 * goes on from where it left off (audio it then skips is dropped) */
+			int64_t rep = len < e - c ? len : e - c;
+			PUSH(i, GHOSTREC_GLITCH_REPEATED, rep);
+			if (c + len > e)
+				e = c + len;
+			i = j;
+			continue;
 		}
 		e = c + len;
 		i = j;
