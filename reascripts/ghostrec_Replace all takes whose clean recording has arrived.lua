@@ -1,5 +1,5 @@
 -- @description ghostrec: Replace all takes whose clean recording has arrived
--- @version 0.1.0
+-- @version 0.2.0
 -- @author pw-ghost-rec
 -- @noindex
 -- @about
@@ -12,4 +12,5 @@ local script_dir = ({ reaper.get_action_context() })[2]:match("^(.*[/\\])") or "
 package.path = script_dir .. "?.lua;" .. package.path
 
 local replace = require("ghostrec.replace")
-replace.run_async(function() replace.run_arrived({ progress = replace.yield_slice }) end)
+-- Triggered again while running (another delivery): this run ends and a new one starts.
+require("ghostrec.slice").start("Replace all", function() replace.run_arrived() end, { relaunch = true, quiet = true })

@@ -1,5 +1,5 @@
 -- @description ghostrec: Replace selected takes with clean recordings
--- @version 0.1.0
+-- @version 0.2.0
 -- @author pw-ghost-rec
 -- @provides
 --   [nomain] ghostrec/core.lua
@@ -10,6 +10,10 @@
 --   [nomain] ghostrec/replace.lua
 --   [nomain] ghostrec/settings.lua
 --   [nomain] ghostrec/watch.lua
+--   [nomain] ghostrec/slice.lua
+--   [nomain] ghostrec/paths.lua
+--   [nomain] ghostrec/memory.lua
+--   [nomain] ghostrec/place.lua
 --   [main] ghostrec_Settings.lua
 --   [main] ghostrec_Watch inbox and replace takes automatically.lua
 --   [main] ghostrec_Replace all takes whose clean recording has arrived.lua
@@ -29,5 +33,6 @@ local script_dir = ({ reaper.get_action_context() })[2]:match("^(.*[/\\])") or "
 package.path = script_dir .. "?.lua;" .. package.path
 
 local replace = require("ghostrec.replace")
--- Long takes are analysed in slices between REAPER's UI cycles.
-replace.run_async(function() replace.run_selected({ progress = replace.yield_slice }) end)
+-- Long takes are analysed in slices between REAPER's UI cycles; triggered again while
+-- running, this run ends and a new one starts with the current selection.
+require("ghostrec.slice").start("Replace selected", function() replace.run_selected() end, { relaunch = true })

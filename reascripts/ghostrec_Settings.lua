@@ -1,5 +1,5 @@
 -- @description ghostrec: Settings
--- @version 0.1.0
+-- @version 0.2.0
 -- @author pw-ghost-rec
 -- @noindex
 -- @about
@@ -27,8 +27,11 @@ local function run()
 		return
 	end
 	settings.save(new)
-	reaper.ShowConsoleMsg(string.format("ghostrec: settings saved (inbox %s, join %s, crossfade %g ms, markers %s)\n",
+	reaper.ShowConsoleMsg(string.format("!SHOW:ghostrec: settings saved (inbox %s, join %s, crossfade %g ms, markers %s)\n",
 		new.inbox ~= "" and new.inbox or "(not set)", new.join, new.xfade_ms, new.markers and "on" or "off"))
 end
 
 run()
+-- A script that neither defers nor makes an undo point gets REAPER's automatic one
+-- ("ReaScript: Run"); settings are not part of the project: nothing to undo.
+reaper.defer(function() end)

@@ -1,5 +1,5 @@
 -- @description ghostrec: Watch inbox and replace takes automatically
--- @version 0.1.0
+-- @version 0.2.0
 -- @author pw-ghost-rec
 -- @noindex
 -- @about

@@ -1,11 +1,34 @@
 -- @noindex
--- Regenerates index.xml (the ReaPack repository index) from the script headers.
--- Usage: lua5.4 make-index.lua BASE_URL > index.xml
---   BASE_URL: where this reascripts/ folder is served from, e.g.
---   https://raw.githubusercontent.com/<owner>/pw-ghost-rec/main/reascripts
-local base = arg[1] or error("usage: lua make-index.lua BASE_URL")
+-- The release step for ReaPack: writes the repository index (index.xml, ReaPack index
+-- format v1) from the script headers (@description, @version, @author, @about, @provides).
+--   lua5.4 reascripts/make-index.lua REPOSITORY_URL REF > index.xml
+-- REPOSITORY_URL: the repository's public web address (https://github.com/OWNER/NAME or
+-- https://gitlab.com/OWNER/NAME; any other address is taken as the URL the reascripts/
+-- folder is served from). REF: the tag or commit the file URLs point at (a release tag, so
+-- the index keeps pointing at the files it was made from). See reascripts/README.md.
+local repo, ref = arg[1], arg[2]
+if not repo or not ref or repo == "" or ref == "" then
+	io.stderr:write("usage: lua make-index.lua REPOSITORY_URL REF > index.xml\n")
+	os.exit(2)
+end
+if repo:find("OWNER", 1, true) or repo:find("[<>{}%s]") then
+	io.stderr:write("make-index.lua: " .. repo .. " is not a public repository URL\n")
+	os.exit(2)
+end
 local dir = (arg[0]:match("^(.*[/\\])") or "./")
 local MAIN = "ghostrec_Replace selected takes with clean recordings.lua"
+
+repo = repo:gsub("%.git$", ""):gsub("/+$", "")
+local base
+local gh = repo:match("^https://github%.com/([^/]+/[^/]+)$")
+local gl = repo:match("^https://gitlab%.com/(.+)$")
+if gh then
+	base = "https://raw.githubusercontent.com/" .. gh .. "/" .. ref .. "/reascripts"
+elseif gl then
+	base = "https://gitlab.com/" .. gl .. "/-/raw/" .. ref .. "/reascripts"
+else
+	base = repo
+end
 
 local function header(path)
 	local f = assert(io.open(dir .. path, "rb"))
@@ -28,17 +51,51 @@ local function header(path)
 	return h
 end
 
+-- ReaPack shows About text as RTF: headings bold, paragraphs, `code` as is.
+local function rtf(lines)
+	local function esc(s)
+		s = s:gsub("\\", "\\\\"):gsub("{", "\\{"):gsub("}", "\\}")
+		return (s:gsub("[\xC2-\xF4][\x80-\xBF]*", function(c)
+			local cp = utf8.codepoint(c)
+			return string.format("\\u%d?", cp < 32768 and cp or cp - 65536)
+		end))
+	end
+	local out = { "{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0\\fswiss Helvetica;}}\\f0\\fs20" }
+	local para = {}
+	local function flush()
+		if #para > 0 then out[#out + 1] = "\\pard " .. esc(table.concat(para, " ")) .. "\\par"; para = {} end
+	end
+	for _, l in ipairs(lines) do
+		local h = l:match("^#+%s*(.+)$")
+		if h then
+			flush()
+			out[#out + 1] = "\\pard{\\b\\fs24 " .. esc(h) .. "}\\par"
+		elseif l:match("^%s*$") then
+			flush()
+		else
+			para[#para + 1] = (l:gsub("^%s+", ""))
+		end
+	end
+	flush()
+	out[#out + 1] = "}"
+	return table.concat(out, "\n")
+end
+
 local function url(file) return base .. "/" .. file:gsub(" ", "%%20") end
 local function xml(s) return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;")) end
 
 local h = header(MAIN)
+for _, tag in ipairs({ "description", "version", "author" }) do
+	if not h[tag] or h[tag] == "" then error(MAIN .. ": no @" .. tag .. " header") end
+end
 local out = {}
 out[#out + 1] = '<?xml version="1.0" encoding="utf-8"?>'
 out[#out + 1] = '<index version="1" name="pw-ghost-rec">'
 out[#out + 1] = '  <category name="Recording">'
 out[#out + 1] = string.format('    <reapack name="%s" type="script" desc="%s">', xml(MAIN), xml(h.description))
 out[#out + 1] = '      <metadata>'
-out[#out + 1] = '        <description><![CDATA[' .. table.concat(h.about, "\n") .. ']]></description>'
+out[#out + 1] = '        <description><![CDATA[' .. rtf(h.about) .. ']]></description>'
+out[#out + 1] = '        <link rel="website">' .. xml(repo) .. '</link>'
 out[#out + 1] = '      </metadata>'
 out[#out + 1] = string.format('      <version name="%s" author="%s" time="%s">', xml(h.version), xml(h.author),
 	os.getenv("GHOSTREC_INDEX_TIME") or os.date("!%Y-%m-%dT%H:%M:%SZ"))

@@ -6,7 +6,7 @@
 --   ghostrec/conform.lua    conform (EDL) engine            (common/conform.c)
 -- This module gathers their functions into one table.
 local core = {}
-core.VERSION = "0.1.0"
+core.VERSION = "0.2.0"
 
 for _, name in ipairs({ "audiofile", "takemeta", "marker", "conform" }) do
 	for k, v in pairs(require("ghostrec." .. name)) do

@@ -1,53 +1,38 @@
 -- @noindex
--- ghostrec background watcher: a defer loop that replaces takes as soon as their clean file
--- arrives in the inbox (never while REAPER is recording). Toggle state on while it runs.
-local core = require("ghostrec.core")
+-- ghostrec background watcher: polls the inbox and replaces takes as soon as their clean file
+-- arrives (never while REAPER is recording). One coroutine for the watcher's whole life,
+-- resumed once per defer cycle; the action's toggle state is on while it runs.
+--
+-- Per poll with nothing new it lists the inbox and opens no file: handled deliveries move
+-- to the inbox's done/ folder, and take ids this project has had replaced once are skipped
+-- (project memory), so an undone replacement stays undone.
 local settings = require("ghostrec.settings")
+local slice = require("ghostrec.slice")
+local paths = require("ghostrec.paths")
+local memory = require("ghostrec.memory")
 local replace = require("ghostrec.replace")
 
 local watch = {}
 
 watch.POLL_SECONDS = 1.0
-local MARKER_SCAN_SECONDS = 60 -- as the replace action and ghostrec-sync
 
 function watch.new()
 	return {
-		marker_of_file = {}, -- REAPER take file -> decoded take id, or false (no marker)
-		done = {},           -- take ids replaced
-		reported = {},       -- failure messages already shown (no console spam)
-		tried = {},          -- take id -> inbox signature of the last failed attempt
-		job = nil,           -- coroutine of the poll in progress
-		last_poll = nil,
+		reported = {}, -- messages already shown (no console spam)
+		tried = {},    -- take id -> inbox signature of the last failed attempt
+		polls = 0,
 		running = false,
 	}
 end
 
-watch.yield_slice = replace.yield_slice
-
--- Take id in a REAPER take file (cached: recorded files do not change).
-local function take_id_of(state, file)
-	local v = state.marker_of_file[file]
-	if v == nil then
-		v = false
-		local info = core.open_audio(file)
-		if info and not info.truncated then
-			local m = core.find_take_marker(info, MARKER_SCAN_SECONDS, nil, watch.yield_slice)
-			if m then v = m.take_id end
-		end
-		state.marker_of_file[file] = v
-	end
-	return v
-end
-
--- What the inbox holds for a take id (names, sizes, headers): a failed attempt is retried only
--- when this changes, so a take that cannot be replaced does not cost a conform per poll.
+-- What the inbox holds for a take id (names, sizes, headers): a failed attempt is retried
+-- only when this changes, so a take that cannot be replaced does not cost a conform per
+-- poll. Only ids that failed before are opened for this.
 local function signature(inbox, names, id)
 	local parts = {}
-	local prefix = "ghostrec-" .. id
 	for _, n in ipairs(names) do
-		if n == prefix .. ".wav" or n:match("^" .. prefix .. "%-ch%d+%.wav$") or n == prefix .. ".json" then
-			-- size plus the header bytes: a re-delivered file differs in one or the other
-			local f = io.open(replace.join_path(inbox, n), "rb")
+		if paths.parse_clean_name(n) == id then
+			local f = io.open(paths.join(inbox, n), "rb")
 			local size, head = -1, ""
 			if f then
 				size = f:seek("end")
@@ -62,52 +47,53 @@ local function signature(inbox, names, id)
 	return table.concat(parts, ";")
 end
 
+local function report(state, m)
+	if not state.reported[m] then
+		state.reported[m] = true
+		slice.msg(m, true)
+	end
+end
 
--- One poll: returns the number of groups replaced.
+-- One poll: returns the number of recordings replaced.
 function watch.poll(state)
+	state.polls = state.polls + 1
 	if reaper.GetPlayState() & 4 ~= 0 then return 0 end -- recording: wait until it stops
 	local cfg = settings.load()
 	local names, err = replace.list_inbox(cfg.inbox)
-	if not names then
-		if not state.reported[err] then state.reported[err] = true; replace.msg(err) end
-		return 0
-	end
-	local arrived = {}
+	if not names then report(state, err); return 0 end
+	local arrived, sigs = {}, {}
 	for _, n in ipairs(names) do
-		local id = n:match("^ghostrec%-(%d+)%.wav$") or n:match("^ghostrec%-(%d+)%-ch%d+%.wav$")
-		id = id and tonumber(id)
-		if id and not state.done[id] and not arrived[id] then
-			local sig = signature(cfg.inbox, names, id)
-			if state.tried[id] ~= sig then arrived[id] = sig end
+		local id, _, kind = paths.parse_clean_name(n)
+		if id and kind == "wav" and not arrived[id] and not memory.is_done(id) then
+			if state.tried[id] then
+				sigs[id] = signature(cfg.inbox, names, id)
+				if sigs[id] ~= state.tried[id] then arrived[id] = true end
+			else
+				arrived[id] = true
+			end
 		end
 	end
 	if next(arrived) == nil then return 0 end
-	local n, failures, postponed, files = replace.run_arrived({
-		only = arrived,
-		take_id_of = function(file) return take_id_of(state, file) end,
-		progress = watch.yield_slice,
-		quiet = true,
+	local n, failures, postponed = replace.run_arrived({
+		only = arrived, quiet = true,
 		undo_name = "ghostrec: replace takes with clean recordings (automatic)",
 	})
 	if postponed then return 0 end
-	for _, f in ipairs(failures) do
-		if not state.reported[f] then state.reported[f] = true; replace.msg(f) end
-	end
-	if not files then return n end
-	-- A take id is done once none of its files is left unreplaced; otherwise it is tried
-	-- again when its inbox files change.
-	local tried, left = {}, {}
-	for file, id in pairs(files) do
-		if id and arrived[id] then tried[id] = true end
-	end
-	for _, e in ipairs(replace.all_takes()) do
-		local id = files[e.file]
-		if id then left[id] = true end
-	end
-	for id in pairs(tried) do
-		if left[id] then state.tried[id] = arrived[id] else state.done[id] = true end
+	for _, f in ipairs(failures) do report(state, f) end
+	-- A take id not done now is tried again when its inbox files change.
+	for id in pairs(arrived) do
+		if not memory.is_done(id) then state.tried[id] = sigs[id] or signature(cfg.inbox, names, id) end
 	end
 	return n
+end
+
+-- The watcher's life: poll, wait POLL_SECONDS (yielding), poll again.
+function watch.run(state)
+	while state.running do
+		local t = reaper.time_precise()
+		watch.poll(state)
+		while state.running and reaper.time_precise() - t < watch.POLL_SECONDS do slice.wait() end
+	end
 end
 
 function watch.start()
@@ -116,34 +102,15 @@ function watch.start()
 	state.running = true
 	reaper.SetToggleCommandState(section, cmd, 1)
 	reaper.RefreshToolbar2(section, cmd)
-	reaper.atexit(function()
-		state.running = false
-		reaper.SetToggleCommandState(section, cmd, 0)
-		reaper.RefreshToolbar2(section, cmd)
-	end)
-	replace.msg("watching the inbox for clean takes (run the action again to stop)")
-	local function loop()
-		if not state.running then return end
-		if state.job then
-			-- A poll in progress: run its next slice.
-			local ok, err = coroutine.resume(state.job)
-			if coroutine.status(state.job) == "dead" then
-				state.job = nil
-				if not ok and not state.reported[err] then
-					state.reported[err] = true
-					replace.msg("watcher error: " .. tostring(err))
-				end
-			end
-		else
-			local now = reaper.time_precise()
-			if not state.last_poll or now - state.last_poll >= watch.POLL_SECONDS then
-				state.last_poll = now
-				state.job = coroutine.create(function() return watch.poll(state) end)
-			end
-		end
-		reaper.defer(loop)
-	end
-	reaper.defer(loop)
+	slice.msg("watching the inbox for clean takes (run the action again to stop)", true)
+	slice.start("watcher", function() watch.run(state) end, {
+		toggle = true, quiet = true,
+		on_exit = function()
+			state.running = false
+			reaper.SetToggleCommandState(section, cmd, 0)
+			reaper.RefreshToolbar2(section, cmd)
+		end,
+	})
 	return state
 end
 

@@ -4,73 +4,394 @@
 -- right-hand split", SetMediaItemTake_Source "the old source will not be destroyed",
 -- EnumerateFiles "fileindex = -1 forces re-read of the directory", GetPlayState "&1 playing,
 -- &2 paused, &4 recording", I_CHANMODE "0=normal, 1=reverse stereo, 2=downmix, 3=left,
--- 4=right" and 2+N = mono channel N for multichannel sources), over real WAV files read with
--- ghostrec core. Plus a renderer that plays a track's timeline so tests compare audio.
+-- 4=right", 2+N = mono channel N and 66+N = stereo pair N/N+1 for multichannel sources,
+-- set_action_options "flag&1: script will auto-terminate if re-launched while already
+-- running, flag&2: if (flag&1) is set, script will re-launch after auto-terminating,
+-- flag&4/&8: toggle state on/off", ShowConsoleMsg "prefix with !SHOW: and the text is added
+-- without opening the console"), over real WAV files read with ghostrec core. Plus a
+-- renderer that plays a track's timeline so tests compare audio.
+--
+-- Real REAPER on Windows, as modelled here (each of these once hid a defect):
+--   * opts.windows = { drives = { D = "/real/dir", ["\\\\linux\\share"] = "/real/share" } }:
+--     paths are Windows paths ("D:\x\y", "\\linux\share\x"); io.open of a folder fails (only
+--     files open); os.rename does not replace an existing file; EnumerateFiles lists files
+--     only, EnumerateSubdirectories folders only.
+--   * GetTake returns nil for an empty take lane (P.add_empty_take).
+--   * Reversed and section takes play a SECTION source: no file name, a parent source
+--     (P.make_section).
+--   * SplitMediaItem applies the user's "overlap and crossfade items when splitting"
+--     preference (P.prefs.split_xfade = seconds; modelled as the right-hand item reaching
+--     back over the split point by that length, with the preference's fade shape and
+--     curvature on both sides).
+--   * Recorded items have B_LOOPSRC on: a take reading past either end of its source wraps
+--     around (the renderer plays it so).
+--   * Item mix behaviour (P.itemmix project default, an item's MIXFLAG in its state chunk):
+--     0 enclosed items replace enclosing items, 1 items always mix, 2 items always replace
+--     earlier items.
+--   * Script instances (P.launch): re-launching a script that still runs opens REAPER's
+--     modal "already running" dialog (recorded in P.dialogs, answered "new instance" unless
+--     P.relaunch_answer says otherwise) unless the script set set_action_options; atexit
+--     runs when an instance ends; a script run that neither deferred nor made an undo point
+--     gets REAPER's automatic undo point.
+--   * Undo blocks and PreventUIRefresh must be balanced at the end of every UI slice
+--     (P.violations; M.check_all fails the test).
+--   * Slice meter: every launch and deferred call is one UI slice; its cost comes from a
+--     deterministic model (Lua VM instructions counted by a hook, bytes read and written),
+--     so P.max_slice_ms is repeatable. time_precise() advances with it inside a slice.
 local core = require("ghostrec.core")
 
 local M = {}
+-- Modules without REAPER state: shared by every script instance (tests may patch them).
+M.PURE_MODULES = { ["ghostrec.core"] = true, ["ghostrec.audiofile"] = true, ["ghostrec.takemeta"] = true,
+	["ghostrec.marker"] = true, ["ghostrec.conform"] = true }
+M.COST = { instr_per_ms = 150000, bytes_per_ms = 600000 } -- cost model (see tests/bench)
 
 local function round(x) return math.floor(x + 0.5) end
 
+---------------------------------------------------------------------------------------------
+-- Global hooks: installed once, dispatch to the mock in use (M.active).
+---------------------------------------------------------------------------------------------
+local real = { open = io.open, rename = os.rename, remove = os.remove, create = coroutine.create,
+	wrap = coroutine.wrap, popen = io.popen }
+local HOOK_EVERY = 1000
+local function count_hook()
+	local P = M.active
+	if P and P.metering then P.slice_instr = P.slice_instr + HOOK_EVERY end
+end
+local function count_bytes(n)
+	local P = M.active
+	if P and P.metering then P.slice_bytes = P.slice_bytes + n end
+end
+
+local installed = false
+local function install()
+	if installed then return end
+	installed = true
+	local methods = getmetatable(io.stdout).__index
+	local orig_read, orig_write = methods.read, methods.write
+	methods.read = function(f, a, ...)
+		if select("#", ...) == 0 then
+			local s = orig_read(f, a)
+			if type(s) == "string" then count_bytes(#s) end
+			return s
+		end
+		return orig_read(f, a, ...)
+	end
+	methods.write = function(f, ...)
+		for i = 1, select("#", ...) do
+			local v = select(i, ...)
+			if type(v) == "string" then count_bytes(#v) end
+		end
+		return orig_write(f, ...)
+	end
+	coroutine.create = function(fn)
+		local co = real.create(fn)
+		debug.sethook(co, count_hook, "", HOOK_EVERY)
+		return co
+	end
+	coroutine.wrap = function(fn)
+		local co = coroutine.create(fn)
+		return function(...)
+			local r = table.pack(coroutine.resume(co, ...))
+			if not r[1] then error(r[2], 2) end
+			return table.unpack(r, 2, r.n)
+		end
+	end
+	io.open = function(path, mode)
+		local P = M.active
+		if P and P.real_path then
+			local rp = P.real_path(path)
+			local f, err, code = real.open(rp, mode)
+			if f and P.windows and (mode or "r"):find("r") then
+				-- Windows: only files open; a folder does not.
+				local ok = f:read(0)
+				if ok == nil then f:close(); return nil, path .. ": Permission denied", 13 end
+				f:seek("set", 0)
+			end
+			if P.opens then P.opens[path] = (P.opens[path] or 0) + 1 end
+			if not f then return nil, (err or ""):gsub("^[^:]*:", path .. ":"), code end
+			return f
+		end
+		return real.open(path, mode)
+	end
+	os.rename = function(a, b)
+		local P = M.active
+		if P and P.windows then
+			local ra, rb = P.real_path(a), P.real_path(b)
+			if P.is_dir(ra) and ra == rb then return nil, a .. ": Permission denied", 13 end
+			local f = real.open(rb, "rb")
+			if f then f:close(); return nil, b .. ": File exists", 17 end
+			return real.rename(ra, rb)
+		elseif P and P.real_path then
+			return real.rename(P.real_path(a), P.real_path(b))
+		end
+		return real.rename(a, b)
+	end
+	os.remove = function(path)
+		local P = M.active
+		if P and P.real_path then
+			local rp = P.real_path(path)
+			if P.windows and P.is_dir(rp) then return nil, path .. ": Permission denied", 13 end
+			return real.remove(rp)
+		end
+		return real.remove(path)
+	end
+end
+
 function M.new(opts)
 	opts = opts or {}
+	install()
 	local P = {
 		tracks = {}, markers = {}, undo_points = {}, undo_depth = 0, undo_begin_calls = 0,
-		extstate = {}, persisted = {}, toggles = {}, refreshed = {}, deferred = {}, atexit = {},
-		console = {}, mb = {}, play_state = 0, dir_cache = {}, sources_alive = {},
+		extstate = {}, persisted = {}, projext = {}, toggles = {}, refreshed = {}, deferred = {},
+		console = {}, console_popups = 0, mb = {}, play_state = 0, dir_cache = {}, sources_alive = {},
 		user_inputs = {}, calls = {}, next_id = 1, script_path = opts.script_path or "/mock/script.lua",
-		section_id = 0, command_id = opts.command_id or 55001, clock = 0,
+		section_id = 0, command_id = opts.command_id or 55001, clock = 0, dialogs = {}, violations = {},
+		prefs = {}, itemmix = 0, slices = {}, max_slice_ms = 0, slice_instr = 0, slice_bytes = 0,
+		instances = {}, ui_refresh = 0, opens = {}, windows = opts.windows ~= nil,
+		project_path = opts.project_path,
 	}
 	local R = {}
 	M.last = P
+	M.active = P
+	M.all = M.all or {}
+	M.all[#M.all + 1] = P
 
 	local function track_call(name) P.calls[name] = (P.calls[name] or 0) + 1 end
 	local function new_id() P.next_id = P.next_id + 1; return P.next_id end
+
+	-- Paths ---------------------------------------------------------------------------------
+	-- Windows path -> the real (Linux) path; Linux paths pass through (the tests' own files).
+	function P.real_path(path)
+		assert(type(path) == "string", "path must be a string")
+		if not P.windows then return path end
+		local drives = opts.windows.drives
+		local letter, rest = path:match("^(%a):[\\/](.*)$")
+		if letter then
+			local root = assert(drives[letter:upper()], "mock(Windows): no drive " .. letter .. ":")
+			return root .. "/" .. rest:gsub("\\", "/")
+		end
+		for prefix, root in pairs(drives) do
+			if #prefix > 1 and path:sub(1, #prefix + 1) == prefix .. "\\" then
+				return root .. "/" .. path:sub(#prefix + 2):gsub("\\", "/")
+			end
+		end
+		return path
+	end
+	function P.is_dir(rp)
+		local f = real.open(rp, "rb")
+		if not f then return false end
+		local ok = f:read(0)
+		f:close()
+		return ok == nil
+	end
+	-- A Windows path for a real path under one of the drives (test helper).
+	function P.win_path(rp)
+		if not P.windows then return rp end
+		for prefix, root in pairs(opts.windows.drives) do
+			if rp:sub(1, #root) == root then
+				local rest = rp:sub(#root + 2):gsub("/", "\\")
+				if #prefix == 1 then return prefix .. ":\\" .. rest end
+				return prefix .. "\\" .. rest
+			end
+		end
+		error("mock(Windows): " .. rp .. " is on no drive")
+	end
+
+	-- Slices, instances, UI -----------------------------------------------------------------
+	local function cost_ms()
+		return P.slice_instr / M.COST.instr_per_ms + P.slice_bytes / M.COST.bytes_per_ms
+	end
+	P.cost_ms = cost_ms
+
+	-- Runs fn as one UI slice of `inst`: metered, then checked for balance.
+	local function slice(inst, fn, ...)
+		local prev = P.current
+		P.current = inst
+		P.metering, P.slice_instr, P.slice_bytes = true, 0, 0
+		local t0 = os.clock()
+		debug.sethook(count_hook, "", HOOK_EVERY)
+		local ok, err = xpcall(fn, debug.traceback, ...)
+		debug.sethook()
+		P.metering = false
+		local ms = cost_ms()
+		P.clock = P.clock + ms / 1000
+		P.slices[#P.slices + 1] = ms
+		if ms > P.max_slice_ms then P.max_slice_ms = ms; P.max_slice_what = inst.name end
+		local real_ms = (os.clock() - t0) * 1000
+		if real_ms > (P.max_slice_real_ms or 0) then P.max_slice_real_ms = real_ms end
+		P.current = prev
+		if P.undo_depth ~= 0 then
+			P.violations[#P.violations + 1] = "undo block left open after a UI slice of " .. inst.name
+			P.undo_depth = 0
+		end
+		if P.ui_refresh ~= 0 then
+			P.violations[#P.violations + 1] = "PreventUIRefresh left at " .. P.ui_refresh .. " after a UI slice of " .. inst.name
+			P.ui_refresh = 0
+		end
+		if not ok then
+			-- REAPER shows a script error and ends the instance.
+			P.script_errors = P.script_errors or {}
+			P.script_errors[#P.script_errors + 1] = err
+			inst.dead = true
+		end
+		return ok, err
+	end
+	P.slice = slice
+
+	local function instance_pending(inst)
+		for _, d in ipairs(P.deferred) do if d.inst == inst then return true end end
+		return false
+	end
+	local function end_instance(inst)
+		if inst.ended then return end
+		inst.ended = true
+		local keep = {}
+		for _, d in ipairs(P.deferred) do if d.inst ~= inst then keep[#keep + 1] = d end end
+		P.deferred = keep
+		local list = inst.atexit
+		inst.atexit = {}
+		for _, fn in ipairs(list) do slice(inst, fn) end
+		if inst.options & 4 ~= 0 or inst.toggle_set then
+			-- REAPER clears a script's toggle state when it ends
+			P.toggles[P.section_id .. ":" .. inst.command_id] = 0
+		end
+	end
+
+	local function new_instance(name, command_id)
+		local inst = { name = name, atexit = {}, options = 0, command_id = command_id or P.command_id }
+		P.instances[#P.instances + 1] = inst
+		return inst
+	end
+	P.default_instance = new_instance("test", P.command_id)
+
+	-- Runs a script file as REAPER does when its action is triggered (menu, toolbar, OSC).
+	-- Module caches are dropped first: every instance runs in a fresh Lua state.
+	function P.launch(path, command_id)
+		command_id = command_id or P.command_ids and P.command_ids[path] or P.command_id
+		for _, inst in ipairs(P.instances) do
+			if inst.path == path and not inst.ended and instance_pending(inst) then
+				if inst.options & 1 ~= 0 then
+					end_instance(inst)
+					if inst.options & 2 == 0 then return nil end
+				else
+					P.dialogs[#P.dialogs + 1] = "already running: " .. path
+					local answer = P.relaunch_answer or "new"
+					if answer == "terminate" then end_instance(inst); return nil end
+					if answer == "abort" then return nil end
+				end
+			end
+		end
+		local inst = new_instance(path:match("[^/\\]*$"), command_id)
+		inst.path = path
+		for k in pairs(package.loaded) do
+			if k:match("^ghostrec%.") and not M.PURE_MODULES[k] then package.loaded[k] = nil end
+		end
+		P.script_path = path
+		local undo_before = #P.undo_points
+		slice(inst, dofile, path)
+		if not instance_pending(inst) then
+			if #P.undo_points == undo_before and not inst.deferred_once then
+				P.undo_points[#P.undo_points + 1] = { desc = "ReaScript: Run", flags = -1, auto = true }
+			end
+			end_instance(inst)
+		end
+		return inst
+	end
+
+	-- Runs one UI timer tick: every function deferred before the tick runs once, each a
+	-- slice of its instance. Instances with nothing deferred any more end (atexit).
+	function P.tick(seconds)
+		P.clock = P.clock + (seconds or 0.1)
+		local list = P.deferred
+		P.deferred = {}
+		for _, d in ipairs(list) do
+			if not d.inst.ended then slice(d.inst, d.fn) end
+		end
+		for _, d in ipairs(list) do
+			if not d.inst.ended and not instance_pending(d.inst) and d.inst ~= P.default_instance then end_instance(d.inst) end
+		end
+		return #P.deferred > 0
+	end
+	-- Every script instance ends (toggled off or REAPER quits): atexit handlers run.
+	function P.terminate()
+		for _, inst in ipairs(P.instances) do end_instance(inst) end
+		P.deferred = {}
+	end
+	-- Fails (error) when a slice left an undo block or PreventUIRefresh open.
+	function P.check()
+		if P.undo_depth ~= 0 then P.violations[#P.violations + 1] = "undo block open at the end of the test" end
+		if P.ui_refresh ~= 0 then P.violations[#P.violations + 1] = "PreventUIRefresh open at the end of the test" end
+		if #P.violations > 0 then error("REAPER state: " .. table.concat(P.violations, "; "), 0) end
+	end
 
 	-- Sources -------------------------------------------------------------------------------
 	local function make_source(path)
 		local info = core.open_audio(path)
 		if not info then return nil end
-		local src = { kind = "PCM_source", id = new_id(), filename = path, info = info, destroyed = false }
+		local src = { kind = "PCM_source", type = "WAVE", id = new_id(), filename = path, info = info, destroyed = false }
 		P.sources_alive[src] = true
 		return src
 	end
 	P.make_source = make_source
 
+	-- A SECTION source (Item properties: section, or reversed) over `parent`.
+	function P.make_section(parent, offs, len, rev)
+		local src = { kind = "PCM_source", type = "SECTION", id = new_id(), parent = parent, offs = offs, len = len,
+			rev = rev and true or false, destroyed = false, info = parent.info }
+		P.sources_alive[src] = true
+		return src
+	end
+
 	local function dup_source(src)
-		local d = make_source(src.filename)
-		return d
+		if src.type == "SECTION" then return P.make_section(dup_source(src.parent), src.offs, src.len, src.rev) end
+		return make_source(src.filename)
 	end
 
 	function R.PCM_Source_CreateFromFile(path)
 		track_call("PCM_Source_CreateFromFile")
+		P.sources_created = (P.sources_created or 0) + 1
 		return make_source(path)
 	end
 	R.PCM_Source_CreateFromFileEx = function(path) return R.PCM_Source_CreateFromFile(path) end
+
+	local function each_take(fn)
+		for _, tr in ipairs(P.tracks) do
+			for _, it in ipairs(tr.items) do
+				for _, tk in ipairs(it.takes) do if tk then fn(tk, it) end end
+			end
+		end
+	end
 
 	function R.PCM_Source_Destroy(src)
 		track_call("PCM_Source_Destroy")
 		assert(src and src.kind == "PCM_source", "PCM_Source_Destroy: not a source")
 		assert(not src.destroyed, "PCM_Source_Destroy: source destroyed twice")
-		for _, tr in ipairs(P.tracks) do
-			for _, it in ipairs(tr.items) do
-				for _, tk in ipairs(it.takes) do
-					assert(tk.source ~= src, "PCM_Source_Destroy: source still used by a take")
-				end
-			end
-		end
+		each_take(function(tk) assert(tk.source ~= src, "PCM_Source_Destroy: source still used by a take") end)
 		src.destroyed = true
 		P.sources_alive[src] = nil
 	end
 
 	function R.GetMediaSourceFileName(src)
 		assert(src and not src.destroyed, "GetMediaSourceFileName on a destroyed source")
+		if src.type == "SECTION" then return "" end
 		return src.filename
+	end
+	function R.GetMediaSourceParent(src)
+		assert(src and not src.destroyed, "GetMediaSourceParent on a destroyed source")
+		return src.parent
+	end
+	function R.PCM_Source_GetSectionInfo(src)
+		if src.type ~= "SECTION" then return false, 0, 0, false end
+		return true, src.offs, src.len, src.rev
 	end
 	function R.GetMediaSourceSampleRate(src) return src.info.rate end
 	function R.GetMediaSourceNumChannels(src) return src.info.channels end
-	function R.GetMediaSourceLength(src) return src.info.frames / src.info.rate, false end
-	function R.GetMediaSourceType(src) return "WAVE" end
+	function R.GetMediaSourceLength(src)
+		if src.type == "SECTION" then return src.len, false end
+		return src.info.frames / src.info.rate, false
+	end
+	function R.GetMediaSourceType(src) return src.type end
 
 	-- Tracks, items, takes ------------------------------------------------------------------
 	function P.add_track(name)
@@ -83,13 +404,14 @@ function M.new(opts)
 		local it = { kind = "MediaItem", id = new_id(), track = tr, takes = {}, cur = 1,
 			D_POSITION = 0, D_LENGTH = 0, D_FADEINLEN = 0, D_FADEOUTLEN = 0,
 			D_FADEINLEN_AUTO = -1, D_FADEOUTLEN_AUTO = -1, C_FADEINSHAPE = 0, C_FADEOUTSHAPE = 0,
-			D_VOL = 1, B_MUTE = 0, B_LOOPSRC = 0, B_UISEL = 0 }
+			D_FADEINDIR = 0, D_FADEOUTDIR = 0, D_VOL = 1, B_MUTE = 0, B_LOOPSRC = 1, B_UISEL = 0, mixflag = -1 }
 		for k, v in pairs(fields or {}) do it[k] = v end
 		tr.items[#tr.items + 1] = it
 		return it
 	end
 
-	-- Test helper: an item on `tr` playing `path` from `startoffs` seconds, at `pos` for `len`.
+	-- Test helper: an item on `tr` playing `path` from `startoffs` seconds, at `pos` for `len`
+	-- (as REAPER records it: loop source on).
 	function P.add_item(tr, path, pos, len, startoffs, fields)
 		local it = new_item(tr, { D_POSITION = pos, D_LENGTH = len })
 		for k, v in pairs(fields or {}) do it[k] = v end
@@ -103,11 +425,17 @@ function M.new(opts)
 		local src = assert(make_source(path), "mock: cannot open " .. path)
 		P.recorded_files[path] = true
 		local tk = { kind = "MediaItem_Take", id = new_id(), item = it, source = src,
-			D_STARTOFFS = startoffs or 0, D_PLAYRATE = 1, D_VOL = 1, I_CHANMODE = 0, name = path:match("[^/]*$") }
+			D_STARTOFFS = startoffs or 0, D_PLAYRATE = 1, D_VOL = 1, I_CHANMODE = 0, I_RECPASSID = 0,
+			name = path:match("[^/\\]*$") }
 		for k, v in pairs(fields or {}) do tk[k] = v end
 		it.takes[#it.takes + 1] = tk
 		it.cur = #it.takes
 		return tk
+	end
+	-- An empty take lane (what deleting a take's media leaves): GetTake returns nil for it.
+	function P.add_empty_take(it)
+		it.takes[#it.takes + 1] = false
+		return #it.takes - 1
 	end
 
 	local function all_items()
@@ -148,9 +476,9 @@ function M.new(opts)
 	function R.GetMediaItemTrack(it) return it.track end
 	function R.CountTakes(it) return #it.takes end
 	R.GetMediaItemNumTakes = R.CountTakes
-	function R.GetTake(it, idx) return it.takes[idx + 1] end
+	function R.GetTake(it, idx) return it.takes[idx + 1] or nil end
 	R.GetMediaItemTake = R.GetTake
-	function R.GetActiveTake(it) return it.takes[it.cur] end
+	function R.GetActiveTake(it) return it.takes[it.cur] or nil end
 	function R.GetMediaItemTake_Item(tk) return tk.item end
 	function R.GetMediaItemTake_Source(tk) return tk.source end
 	function R.GetMediaItemTake_Track(tk) return tk.item.track end
@@ -158,7 +486,7 @@ function M.new(opts)
 	local ITEM_KEYS = { D_POSITION = true, D_LENGTH = true, D_FADEINLEN = true, D_FADEOUTLEN = true,
 		D_FADEINLEN_AUTO = true, D_FADEOUTLEN_AUTO = true, C_FADEINSHAPE = true, C_FADEOUTSHAPE = true,
 		D_VOL = true, B_MUTE = true, B_LOOPSRC = true, B_UISEL = true, D_FADEINDIR = true, D_FADEOUTDIR = true }
-	local TAKE_KEYS = { D_STARTOFFS = true, D_PLAYRATE = true, D_VOL = true, I_CHANMODE = true }
+	local TAKE_KEYS = { D_STARTOFFS = true, D_PLAYRATE = true, D_VOL = true, I_CHANMODE = true, I_RECPASSID = true }
 
 	function R.GetMediaItemInfo_Value(it, key)
 		if key == "I_CURTAKE" then return it.cur - 1 end
@@ -177,6 +505,7 @@ function M.new(opts)
 		return true
 	end
 	function R.GetMediaItemTakeInfo_Value(tk, key)
+		assert(tk, "GetMediaItemTakeInfo_Value: take is nil")
 		if key == "IP_TAKENUMBER" then
 			for i, t in ipairs(tk.item.takes) do if t == tk then return i - 1 end end
 		end
@@ -185,6 +514,7 @@ function M.new(opts)
 	end
 	function R.SetMediaItemTakeInfo_Value(tk, key, v)
 		track_call("SetMediaItemTakeInfo_Value")
+		assert(tk, "SetMediaItemTakeInfo_Value: take is nil")
 		assert(TAKE_KEYS[key], "mock: take key not modelled: " .. key)
 		assert(type(v) == "number", "SetMediaItemTakeInfo_Value: value must be a number")
 		if key == "I_CHANMODE" then v = math.floor(v) end
@@ -192,9 +522,30 @@ function M.new(opts)
 		return true
 	end
 	function R.GetSetMediaItemTakeInfo_String(tk, key, value, set)
+		assert(tk, "GetSetMediaItemTakeInfo_String: take is nil")
 		if key ~= "P_NAME" then return false, "" end
 		if set then tk.name = value end
 		return true, tk.name
+	end
+
+	-- Item state chunks: only what the scripts touch (MIXFLAG, the item's mix behaviour) is
+	-- modelled; the rest of a chunk must come back unchanged.
+	function R.GetItemStateChunk(it, str, isundo)
+		local lines = { "<ITEM", string.format("POSITION %.14f", it.D_POSITION), string.format("LENGTH %.14f", it.D_LENGTH),
+			"LOOP " .. math.floor(it.B_LOOPSRC) }
+		if it.mixflag ~= -1 then lines[#lines + 1] = "MIXFLAG " .. it.mixflag end
+		lines[#lines + 1] = string.format("IGUID {mock-%d}", it.id)
+		lines[#lines + 1] = ">"
+		return true, table.concat(lines, "\n") .. "\n"
+	end
+	function R.SetItemStateChunk(it, chunk, isundo)
+		track_call("SetItemStateChunk")
+		local _, mine = R.GetItemStateChunk(it)
+		local function strip(s) return (s:gsub("\nMIXFLAG %-?%d+", "")) end
+		assert(strip(chunk) == strip(mine), "mock: SetItemStateChunk changes more than MIXFLAG:\n" .. chunk)
+		local m = chunk:match("\nMIXFLAG (%-?%d+)")
+		it.mixflag = m and tonumber(m) or -1
+		return true
 	end
 
 	-- "Set media source of media item take. The old source will not be destroyed, it is the
@@ -202,13 +553,10 @@ function M.new(opts)
 	-- any project, it will be duplicated before being set."
 	function R.SetMediaItemTake_Source(tk, src)
 		track_call("SetMediaItemTake_Source")
+		assert(tk, "SetMediaItemTake_Source: take is nil")
 		assert(src and src.kind == "PCM_source" and not src.destroyed, "SetMediaItemTake_Source: bad source")
 		local in_use = false
-		for _, tr in ipairs(P.tracks) do
-			for _, it in ipairs(tr.items) do
-				for _, t in ipairs(it.takes) do if t.source == src then in_use = true end end
-			end
-		end
+		each_take(function(t) if t.source == src then in_use = true end end)
 		if in_use then src = dup_source(src) end
 		tk.source = src
 		return true
@@ -217,12 +565,15 @@ function M.new(opts)
 	-- "the original item becomes the left-hand split, the function returns the right-hand
 	-- split (or NULL if the split failed)". Every take of the right-hand split plays on from
 	-- where the left one stopped: its start offset grows by the split offset times the rate.
+	-- With the overlap-on-split preference the right-hand split reaches back over the split
+	-- point, with crossfades of the preference's shape.
 	function R.SplitMediaItem(it, pos)
 		track_call("SplitMediaItem")
 		local s, e = it.D_POSITION, it.D_POSITION + it.D_LENGTH
 		if not (pos > s and pos < e) then return nil end
 		local right = new_item(it.track, {})
 		for k in pairs(ITEM_KEYS) do right[k] = it[k] end
+		right.mixflag = it.mixflag
 		right.D_POSITION = pos
 		right.D_LENGTH = e - pos
 		right.D_FADEINLEN = 0
@@ -230,12 +581,25 @@ function M.new(opts)
 		right.B_UISEL = it.B_UISEL
 		it.D_LENGTH = pos - s
 		it.D_FADEOUTLEN = 0
+		local x = P.prefs.split_xfade or 0
+		if x > pos - s then x = pos - s end
 		for i, tk in ipairs(it.takes) do
-			local copy = { kind = "MediaItem_Take", id = new_id(), item = right }
-			for k, v in pairs(tk) do if TAKE_KEYS[k] or k == "name" then copy[k] = v end end
-			copy.D_STARTOFFS = tk.D_STARTOFFS + (pos - s) * tk.D_PLAYRATE
-			copy.source = dup_source(tk.source)
-			right.takes[i] = copy
+			if tk then
+				local copy = { kind = "MediaItem_Take", id = new_id(), item = right }
+				for k, v in pairs(tk) do if TAKE_KEYS[k] or k == "name" then copy[k] = v end end
+				copy.D_STARTOFFS = tk.D_STARTOFFS + (pos - s - x) * tk.D_PLAYRATE
+				copy.source = dup_source(tk.source)
+				right.takes[i] = copy
+			else
+				right.takes[i] = false
+			end
+		end
+		if x > 0 then
+			right.D_POSITION = pos - x
+			right.D_LENGTH = e - pos + x
+			right.D_FADEINLEN, it.D_FADEOUTLEN = x, x
+			right.C_FADEINSHAPE, it.C_FADEOUTSHAPE = P.prefs.split_shape or 1, P.prefs.split_shape or 1
+			right.D_FADEINDIR, it.D_FADEOUTDIR = P.prefs.split_dir or 0.5, P.prefs.split_dir or 0.5
 		end
 		right.cur = it.cur
 		return right
@@ -248,7 +612,7 @@ function M.new(opts)
 			for _, it in ipairs(tr.items) do
 				if typename == "MediaItem*" and ptr == it then return true end
 				for _, tk in ipairs(it.takes) do
-					if typename == "MediaItem_Take*" and ptr == tk then return true end
+					if tk and typename == "MediaItem_Take*" and ptr == tk then return true end
 				end
 			end
 		end
@@ -297,16 +661,37 @@ function M.new(opts)
 	end
 	function R.Undo_EndBlock2(proj, desc, flags) R.Undo_EndBlock(desc, flags) end
 	function R.UpdateArrange() track_call("UpdateArrange") end
-	-- Actions by command ID; only the ones the scripts use are modelled.
+	-- Actions by command ID; only the ones the scripts use are modelled. Building peaks
+	-- writes <media file>.reapeaks next to every source in use (REAPER's default peak
+	-- location is beside the media).
 	local ACTIONS = { [40047] = "Peaks: Build any missing peaks" }
 	P.actions_run = {}
 	function R.Main_OnCommand(cmd, flag)
 		assert(ACTIONS[cmd], "mock: action not modelled: " .. tostring(cmd))
 		P.actions_run[#P.actions_run + 1] = cmd
+		if cmd == 40047 then
+			each_take(function(tk)
+				local s = tk.source
+				while s.type == "SECTION" do s = s.parent end
+				local rp = P.real_path(s.filename .. ".reapeaks")
+				local f = real.open(rp, "rb")
+				if f then f:close() else
+					f = real.open(rp, "wb")
+					if f then f:write("RPKM"); f:close() end
+				end
+			end)
+		end
 	end
 	function R.UpdateTimeline() track_call("UpdateTimeline") end
 	function R.PreventUIRefresh(n) P.ui_refresh = (P.ui_refresh or 0) + n end
-	function R.ShowConsoleMsg(msg) P.console[#P.console + 1] = msg end
+	function R.ShowConsoleMsg(msg)
+		if msg:sub(1, 6) == "!SHOW:" then
+			msg = msg:sub(7)
+		elseif msg ~= "" then
+			P.console_popups = P.console_popups + 1
+		end
+		P.console[#P.console + 1] = msg
+	end
 	function R.ClearConsole() end
 	function R.MB(msg, title, typ) P.mb[#P.mb + 1] = { msg = msg, title = title, type = typ }; return 1 end
 	function R.ShowMessageBox(msg, title, typ) return R.MB(msg, title, typ) end
@@ -333,11 +718,30 @@ function M.new(opts)
 	end
 	function R.DeleteExtState(section, key, persist)
 		if P.extstate[section] then P.extstate[section][key] = nil end
+		if persist then P.persisted[section .. "/" .. key] = nil end
+	end
+	-- Project ExtState: saved with the project ("SetProjExtState ... empty value deletes").
+	function R.SetProjExtState(proj, section, key, value)
+		P.projext[section] = P.projext[section] or {}
+		if value == nil or value == "" then P.projext[section][key] = nil else P.projext[section][key] = tostring(value) end
+		return 1
+	end
+	function R.GetProjExtState(proj, section, key)
+		local v = P.projext[section] and P.projext[section][key]
+		if v == nil then return 0, "" end
+		return #v, v
 	end
 
 	-- Actions, transport, defer ---------------------------------------------------------------
 	function R.get_action_context()
-		return false, P.script_path, P.section_id, P.command_id, -1, -1, -1, ""
+		local inst = P.current or P.default_instance
+		return false, P.script_path, P.section_id, inst.command_id, -1, -1, -1, ""
+	end
+	function R.set_action_options(flag)
+		local inst = P.current or P.default_instance
+		inst.options = flag
+		if flag & 4 ~= 0 then P.toggles[P.section_id .. ":" .. inst.command_id] = 1; inst.toggle_set = true end
+		if flag & 8 ~= 0 then P.toggles[P.section_id .. ":" .. inst.command_id] = 0 end
 	end
 	function R.SetToggleCommandState(section, cmd, state)
 		P.toggles[section .. ":" .. cmd] = state
@@ -350,43 +754,33 @@ function M.new(opts)
 	function R.RefreshToolbar2(section, cmd) P.refreshed[#P.refreshed + 1] = section .. ":" .. cmd end
 	function R.RefreshToolbar(cmd) P.refreshed[#P.refreshed + 1] = "0:" .. cmd end
 	function R.GetPlayState() return P.play_state end
-	function R.time_precise() return P.clock end
+	-- Seconds; inside a slice the clock runs on with the slice's modelled cost.
+	function R.time_precise()
+		if P.metering then return P.clock + cost_ms() / 1000 end
+		return P.clock
+	end
 	function R.defer(fn)
 		assert(type(fn) == "function", "defer needs a function")
-		P.deferred[#P.deferred + 1] = fn
+		local inst = P.current or P.default_instance
+		inst.deferred_once = true
+		P.deferred[#P.deferred + 1] = { fn = fn, inst = inst }
 		return true
 	end
 	function R.runloop(fn) return R.defer(fn) end
-	function R.atexit(fn) P.atexit[#P.atexit + 1] = fn end
-
-	-- Runs one UI timer tick: every function deferred before the tick runs once.
-	function P.tick(seconds)
-		P.clock = P.clock + (seconds or 0.1)
-		local list = P.deferred
-		P.deferred = {}
-		for _, fn in ipairs(list) do fn() end
-		return #P.deferred > 0
-	end
-	-- The script instance ends (toggled off or REAPER quits): atexit handlers run.
-	function P.terminate()
-		P.deferred = {}
-		local list = P.atexit
-		P.atexit = {}
-		for _, fn in ipairs(list) do fn() end
+	function R.atexit(fn)
+		local inst = P.current or P.default_instance
+		inst.atexit[#inst.atexit + 1] = fn
 	end
 
 	-- Files -------------------------------------------------------------------------------------
-	local function list_dir(path)
-		local p = io.popen('ls -1A "' .. path:gsub('"', '\\"') .. '" 2>/dev/null')
+	local function list_dir(rp, want_dirs)
+		local p = real.popen('ls -1Ap "' .. rp:gsub('"', '\\"') .. '" 2>/dev/null')
 		local files = {}
 		if p then
 			for name in p:lines() do
-				local f = io.open(path .. "/" .. name, "rb")
-				if f then
-					-- directories open on Linux but fail to read
-					local ok = f:read(0)
-					f:close()
-					if ok then files[#files + 1] = name end
+				local is_dir = name:sub(-1) == "/"
+				if is_dir == (want_dirs and true or false) then
+					files[#files + 1] = is_dir and name:sub(1, -2) or name
 				end
 			end
 			p:close()
@@ -394,40 +788,57 @@ function M.new(opts)
 		table.sort(files)
 		return files
 	end
-	function R.EnumerateFiles(path, idx)
-		track_call("EnumerateFiles")
-		path = path:gsub("[/\\]+$", "")
+	local function enumerate(path, idx, dirs)
+		local rp = P.real_path(path):gsub("[/\\]+$", "")
+		local key = (dirs and "d:" or "f:") .. rp
 		if idx < 0 then
-			P.dir_cache[path] = nil
+			P.dir_cache[key] = nil
 			return nil
 		end
 		-- REAPER caches directory listings: a script sees new files only after asking for a
 		-- re-read with fileindex -1.
-		if not P.dir_cache[path] then P.dir_cache[path] = list_dir(path) end
-		return P.dir_cache[path][idx + 1]
+		if not P.dir_cache[key] then P.dir_cache[key] = list_dir(rp, dirs) end
+		return P.dir_cache[key][idx + 1]
+	end
+	function R.EnumerateFiles(path, idx)
+		track_call("EnumerateFiles")
+		return enumerate(path, idx, false)
+	end
+	function R.EnumerateSubdirectories(path, idx)
+		track_call("EnumerateSubdirectories")
+		return enumerate(path, idx, true)
 	end
 	function R.file_exists(path)
-		local f = io.open(path, "rb")
+		local rp = P.real_path(path)
+		local f = real.open(rp, "rb")
 		if not f then return false end
 		local ok = f:read(0)
 		f:close()
 		return ok ~= nil
 	end
-	function R.GetProjectPath() return opts.project_path or "/tmp" end
+	function R.RecursiveCreateDirectory(path, ignored)
+		local rp = P.real_path(path)
+		local existed = P.is_dir(rp)
+		os.execute('mkdir -p "' .. rp:gsub('"', '\\"') .. '"')
+		if existed then return 0 end
+		return P.is_dir(rp) and 1 or 0
+	end
+	local function project_path()
+		if not P.project_path then
+			assert(not P.windows, "mock(Windows): give opts.project_path")
+			local p = assert(real.popen("mktemp -d 2>/dev/null"))
+			P.project_path = p:read("l")
+			p:close()
+		end
+		return P.project_path
+	end
+	function R.GetProjectPath() return project_path() end
+	function R.GetProjectPathEx(proj) return project_path() end
 	function R.GetResourcePath() return opts.resource_path or "/tmp" end
-	function R.GetOS() return "Other" end
-	function R.GetAppVersion() return "7.27/linux-x86_64 (mock)" end
+	function R.GetOS() return P.windows and "Win64" or "Other" end
+	function R.GetAppVersion() return P.windows and "7.38/x64" or "7.38/linux-x86_64" end
 
 	-- Renderer ------------------------------------------------------------------------------------
-	-- Channels a take contributes, after I_CHANMODE.
-	local function take_channels(tk)
-		local n = tk.source.info.channels
-		local mode = tk.I_CHANMODE
-		if mode == 0 or mode == 1 then return n end
-		return 1
-	end
-	P.take_channels = take_channels
-
 	-- Positions and lengths are seconds (doubles); the renderer works in frames, snapping
 	-- values that are a whole number of frames up to float noise onto that number.
 	local function frames_of(seconds, rate)
@@ -437,25 +848,63 @@ function M.new(opts)
 		return x
 	end
 
-	-- Fade gain `t` frames into an item (linear shapes, C_FADE*SHAPE = 0). Auto fades (the
-	-- _AUTO values, when >= 0) take precedence over manual ones, as in REAPER.
+	-- Fade gain `t` frames into an item (linear shapes, C_FADE*SHAPE = 0, curvature 0). Auto
+	-- fades (the _AUTO values, when >= 0) take precedence over manual ones, as in REAPER.
 	local function fade_gain(it, t, rate)
-		-- REAPER documents only shape 0 (linear): a script setting another one would be
-		-- rendered here with a curve nobody can check.
-		assert(it.C_FADEINSHAPE == 0 and it.C_FADEOUTSHAPE == 0, "mock renders fade shape 0 (linear) only")
 		local g = 1
 		local fi = (it.D_FADEINLEN_AUTO and it.D_FADEINLEN_AUTO > 0) and it.D_FADEINLEN_AUTO or it.D_FADEINLEN
 		local fo = (it.D_FADEOUTLEN_AUTO and it.D_FADEOUTLEN_AUTO > 0) and it.D_FADEOUTLEN_AUTO or it.D_FADEOUTLEN
 		fi, fo = frames_of(fi, rate), frames_of(fo, rate)
+		-- REAPER documents only shape 0 (linear): a script leaving another shape or a
+		-- curvature would be rendered here with a curve nobody can check.
+		if fi > 0 then
+			assert(it.C_FADEINSHAPE == 0 and it.D_FADEINDIR == 0, "mock renders linear fades only (shape 0, curvature 0)")
+		end
+		if fo > 0 then
+			assert(it.C_FADEOUTSHAPE == 0 and it.D_FADEOUTDIR == 0, "mock renders linear fades only (shape 0, curvature 0)")
+		end
 		if fi > 0 and t < fi then g = g * (t / fi) end
 		local rem = frames_of(it.D_LENGTH, rate) - t
 		if fo > 0 and rem < fo then g = g * (rem / fo) end
 		return g
 	end
 
+	-- The file source under a take and how a source frame maps into it.
+	local function source_reader(tk, rate, cache)
+		local src = tk.source
+		local sec = nil
+		if src.type == "SECTION" then sec = src; src = src.parent end
+		local info = src.info
+		local total = sec and round(sec.len * rate) or info.frames
+		local base = sec and round(sec.offs * rate) or 0
+		local data = cache[src.filename]
+		if not data then
+			local rd = assert(core.reader(info))
+			data = rd:read(0, info.frames)
+			rd:close()
+			cache[src.filename] = data
+		end
+		-- frame within the (section) source -> interleaved index base, or nil (silence)
+		return info, total, function(sf, loop)
+			if sf < 0 or sf >= total then
+				if not loop then return nil end
+				sf = sf % total
+			end
+			local ff = sec and sec.rev and (base + total - 1 - sf) or (base + sf)
+			if ff < 0 or ff >= info.frames then return nil end
+			return ff * info.channels
+		end, data
+	end
+
+	local function mixmode(it)
+		if it.mixflag and it.mixflag >= 0 then return it.mixflag end
+		return P.itemmix
+	end
+
 	-- Renders frames [0, nframes) of a track's timeline at `rate` into `nch` channel arrays
 	-- (1-based). Every non-muted item's active take plays its source through D_STARTOFFS at
-	-- D_PLAYRATE 1; overlapping items add up; fades apply; beyond the source is silence.
+	-- D_PLAYRATE 1; overlapping items mix or replace each other by the item mix behaviour;
+	-- fades apply; beyond the source is silence, or the source again with B_LOOPSRC.
 	function P.render_track(tr, rate, nframes, nch)
 		local out = {}
 		for c = 1, nch do
@@ -463,46 +912,72 @@ function M.new(opts)
 			for i = 1, nframes do a[i] = 0.0 end
 			out[c] = a
 		end
-		for _, it in ipairs(tr.items) do
+		local cache = {}
+		local items = {}
+		for _, it in ipairs(tr.items) do items[#items + 1] = it end
+		table.sort(items, function(a, b)
+			if a.D_POSITION ~= b.D_POSITION then return a.D_POSITION < b.D_POSITION end
+			return a.id < b.id
+		end)
+		-- who plays at each frame: later items replace earlier ones by the mix behaviour
+		local owner = {}
+		for idx, it in ipairs(items) do
+			local p0 = frames_of(it.D_POSITION, rate)
+			local f0 = math.max(0, math.ceil(p0))
+			local f1 = math.min(nframes, math.ceil(frames_of(it.D_POSITION + it.D_LENGTH, rate)))
+			local mode = mixmode(it)
+			for f = f0, f1 - 1 do
+				local list = owner[f]
+				if not list then list = {}; owner[f] = list end
+				local replace = false
+				if mode == 2 and #list > 0 then replace = true end
+				if mode == 0 and #list > 0 then
+					replace = true
+					for _, o in ipairs(list) do
+						local enclose = o.D_POSITION <= it.D_POSITION and o.D_POSITION + o.D_LENGTH >= it.D_POSITION + it.D_LENGTH
+						if not enclose then replace = false end
+					end
+				end
+				if replace then owner[f] = { it } else list[#list + 1] = it end
+			end
+		end
+		for _, it in ipairs(items) do
 			local tk = it.takes[it.cur]
 			if tk and it.B_MUTE == 0 then
 				assert(tk.D_PLAYRATE == 1, "renderer models playrate 1 only")
-				local info = tk.source.info
+				local info, _, map, data = source_reader(tk, rate, cache)
 				assert(info.rate == rate, "renderer: source rate differs from the timeline rate")
 				local p0 = frames_of(it.D_POSITION, rate)
 				local f0 = math.max(0, math.ceil(p0))
 				local f1 = math.min(nframes, math.ceil(frames_of(it.D_POSITION + it.D_LENGTH, rate)))
-				if f1 > f0 then
-					local src0 = round(frames_of(tk.D_STARTOFFS, rate) + (f0 - p0))
-					local lo = math.max(0, src0)
-					local hi = math.min(info.frames, src0 + (f1 - f0))
-					local rd = assert(core.reader(info))
-					local data = {}
-					if hi > lo then data = rd:read(lo, hi - lo) end
-					rd:close()
-					local n = info.channels
-					local mode = tk.I_CHANMODE
-					for f = f0, f1 - 1 do
-						local sf = src0 + (f - f0)
-						if sf >= lo and sf < hi then
-							local g = fade_gain(it, f - p0, rate) * it.D_VOL * tk.D_VOL
-							local base = (sf - lo) * n
-							if mode == 0 then
-								for c = 1, math.min(n, nch) do
-									out[c][f + 1] = out[c][f + 1] + g * data[base + c]
-								end
-							elseif mode == 1 then
-								out[1][f + 1] = out[1][f + 1] + g * data[base + 2]
-								if nch > 1 then out[2][f + 1] = out[2][f + 1] + g * data[base + 1] end
-							elseif mode == 2 then
-								local s = 0
-								for c = 1, n do s = s + data[base + c] end
-								out[1][f + 1] = out[1][f + 1] + g * s / n
-							else
-								local c = mode - 2 -- 3 = channel 1 (left), 4 = channel 2, ...
-								assert(c <= n, "I_CHANMODE selects a channel the source does not have")
-								out[1][f + 1] = out[1][f + 1] + g * data[base + c]
-							end
+				local src0 = round(frames_of(tk.D_STARTOFFS, rate) + (f0 - p0))
+				local n = info.channels
+				local mode = tk.I_CHANMODE
+				local loop = it.B_LOOPSRC ~= 0
+				for f = f0, f1 - 1 do
+					local plays = false
+					for _, o in ipairs(owner[f] or {}) do if o == it then plays = true end end
+					local base = plays and map(src0 + (f - f0), loop)
+					if base then
+						local g = fade_gain(it, f - p0, rate) * it.D_VOL * tk.D_VOL
+						if mode == 0 then
+							for c = 1, math.min(n, nch) do out[c][f + 1] = out[c][f + 1] + g * data[base + c] end
+						elseif mode == 1 then
+							out[1][f + 1] = out[1][f + 1] + g * data[base + 2]
+							if nch > 1 then out[2][f + 1] = out[2][f + 1] + g * data[base + 1] end
+						elseif mode == 2 then
+							local s = 0
+							for c = 1, n do s = s + data[base + c] end
+							out[1][f + 1] = out[1][f + 1] + g * s / n
+						elseif mode >= 67 then
+							local c = mode - 66 -- 67 = channels 1/2, 68 = 2/3, ...
+							assert(c + 1 <= n, "I_CHANMODE selects a stereo pair the source does not have")
+							out[1][f + 1] = out[1][f + 1] + g * data[base + c]
+							if nch > 1 then out[2][f + 1] = out[2][f + 1] + g * data[base + c + 1] end
+						else
+							local c = mode - 2 -- 3 = channel 1 (left), 4 = channel 2, ...
+							assert(c <= n, "I_CHANMODE selects a channel the source does not have")
+							out[1][f + 1] = out[1][f + 1] + g * data[base + c]
 						end
 					end
 				end
@@ -513,6 +988,14 @@ function M.new(opts)
 
 	P.reaper = R
 	return P
+end
+
+-- Fails when any mock made since the last call saw unbalanced undo blocks or UI refresh.
+function M.check_all()
+	local list = M.all or {}
+	M.all = {}
+	M.active = nil
+	for _, P in ipairs(list) do P.check() end
 end
 
 return M

@@ -20,6 +20,12 @@ for _, f in ipairs(files) do
 			if getmetatable(e) == T.SKIP then return e end
 			return debug.traceback(e)
 		end)
+		-- REAPER's state after the test: no undo block or PreventUIRefresh left open.
+		local mock = package.loaded["reaper_mock"]
+		if mock then
+			local ok2, err2 = pcall(mock.check_all)
+			if ok and not ok2 then ok, err = false, err2 end
+		end
 		if not ok and getmetatable(err) == T.SKIP then
 			skipped = skipped + 1
 			print(string.format("skip %-60s %s", name, err.reason))

@@ -9,147 +9,10 @@ local RATE = 48000
 local cases = {}
 local function case(name, fn) cases[#cases + 1] = { name, fn } end
 
--- Loads a fresh copy of the script modules against a new mock.
-local function fresh(opts)
-	local P = mock.new(opts)
-	_G.reaper = P.reaper
-	for _, m in ipairs({ "ghostrec.replace", "ghostrec.settings", "ghostrec.watch" }) do package.loaded[m] = nil end
-	P.script_path = (os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/" .. (P.script_path:match("[^/]*$"))
-	return P, require("ghostrec.replace"), require("ghostrec.settings")
-end
-
-local function set_cfg(P, inbox, join, xfade_ms, markers)
-	P.reaper.SetExtState("ghostrec", "inbox", inbox, true)
-	P.reaper.SetExtState("ghostrec", "join", join or "crossfade", true)
-	P.reaper.SetExtState("ghostrec", "xfade_ms", tostring(xfade_ms or 4), true)
-	P.reaper.SetExtState("ghostrec", "markers", (markers == false) and "0" or "1", true)
-end
-
--- Contents of every recording in the project; compared before/after: never modified.
-local function recordings(P)
-	local names = {}
-	for path in pairs(P.recorded_files) do names[#names + 1] = path end
-	table.sort(names)
-	local parts = {}
-	for _, path in ipairs(names) do parts[#parts + 1] = path .. "\0" .. T.read_file(path) end
-	return table.concat(parts, "\0")
-end
-
--- Runs an action script file the way REAPER does, then the UI cycles until it finished.
--- Returns how many deferred cycles it used.
-local function run_script(P, name)
-	P.script_path = (os.getenv("GHOSTREC_SRC") or ".") .. "/reascripts/" .. name
-	dofile(P.script_path)
-	local cycles = 0
-	while #P.deferred > 0 do
-		P.tick(0.03)
-		cycles = cycles + 1
-		assert(cycles < 100000, "script never finished")
-	end
-	return cycles
-end
-
--- The state of the project as plain text (items, takes, markers), to prove "nothing changed".
-local function snapshot(P)
-	local out = {}
-	for ti, tr in ipairs(P.tracks) do
-		for _, it in ipairs(P.all_items()) do
-			if it.track == tr then
-				out[#out + 1] = string.format("T%d %.9f %.9f %g %g", ti, it.D_POSITION, it.D_LENGTH, it.D_FADEINLEN, it.D_FADEOUTLEN)
-				for _, tk in ipairs(it.takes) do
-					out[#out + 1] = string.format("  %s %.9f %d", tk.source.filename, tk.D_STARTOFFS, tk.I_CHANMODE)
-				end
-			end
-		end
-	end
-	for _, m in ipairs(P.markers) do out[#out + 1] = string.format("M %.9f %s", m.pos, m.name) end
-	return table.concat(out, "\n")
-end
-
--- Frames of the timeline that are allowed to differ: crossfade joins (+- half the crossfade,
--- plus inserted frames, which have no clean counterpart).
-local function join_mask(truth, take_to_timeline, half_frames)
-	local mask = {}
-	local segs = truth.segments
-	for k = 2, #segs do
-		local j = segs[k].take_start
-		local gap = j - segs[k - 1].take_end
-		for f = j - gap - half_frames - 1, j + half_frames + 1 do
-			local tl = take_to_timeline(f)
-			if tl then mask[tl] = true end
-		end
-	end
-	return mask
-end
-
--- Expected pristine audio at take frame tf (nil = no clean counterpart).
-local function pristine(clean_ch, truth, tf)
-	for _, s in ipairs(truth.segments) do
-		if tf >= s.take_start and tf < s.take_end then return clean_ch[tf - s.take_start + s.clean_start + 1] end
-	end
-	return nil
-end
-
--- Compares rendered timeline frames [f0, f1) with the pristine audio.
-local function check_render(out, clean_ch, truth, f0, f1, timeline_to_take, mask, what)
-	local checked = 0
-	for f = f0, f1 - 1 do
-		if not mask[f] then
-			local tf = timeline_to_take(f)
-			local want = pristine(clean_ch, truth, tf)
-			if want then
-				if out[f + 1] ~= want then
-					error(string.format("%s: timeline frame %d (take frame %d): got %.9g, pristine %.9g", what, f, tf,
-						out[f + 1], want), 2)
-				end
-				checked = checked + 1
-			end
-		end
-	end
-	return checked
-end
-
--- A stereo clean take and a damaged 24-bit REAPER take of it, written to dir.
-local function scenario(dir, opts)
-	opts = opts or {}
-	local take_id = opts.take_id or 1001
-	local L = opts.clean_frames or RATE * 3
-	local clean = { G.noise(take_id, L, 0.5), G.noise(take_id + 1, L, 0.5) }
-	local clean_from = opts.clean_from or 12000
-	local mframe = opts.marker_frame or 3000
-	local take, truth = G.make_take(clean, clean_from, opts.frames or RATE * 2,
-		(opts.marker ~= false) and { frame = mframe, take_id = take_id, channel = opts.marker_channel or 0 } or nil,
-		opts.glitches or {
-			{ at = 20000, kind = "dropped", frames = 256 },
-			{ at = 45000, kind = "replaced", frames = 300 },
-			{ at = 60000, kind = "inserted", frames = 128 },
-			{ at = 80000, kind = "dropped", frames = 1024 },
-		}, opts.take_channels or { 1, 2 })
-	local take_path = dir .. "/" .. (opts.take_name or "Track 1-001.wav")
-	G.write_wav(take_path, opts.take_rate or RATE, take, opts.format or "pcm24")
-	local inbox = dir .. "/inbox"
-	os.execute('mkdir -p "' .. inbox .. '"')
-	local clean_path
-	if opts.write_clean ~= false then
-		clean_path = G.write_clean(inbox, take_id, RATE, clean, clean_from + mframe, opts.clean_opts)
-	end
-	return { clean = clean, take = take, truth = truth, take_path = take_path, inbox = inbox, clean_path = clean_path,
-		take_id = take_id }
-end
-
-local function glitch_markers_at(P, item_pos, startoffs_frames, truth)
-	local want = {}
-	for _, g in ipairs(truth.glitches) do
-		want[#want + 1] = string.format("%.6f %s %d", item_pos + (g.take_frame - startoffs_frames) / RATE, g.kind, g.frames)
-	end
-	local got = {}
-	for _, m in ipairs(P.markers) do
-		local kind, n = m.name:match("^ghostrec: (%a+) (%d+) frame")
-		got[#got + 1] = string.format("%.6f %s %s", m.pos, kind, n)
-	end
-	table.sort(want); table.sort(got)
-	T.eq(table.concat(got, "\n"), table.concat(want, "\n"), "glitch markers")
-end
+local S = require("scene")
+local fresh, media, set_cfg, recordings, run_script, snapshot = S.fresh, S.media, S.set_cfg, S.recordings, S.run_script,
+	S.snapshot
+local join_mask, check_render, scenario, glitch_markers_at = S.join_mask, S.check_render, S.scenario, S.glitch_markers_at
 
 for _, join in ipairs({ "cut", "crossfade" }) do
 	case("single take, join=" .. join .. ": timeline equals pristine audio, markers, one undo", function()
@@ -170,7 +33,7 @@ for _, join in ipairs({ "cut", "crossfade" }) do
 		-- 2 dropped/inserted joins + 1 dropped = 3 splits
 		T.eq(#tr.items, 4, "items after splitting")
 		for _, x in ipairs(tr.items) do
-			T.eq(x.takes[1].source.filename, sc.clean_path, "clean source on every piece")
+			T.eq(x.takes[1].source.filename, media(P, sc.clean_path), "clean source on every piece")
 			T.eq(x.takes[1].name, "Track 1-001.wav [ghostrec clean]", "take name")
 		end
 		T.eq(table.concat(P.actions_run, ","), "40047", "peaks built once")
@@ -189,7 +52,7 @@ for _, join in ipairs({ "cut", "crossfade" }) do
 		end
 		-- nothing before the item
 		for f = 1, f0 do if out[1][f] ~= 0 then error("audio before the item at " .. f) end end
-		T.ok(it.takes[1].source.filename == sc.clean_path, "first item kept")
+		T.ok(it.takes[1].source.filename == media(P, sc.clean_path), "first item kept")
 	end)
 end
 
@@ -236,7 +99,7 @@ case("loop recording: three takes of one file as sections, all replaced", functi
 	-- every take of every piece plays the clean file
 	for _, x in ipairs(tr.items) do
 		T.eq(#x.takes, 3, "takes per piece")
-		for _, tk in ipairs(x.takes) do T.eq(tk.source.filename, sc.clean_path, "clean source") end
+		for _, tk in ipairs(x.takes) do T.eq(tk.source.filename, media(P, sc.clean_path), "clean source") end
 	end
 	local f0 = math.floor(pos * RATE + 0.5)
 	for pass = 0, 2 do
@@ -277,7 +140,7 @@ case("loop recording as separate items: selecting one replaces every section of 
 	T.eq(#P.markers, 3, "a marker per glitch, each in its pass")
 	local f0 = 8 * RATE
 	for pass = 0, 2 do
-		for _, x in ipairs(tracks[pass].items) do T.eq(x.takes[1].source.filename, sc.clean_path, "pass " .. pass) end
+		for _, x in ipairs(tracks[pass].items) do T.eq(x.takes[1].source.filename, media(P, sc.clean_path), "pass " .. pass) end
 		local out = P.render_track(tracks[pass], RATE, f0 + loop, 2)
 		local mask = join_mask(sc.truth, function(tf) return f0 + tf - pass * loop end, 0)
 		local checked = check_render(out[2], sc.clean[2], sc.truth, f0, f0 + loop,
@@ -374,7 +237,7 @@ case("mono take uses the per-channel clean file when only that was delivered", f
 	P.add_item(tr, sc.take_path, 0.5, 2.0, 0, { B_UISEL = 1 })
 	T.eq(replace.run_selected(), 1, "replaced")
 	for _, x in ipairs(tr.items) do
-		T.eq(x.takes[1].source.filename, sc.inbox .. "/ghostrec-" .. sc.take_id .. "-ch1.wav", "per-channel file")
+		T.eq(x.takes[1].source.filename, P.project_path .. "/ghostrec-" .. sc.take_id .. "-ch1.wav", "per-channel file")
 		T.eq(x.takes[1].I_CHANMODE, 0, "mono file plays as is")
 	end
 	local f0 = RATE // 2
@@ -532,7 +395,7 @@ case("background watcher: replaces exactly the matching takes when their clean f
 	for _ = 1, 3 do P.tick(0.5) end
 	T.eq(#P.undo_points, 1, "replaced in one undo point")
 	T.eq(recordings(P), rec, "recordings untouched")
-	local clean_path = sc.inbox .. "/ghostrec-" .. sc.take_id .. ".wav"
+	local clean_path = P.project_path .. "/ghostrec-" .. sc.take_id .. ".wav"
 	T.ok(#tr.items > 1, "split at joins")
 	for _, x in ipairs(tr.items) do T.eq(x.takes[1].source.filename, clean_path, "matching take replaced") end
 	T.eq(#tr2.items, 1, "other track untouched")
@@ -582,19 +445,25 @@ case("background watcher: analysis runs in slices; a take deleted meanwhile is l
 	local tr = P.add_track()
 	local it = P.add_item(tr, sc.take_path, 0.0, 2.0, 0)
 	local watch = require("ghostrec.watch")
-	local state = watch.start()
+	require("ghostrec.slice").SLICE_SECONDS = 0.001 -- yield at every chance
+	watch.start()
 	G.write_clean(sc.inbox, sc.take_id, RATE, sc.clean, 15000)
-	-- run ticks until a poll is suspended in the middle of its analysis
-	local suspended = false
-	for _ = 1, 10 do
+	-- run ticks until the conform is suspended in the middle of its analysis
+	local entered = false
+	local real = core.conform_run
+	core.conform_run = function(...) entered = true; return real(...) end
+	for _ = 1, 200 do
 		P.tick(0.5)
-		if state.job and coroutine.status(state.job) == "suspended" then suspended = true; break end
+		if entered then break end
 	end
-	T.ok(suspended, "poll yielded to the UI while analysing")
+	core.conform_run = real
+	T.ok(entered, "conform started")
+	T.eq(#P.undo_points, 0, "not applied yet: the poll yielded to the UI while analysing")
 	P.reaper.DeleteTrackMediaItem(tr, it) -- the user deletes the item meanwhile
-	for _ = 1, 6 do P.tick(0.5) end
+	for _ = 1, 400 do P.tick(0.5) end
 	T.eq(#P.undo_points, 0, "nothing applied to a deleted item")
 	T.eq(#tr.items, 0, "no item resurrected")
+	T.ok(#P.slices > 20, "analysis spread over many UI slices (" .. #P.slices .. ")")
 	P.terminate()
 end)
 
@@ -616,8 +485,8 @@ case("replace-all action: every recording whose clean take arrived, no selection
 	run_script(P, "ghostrec_Replace all takes whose clean recording has arrived.lua")
 	T.eq(#P.undo_points, 1, "one undo point")
 	T.eq(#P.mb, 0, "no dialogs")
-	T.eq(tra.items[1].takes[1].source.filename, a.clean_path, "A replaced")
-	T.eq(trb.items[1].takes[1].source.filename, b.clean_path, "B replaced")
+	T.eq(tra.items[1].takes[1].source.filename, media(P, a.clean_path), "A replaced")
+	T.eq(trb.items[1].takes[1].source.filename, media(P, b.clean_path), "B replaced")
 	T.eq(#trb.items, 2, "B split at its drop")
 	T.eq(#trc.items, 1, "C untouched")
 	T.eq(trc.items[1].takes[1].source.filename, c.take_path, "C keeps its recording")

@@ -273,16 +273,48 @@ case("conform: unrelated audio finds no alignment", function()
 	T.contains(err, "no alignment")
 end)
 
-case("reapack: index.xml matches the script headers and every file it lists exists", function()
+-- The release step (reascripts/make-index.lua) run as a user would, the result checked as
+-- ReaPack reads it (index format v1).
+local function make_index(url, ref)
 	local src = os.getenv("GHOSTREC_SRC") or "."
-	local index = T.read_file(src .. "/reascripts/index.xml")
+	local interp = arg and arg[-1] or "lua5.4"
+	local p = assert(io.popen(string.format('GHOSTREC_INDEX_TIME=2026-12-01T12:00:00Z "%s" "%s/reascripts/make-index.lua" %s %s 2>&1',
+		interp, src, url, ref)))
+	local out = p:read("a")
+	local ok = p:close()
+	return ok, out
+end
+
+case("reapack: the release step writes a valid index v1 for the repository URL, About in RTF", function()
+	local src = os.getenv("GHOSTREC_SRC") or "."
+	local ok, index = make_index("https://github.com/ghostrec-user/pw-ghost-rec", "v0.2.0")
+	T.ok(ok, "make-index.lua ran: " .. index)
+	T.ok(index:match('^<%?xml version="1.0" encoding="utf%-8"%?>\n<index version="1" name="pw%-ghost%-rec">'), "index v1 root")
+	T.ok(index:match('<category name="[^"]+">'), "category")
+	T.ok(index:match('<reapack name="ghostrec_Replace selected takes with clean recordings.lua" type="script" desc="[^"]+">'),
+		"reapack package of type script")
+	-- elements balanced, in ReaPack's nesting
+	local depth, stack = 0, {}
+	for close, name, selfclose in index:gsub("<!%[CDATA%[.-%]%]>", ""):gmatch("<(/?)([%w_]+)[^>]-(/?)>") do
+		if close == "/" then
+			T.eq(table.remove(stack), name, "closing tag")
+		elseif selfclose ~= "/" then
+			stack[#stack + 1] = name
+		end
+		depth = math.max(depth, #stack)
+	end
+	T.eq(#stack, 0, "every element closed")
+	local about = index:match("<description><!%[CDATA%[(.-)%]%]></description>")
+	T.ok(about and about:match("^{\\rtf1"), "About text is RTF")
+	T.ok(not about:find("\n#", 1, true), "no Markdown heading left in the RTF")
 	local main = T.read_file(src .. "/reascripts/ghostrec_Replace selected takes with clean recordings.lua")
 	local version = main:match("%-%- @version ([%d%.]+)")
-	T.ok(version, "@version in the main script")
-	T.contains(index, '<version name="' .. version .. '"', "index version")
+	T.contains(index, '<version name="' .. version .. '" author="pw-ghost-rec" time="2026-12-01T12:00:00Z">', "version")
+	local base = "https://raw.githubusercontent.com/ghostrec-user/pw-ghost-rec/v0.2.0/reascripts/"
 	local listed = 0
 	for url in index:gmatch("<source[^>]*>([^<]+)</source>") do
-		local rel = url:match("/reascripts/(.+)$"):gsub("%%20", " ")
+		T.eq(url:sub(1, #base), base, "source URL under the repository at the tag")
+		local rel = url:sub(#base + 1):gsub("%%20", " ")
 		local f = io.open(src .. "/reascripts/" .. rel, "rb")
 		T.ok(f, "listed file exists: " .. rel)
 		f:close()
@@ -294,26 +326,31 @@ case("reapack: index.xml matches the script headers and every file it lists exis
 		provided = provided + 1
 	end
 	T.eq(listed, provided, "sources in index vs @provides + the script")
-	-- every module the scripts can require is installed by ReaPack
+	-- every module the scripts can require is installed by ReaPack; every script has the
+	-- headers and finds its modules next to itself
 	local p = assert(io.popen('ls "' .. src .. '/reascripts/ghostrec"'))
 	for name in p:lines() do
 		if name:match("%.lua$") then T.contains(index, 'file="ghostrec/' .. name .. '"', "module in the index") end
 	end
 	p:close()
-	-- the committed index is what make-index.lua generates from the headers today
-	local base = index:match("<source main=\"main\">(.-)/ghostrec_Replace")
-	local time = index:match('time="([^"]+)"')
-	local interp = arg and arg[-1] or "lua5.4"
-	local p = assert(io.popen(string.format('GHOSTREC_INDEX_TIME=%s "%s" "%s/reascripts/make-index.lua" "%s"', time, interp,
-		src, base)))
-	local regenerated = p:read("a")
-	p:close()
-	T.eq(regenerated, index, "index.xml regenerated from the headers (run reascripts/make-index.lua)")
-	-- every script REAPER runs finds its modules next to itself
-	for _, name in ipairs({ "ghostrec_Settings.lua", "ghostrec_Watch inbox and replace takes automatically.lua",
+	for _, name in ipairs({ "ghostrec_Replace selected takes with clean recordings.lua", "ghostrec_Settings.lua",
+		"ghostrec_Watch inbox and replace takes automatically.lua",
 		"ghostrec_Replace all takes whose clean recording has arrived.lua" }) do
-		T.contains(T.read_file(src .. "/reascripts/" .. name), "package.path = script_dir", name)
+		local text = T.read_file(src .. "/reascripts/" .. name)
+		for _, tag in ipairs({ "description", "version", "author", "about" }) do
+			T.ok(text:match("\n%-%- @" .. tag) or text:match("^%-%- @" .. tag), name .. ": @" .. tag)
+		end
+		T.contains(index, name, "script in the index")
+		T.contains(text, "package.path = script_dir", name)
 	end
+	-- nothing committed carries a placeholder owner; the release step refuses one
+	local f = io.open(src .. "/reascripts/index.xml", "rb")
+	T.ok(f == nil, "no index.xml committed (the release step makes it)")
+	local bad, msg = make_index("https://github.com/OWNER/pw-ghost-rec", "main")
+	T.ok(not bad, "placeholder URL refused")
+	T.contains(msg, "is not a public repository URL", "message")
+	local none = make_index("", "")
+	T.ok(not none, "usage error without arguments")
 end)
 
 return cases
