@@ -177,7 +177,7 @@ function replace.take_id_of(file)
 	if not info or info.truncated then return false end
 	local m = core.find_take_marker(info, MARKER_SCAN_SECONDS, nil, slice.progress)
 	v = m and m.take_id or false
-	memory.set_take_id(file, v)
+	memory.set_take_id(file, v, info.frames)
 	return v
 end
 
@@ -274,8 +274,11 @@ function replace.plan_group(group, cfg, idx, ids)
 	end
 	local take_info, err = core.open_audio(group.file)
 	if not take_info then return nil, name .. ": " .. strip_path(err, group.file) end
-	local marker = core.find_take_marker(take_info, MARKER_SCAN_SECONDS, nil, slice.progress)
-	memory.set_take_id(group.file, marker and marker.take_id or false)
+	local marker = nil
+	if memory.take_id(group.file) ~= false then -- known to have no marker: not scanned again
+		marker = core.find_take_marker(take_info, MARKER_SCAN_SECONDS, nil, slice.progress)
+		memory.set_take_id(group.file, marker and marker.take_id or false)
+	end
 	local plan, why
 	if marker then
 		local cands = candidates_for(idx, marker.take_id, take_info.channels, marker.channel)
@@ -311,12 +314,43 @@ function replace.plan_group(group, cfg, idx, ids)
 	return plan
 end
 
+-- Frames of an audio file (header only), cached per index.
+local function frames_of(idx, path)
+	idx.frames = idx.frames or {}
+	local n = idx.frames[path]
+	if n == nil then
+		local info = core.open_audio(path)
+		n = info and info.frames or false
+		idx.frames[path] = n
+	end
+	return n
+end
+
 -- Clean ids to compare a marker-less file with: its siblings' ids first, then the newest
--- clean takes (up to search_recent), or only `only` when given.
+-- clean takes (up to search_recent), or only `only` when given. Automatic runs compare a
+-- file with a clean take once (project memory), and only with clean takes at least as
+-- long as the recording (the exporter records before and after REAPER does).
 local function content_ids(group, cfg, idx, only, auto)
 	local ids, seen = {}, {}
+	if auto then
+		local n = select(2, memory.take_id(group.file)) or frames_of(idx, group.file)
+		local keep = {}
+		for id, e in pairs(idx.by_id) do
+			local c = e.multi or select(2, next(e.mono))
+			local cn = c and frames_of(idx, c)
+			if not n or not cn or cn < n then keep[id] = false end
+		end
+		local base = only
+		only = {}
+		for id in pairs(idx.by_id) do
+			if keep[id] ~= false and (not base or base[id]) then only[id] = true end
+		end
+	end
 	for _, id in ipairs(sibling_ids(group)) do
-		if idx.by_id[id] and not (auto and memory.was_tried(group.file, id)) then seen[id] = true; ids[#ids + 1] = id end
+		if idx.by_id[id] and not (auto and (memory.was_tried(group.file, id) or not only[id])) then
+			seen[id] = true
+			ids[#ids + 1] = id
+		end
 	end
 	local recent = {}
 	for id in pairs(idx.by_id) do
@@ -533,6 +567,7 @@ function replace.run_arrived(opts)
 	local names, err = replace.list_inbox(cfg.inbox)
 	if not names then
 		slice.release()
+		if not opts.quiet then slice.msg(err, true) end
 		return 0, { err }
 	end
 	local idx = clean_index(cfg, names)
