@@ -126,11 +126,11 @@ case("slices: 'Replace all' over many old recordings never holds the UI longer t
 	local P = fresh()
 	set_cfg(P, sc.inbox, "cut")
 	local old = {}
-	for i = 1, 8 do
+	for i = 1, 5 do
 		local path = string.format("%s/Old-%03d.wav", dir, i)
-		silent_take(path, 60)
+		silent_take(path, 30)
 		old[#old + 1] = path
-		P.add_item(P.add_track(), path, 0, 60, 0)
+		P.add_item(P.add_track(), path, 0, 30, 0)
 	end
 	local tr = P.add_track()
 	P.add_item(tr, sc.take_path, 0, 2.0, 0)
@@ -165,12 +165,12 @@ end)
 
 case("slices: the conform runs in a coroutine resumed from defer, several slices for a long take", function()
 	local dir = T.dir("slices-conform")
-	local sc = scenario(dir, { frames = RATE * 20, clean_frames = RATE * 22, glitches = {
-		{ at = 100000, kind = "dropped", frames = 512 }, { at = 600000, kind = "replaced", frames = 300 } } })
+	local sc = scenario(dir, { frames = RATE * 8, clean_frames = RATE * 9, glitches = {
+		{ at = 100000, kind = "dropped", frames = 512 }, { at = 300000, kind = "replaced", frames = 300 } } })
 	local P = fresh()
 	set_cfg(P, sc.inbox, "cut")
 	local tr = P.add_track()
-	P.add_item(tr, sc.take_path, 0, 20.0, 0, { B_UISEL = 1 })
+	P.add_item(tr, sc.take_path, 0, 8.0, 0, { B_UISEL = 1 })
 	local in_conform_slices = {}
 	local real = core.conform_run
 	core.conform_run = function(...)
