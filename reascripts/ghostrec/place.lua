@@ -46,19 +46,54 @@ local function open_sources(path, n)
 	return list
 end
 
--- Joins inside the item (timeline seconds) of every take of the recording, and the glitch
--- markers. `entries`: {take, t0 = file frame at the item's start}.
+-- Gap glitches: take frames with no clean audio at all (docs/contracts.md "Gaps").
+local function gaps_of(report)
+	local list = {}
+	for _, g in ipairs(report.glitches) do
+		if g.kind == "gap" then list[#list + 1] = g end
+	end
+	return list
+end
+M.gaps_of = gaps_of
+
+-- Is take frame tf inside a gap?
+local function in_gap(gaps, tf)
+	for _, g in ipairs(gaps) do
+		if tf >= g.take_frame and tf < g.take_frame + g.frames then return true end
+	end
+	return false
+end
+
+-- Split points inside the item (timeline seconds) of every take of the recording, and the
+-- glitch markers. `entries`: {take, t0 = file frame at the item's start}. A join is where
+-- the offset changes; around a gap the item is cut hard at both ends (`hard`): the piece
+-- between keeps the recording.
 local function survey_item(plan, cfg, entries, P, L, counts)
 	local r = plan.take_info.rate
+	local gaps = gaps_of(plan.report)
 	local joins, seen = {}, {}
+	local function add(time, gap, hard)
+		if time <= P + 1e-9 or time >= P + L - 1e-9 then return end
+		local key = string.format("%.9f", time)
+		local j = seen[key]
+		if not j then
+			j = { time = time, gap = gap, hard = hard }
+			seen[key] = j
+			joins[#joins + 1] = j
+		elseif hard then
+			j.hard, j.gap = true, 0
+		end
+	end
 	for _, e in ipairs(entries) do
-		for _, j in ipairs(joins_in(plan.report.segments, e.t0, e.t0 + L * r)) do
-			local time = P + (j.frame - e.t0) / r
-			local key = string.format("%.9f", time)
-			if not seen[key] then
-				seen[key] = true
-				joins[#joins + 1] = { time = time, gap = j.gap / r }
+		local t1 = e.t0 + L * r
+		for _, g in ipairs(gaps) do
+			if g.take_frame + g.frames > e.t0 and g.take_frame < t1 then
+				add(P + (g.take_frame - e.t0) / r, 0, true)
+				add(P + (g.take_frame + g.frames - e.t0) / r, 0, true)
 			end
+		end
+		for _, j in ipairs(joins_in(plan.report.segments, e.t0, t1)) do
+			if not in_gap(gaps, j.frame - 1) then add(P + (j.frame - e.t0) / r, j.gap / r, false) end
 		end
 		if cfg.markers then
 			for _, g in ipairs(plan.report.glitches) do
@@ -101,8 +136,12 @@ local function plan_overlaps(pieces, half)
 		local pc, prev = pieces[i], pieces[i - 1]
 		local room = math.min(pc.e - pc.s, prev.e - prev.s) / 4
 		local h = math.min(half, room)
-		pc.pre = math.min(pc.join.gap + h, pc.s - prev.s)
-		prev.post = h
+		if pc.join.hard then
+			pc.pre, prev.post = 0, 0 -- next to recorded audio kept in a gap: a plain cut
+		else
+			pc.pre = math.min(pc.join.gap + h, pc.s - prev.s)
+			prev.post = h
+		end
 	end
 	for _, pc in ipairs(pieces) do pc.pre, pc.post = pc.pre or 0, pc.post or 0 end
 end
@@ -151,8 +190,19 @@ local function place_piece(pieces, i, before, plan, P)
 	for k = 0, reaper.CountTakes(pc.item) - 1 do
 		local take = reaper.GetTake(pc.item, k)
 		local lane = before.lanes[k]
-		if take and lane and lane.t0 then
-			local tf = lane.t0 + (pc.s - P) * r -- take frame at the piece's join
+		local tf = lane and lane.t0 and lane.t0 + (pc.s - P) * r -- take frame at the piece's join
+		if take and tf and in_gap(before.gaps, math.floor(tf + 0.5)) then
+			-- No clean audio here: the recording plays on, as it was.
+			local old = reaper.GetMediaItemTake_Source(take)
+			local rec = reaper.PCM_Source_CreateFromFile(plan.group.file)
+			if rec then
+				reaper.SetMediaItemTake_Source(take, rec)
+				if old then reaper.PCM_Source_Destroy(old) end
+				reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", (tf - pc.pre * r) / r)
+				reaper.SetMediaItemTakeInfo_Value(take, "I_CHANMODE", lane.chanmode)
+				reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", lane.name, true)
+			end
+		elseif take and tf then
 			local d = offset_at(plan.report.segments, math.floor(tf + 0.5))
 			local c0 = tf + d - pc.pre * r
 			reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", c0 / r)
@@ -182,14 +232,17 @@ function M.apply_item(plan, cfg, item, entries, counts)
 		fade_out_dir = reaper.GetMediaItemInfo_Value(item, "D_FADEOUTDIR"),
 		loopsrc = reaper.GetMediaItemInfo_Value(item, "B_LOOPSRC") ~= 0,
 		lanes = {},
+		gaps = gaps_of(plan.report),
 	}
 	local t0_of = {}
 	for _, e in ipairs(entries) do t0_of[e.take] = e.t0 end
 	for k = 0, reaper.CountTakes(item) - 1 do
 		local take = reaper.GetTake(item, k)
 		if take then
+			local _, name = reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", "", false)
 			before.lanes[k] = { t0 = t0_of[take], so = reaper.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS"),
-				rate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE") }
+				rate = reaper.GetMediaItemTakeInfo_Value(take, "D_PLAYRATE"),
+				chanmode = reaper.GetMediaItemTakeInfo_Value(take, "I_CHANMODE"), name = name or "" }
 		end
 	end
 	local joins = survey_item(plan, cfg, entries, P, L, counts)

@@ -35,7 +35,7 @@ GHOSTREC_SRC="$here" /usr/bin/time -f "%U %S %M" -o "$tmp/lua.time" \
 t1=$(now)
 echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s wall, $(awk '{ printf "%.2f s CPU, max RSS %d KiB", $1 + $2, $3 }' "$tmp/lua.time")"
 
-GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777
+GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777 0
 
 if cmp -s "$tmp/c.json" "$tmp/lua.json"; then
 	echo "reports: identical ($(grep -c '"kind"' "$tmp/lua.json") glitches)"

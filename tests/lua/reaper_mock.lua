@@ -919,27 +919,22 @@ function M.new(opts)
 			if a.D_POSITION ~= b.D_POSITION then return a.D_POSITION < b.D_POSITION end
 			return a.id < b.id
 		end)
-		-- who plays at each frame: later items replace earlier ones by the mix behaviour
-		local owner = {}
-		for idx, it in ipairs(items) do
-			local p0 = frames_of(it.D_POSITION, rate)
-			local f0 = math.max(0, math.ceil(p0))
-			local f1 = math.min(nframes, math.ceil(frames_of(it.D_POSITION + it.D_LENGTH, rate)))
-			local mode = mixmode(it)
-			for f = f0, f1 - 1 do
-				local list = owner[f]
-				if not list then list = {}; owner[f] = list end
-				local replace = false
-				if mode == 2 and #list > 0 then replace = true end
-				if mode == 0 and #list > 0 then
-					replace = true
-					for _, o in ipairs(list) do
-						local enclose = o.D_POSITION <= it.D_POSITION and o.D_POSITION + o.D_LENGTH >= it.D_POSITION + it.D_LENGTH
-						if not enclose then replace = false end
+		-- where an item is silenced: later items replace earlier ones by the mix behaviour
+		local silenced = {}
+		for i, a in ipairs(items) do
+			local list = {}
+			local a0, a1 = a.D_POSITION, a.D_POSITION + a.D_LENGTH
+			for j = i + 1, #items do
+				local b = items[j]
+				local b0, b1 = b.D_POSITION, b.D_POSITION + b.D_LENGTH
+				if b0 < a1 and b1 > a0 then
+					local mode = mixmode(b)
+					if mode == 2 or (mode == 0 and a0 <= b0 and a1 >= b1) then
+						list[#list + 1] = { math.ceil(frames_of(math.max(a0, b0), rate)), math.ceil(frames_of(math.min(a1, b1), rate)) }
 					end
 				end
-				if replace then owner[f] = { it } else list[#list + 1] = it end
 			end
+			silenced[a] = list
 		end
 		for _, it in ipairs(items) do
 			local tk = it.takes[it.cur]
@@ -954,9 +949,10 @@ function M.new(opts)
 				local n = info.channels
 				local mode = tk.I_CHANMODE
 				local loop = it.B_LOOPSRC ~= 0
+				local quiet = silenced[it]
 				for f = f0, f1 - 1 do
-					local plays = false
-					for _, o in ipairs(owner[f] or {}) do if o == it then plays = true end end
+					local plays = true
+					for _, q in ipairs(quiet) do if f >= q[1] and f < q[2] then plays = false end end
 					local base = plays and map(src0 + (f - f0), loop)
 					if base then
 						local g = fade_gain(it, f - p0, rate) * it.D_VOL * tk.D_VOL

@@ -120,7 +120,7 @@ local function silent_take(path, seconds)
 	f:close()
 end
 
-case("slices: 'Replace all' over many old recordings never holds the UI longer than 100 ms; a repeat reads no old take", function()
+case("slices: 'Replace all' over old recordings and a new take never holds the UI longer than 100 ms; a repeat reads no old take", function()
 	local dir = T.dir("slices")
 	local sc = scenario(dir, { take_name = "New-001.wav" })
 	local P = fresh()
@@ -153,6 +153,7 @@ case("slices: 'Replace all' over many old recordings never holds the UI longer t
 		if in_conform[i] then engine = math.max(engine, ms) else longest = math.max(longest, ms) end
 	end
 	T.ok(longest <= 100, string.format("longest slice outside the conform engine %.1f ms (model)", longest))
+	T.ok(engine <= 100, string.format("longest slice in the conform engine %.1f ms (model)", engine))
 	print(string.format("     longest slice %.1f ms outside the conform engine, %.1f ms with it (model)", longest, engine))
 	-- the exporter triggers it again after the next delivery: the old takes' heads are not read again
 	for _, path in ipairs(old) do P.opens[path] = 0 end
@@ -660,6 +661,65 @@ case("project memory: an undone automatic replacement does not come back after a
 	tr.items[1].B_UISEL = 1
 	run_script(P2, "ghostrec_Replace selected takes with clean recordings.lua")
 	T.eq(#P2.undo_points, 1, "replaced on request")
+end)
+
+---------------------------------------------------------------------------------------------
+-- Gaps (docs/contracts.md): frames the clean take does not hold keep the recording.
+---------------------------------------------------------------------------------------------
+case("gaps: where the clean take holds no audio the recording plays on, cut, not crossfaded", function()
+	local dir = T.dir("gaps")
+	local sc = scenario(dir, { write_clean = false, glitches = { { at = 20000, kind = "dropped", frames = 256 },
+		{ at = 70000, kind = "dropped", frames = 512 } } })
+	-- the exporter was down for take frames [50000, 54000): zeros in the clean file, and the
+	-- sidecar says they are a gap
+	local d = 12000 + 256
+	local gap_c, gap_n = 50000 + d, 4000
+	local clean = { {}, {} }
+	for c = 1, 2 do
+		for i, v in ipairs(sc.clean[c]) do clean[c][i] = (i - 1 >= gap_c and i - 1 < gap_c + gap_n) and 0.0 or v end
+	end
+	G.write_clean(sc.inbox, sc.take_id, RATE, clean, 15000, { lua_writer = true })
+	local side = sc.inbox .. "/ghostrec-" .. sc.take_id .. ".json"
+	local text = T.read_file(side):gsub("}%s*$", string.format(',"gaps":[{"frame":%d,"frames":%d,"cause":"exporter-down"}]}\n',
+		gap_c, gap_n))
+	local f = io.open(side, "wb"); f:write(text); f:close()
+	local P = fresh()
+	set_cfg(P, sc.inbox, "crossfade", 4)
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 1.0, 2.0, 0, { B_UISEL = 1 })
+	run_script(P, "ghostrec_Replace selected takes with clean recordings.lua")
+	T.eq(#P.undo_points, 1, "replaced: " .. table.concat(P.console))
+	local kinds = {}
+	for _, m in ipairs(P.markers) do kinds[#kinds + 1] = m.name:match("^ghostrec: (%a+)") end
+	T.contains(table.concat(kinds, ","), "gap", "gap marked")
+	local f0 = RATE
+	local out = P.render_track(tr, RATE, f0 + 2 * RATE, 2)
+	-- inside the gap: REAPER's own recording, exactly
+	local ti = assert(core.open_audio(sc.take_path))
+	local rd = assert(core.reader(ti))
+	local rec = rd:read(50000, gap_n)
+	rd:close()
+	for i = 0, gap_n - 1 do
+		for c = 1, 2 do
+			local got, want = out[c][f0 + 50000 + i + 1], rec[i * 2 + c]
+			if got ~= want then error(string.format("gap frame %d ch %d: %.9g, recording %.9g", 50000 + i, c, got, want)) end
+		end
+	end
+	-- elsewhere: the pristine audio (the truth's segments, split at the gap)
+	local truth = { segments = {} }
+	for _, s in ipairs(sc.truth.segments) do
+		if s.take_start < 50000 and s.take_end > 50000 then
+			truth.segments[#truth.segments + 1] = { take_start = s.take_start, take_end = 50000, clean_start = s.clean_start }
+			truth.segments[#truth.segments + 1] = { take_start = 54000, take_end = s.take_end,
+				clean_start = s.clean_start + 54000 - s.take_start }
+		else
+			truth.segments[#truth.segments + 1] = s
+		end
+	end
+	local mask = join_mask(sc.truth, function(tf) return f0 + tf end, 0.002 * RATE)
+	for c = 1, 2 do
+		check_render(out[c], sc.clean[c], truth, f0, f0 + 2 * RATE, function(f) return f - f0 end, mask, "outside the gap ch" .. c)
+	end
 end)
 
 return cases
