@@ -189,6 +189,24 @@ static void print_graph(struct jv g)
 		printf("WARNING %s\n", str(x, w, sizeof(w)));
 }
 
+static void print_journal(struct jv j)
+{
+	char b1[64], b2[64], b3[64];
+	if (!j.p || j.p[0] == 'n')
+		return;
+	struct jv gaps = get(j, "gaps"), g;
+	int n = 0;
+	while (item(gaps, n).p)
+		n++;
+	printf("  journal %s .. %s  (", str(get(j, "from_utc"), b1, sizeof(b1)), str(get(j, "to_utc"), b2, sizeof(b2)));
+	print_duration(num(get(j, "seconds")));
+	printf(", %.1f MiB, %d gap(s)%s%s)\n", num(get(j, "bytes")) / 1048576.0, n,
+	       yes(get(j, "disk_full")) ? ", DISK FULL: " : "", yes(get(j, "disk_full")) ? str(get(j, "error"), b3, sizeof(b3)) : "");
+	for (int i = n > 5 ? n - 5 : 0; (g = item(gaps, i)).p; i++)
+		printf("    gap at frame %.0f: %.0f frames (%s)\n", num(get(g, "frame")), num(get(g, "frames")),
+		       str(get(g, "cause"), b1, sizeof(b1)));
+}
+
 static void print_status(struct jv root, int takes_only)
 {
 	char b1[256], b2[64];
@@ -212,8 +230,8 @@ static void print_status(struct jv root, int takes_only)
 			struct jv c = get(n, "counters");
 			printf("%.0f Hz  %.0f ch  ring %.2f s  fill %3.0f%%  backlog %3.0f%%  xruns %.0f  overruns %.0f  "
 			       "markers %.0f\n", num(get(n, "rate")), num(get(n, "channels")), num(get(n, "ring_seconds")),
-			       100 * num(get(n, "ring_fill")), 100 * num(get(n, "spool_backlog")), num(get(c, "xruns")),
-			       num(get(c, "overruns")), num(get(c, "markers")));
+			       100 * num(get(n, "ring_fill")), 100 * num(get(n, "spool_backlog")), num(get(c, "xruns")), num(get(c, "overruns")), num(get(c, "markers")));
+			print_journal(get(n, "journal"));
 		}
 		struct jv rc = get(root, "recorder"), wc = get(root, "counters"), ctl = get(root, "ctl");
 		printf("takes started %.0f  spooled %.0f  failed %.0f  lost frames %.0f  |  finalized %.0f  "

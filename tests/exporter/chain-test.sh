@@ -21,6 +21,7 @@ SMBD=$S/tests/exporter/smbd.sh
 ring=4 preroll=0.5 postroll=0.25
 [ "$scenario" = long-take ] && ring=0.25 preroll=0.1 postroll=0.1
 [ "$scenario" = late-marker ] && ring=30 # the ring still holds the take when it is checked
+[ "$scenario" = export ] && ring=30 # the ring still holds the exported range when it is checked
 [ "$scenario" = fault-matrix ] && ring=2 # faults longer than the ring lose audio: exact gaps
 rate=48000
 preroll_frames=$(python3 -c "print(round($preroll*$rate))")
@@ -677,6 +678,37 @@ fault-matrix)
 	echo "measured: exporter RssAnon $(awk '/RssAnon/ {print $2, $3}' "/proc/$EXP_PID/status")"
 	echo
 	cat "$table"
+	;;
+export)
+	mkdir -p "$T/outbox"
+	start_exporter --outbox "$T/outbox"
+	say "no /record at all: the journal holds what the node heard"
+	wait_json '.nodes[0].journal.seconds >= 3' || fail "the journal does not grow"
+	"$CTL" status | grep -i journal || fail "ghostrec-ctl status does not show the journal"
+	status | jq -e '.nodes[0].journal | .from_utc != null and .to_utc != null and .bytes > 0 and (.gaps | length) == 0' \
+		>/dev/null || fail "status does not show the journal's span, size and gaps"
+	wf=$(status | jq '.nodes[0].write_frame')
+	from=$((wf - 2 * rate)) to=$((wf - rate / 2))
+	say "ghostrec-ctl export --from frame:$from --to frame:$to -o export.wav (a range recorded before any /record)"
+	"$CTL" export --from "frame:$from" --to "frame:$to" -o "$T/export.wav" || fail "export failed"
+	"$RINGCHECK" "$NODE" "$T/export.wav" --start "$from" || fail "the export is not what the node's ring holds"
+	[ "$(jq .frames "$T/export.json" 2>/dev/null || true)" = "" ] # -o writes the WAV only
+	got=$(python3 "$S/tests/exporter/gr-check-gaps.py" "$T/outbox/$(ls "$T/outbox" | grep -m1 '^ghostrec-[0-9]*\.wav$')") ||
+		fail "the delivered export is not exact: $got"
+	echo "$got" | jq -e --argjson n $((to - from)) '.frames == $n and (.gaps | length) == 0' >/dev/null ||
+		fail "the delivered export does not hold frames $from..$to: $got"
+	say "by wall clock: the last 3 s up to 1 s ago"
+	"$CTL" export --from -3 --to -1 -o "$T/export-time.wav" || fail "export by time failed"
+	n=$(python3 -c "import struct,sys; b=open(sys.argv[1],'rb').read(); i=b.index(b'data'); print(struct.unpack('<I', b[i+4:i+8])[0] // 8)" "$T/export-time.wav")
+	echo "export by time: $n frames"
+	[ "$n" -ge $((2 * rate - rate / 10)) ] && [ "$n" -le $((2 * rate + rate / 10)) ] || fail "2 s by the clock gave $n frames"
+	say "bad ranges: one clear line each"
+	! "$CTL" export --from frame:5 --to frame:4 -o "$T/x.wav" 2>"$T/err1" || fail "an empty range was exported"
+	cat "$T/err1"
+	! "$CTL" export --from yesterday --to now 2>"$T/err2" || fail "a bad time was accepted"
+	cat "$T/err2"
+	grep -q "not a time" "$T/err2" || fail "no clear message for a bad time"
+	stop_signal
 	;;
 *)
 	fail "unknown scenario $scenario"

@@ -1,9 +1,10 @@
 /* Checks a clean take against the node's own ring, independently of the exporter:
- *   gr-ring-check NODE WAV
+ *   gr-ring-check NODE WAV [--start FRAME]
  * The node's marker table gives the absolute frame where it marked the take (take id from the
  * file's bext); with the file's marker_frame that fixes where the file starts on the ring's
  * timeline, and every frame of the file must equal the ring there, bit-exact (the ring must
- * still hold the take: give the node a ring longer than the test). Exit 1 on any mismatch. */
+ * still hold the take: give the node a ring longer than the test). With --start the file is
+ * a range export that starts at that ring frame (no marker). Exit 1 on any mismatch. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,11 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: gr-ring-check NODE WAV\n");
+	int64_t given_start = -1;
+	if (argc == 5 && !strcmp(argv[3], "--start"))
+		given_start = atoll(argv[4]);
+	else if (argc != 3) {
+		fprintf(stderr, "usage: gr-ring-check NODE WAV [--start FRAME]\n");
 		return 2;
 	}
 	struct ghostrec_takemeta m;
@@ -40,6 +44,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		if (mk[i].take_id == m.take_id)
 			marker_abs = (int64_t)mk[i].frame;
+	if (given_start >= 0)
+		marker_abs = given_start + (int64_t)m.marker_frame;
 	if (marker_abs < 0 || (uint64_t)marker_abs < m.marker_frame) {
 		fprintf(stderr, "gr-ring-check: the node has no usable marker for take %u\n", m.take_id);
 		return 1;
