@@ -18,6 +18,7 @@
 #include "spool.h"
 
 #define BUILD_CHUNK 8192u
+#define BUILD_MAX_PER_TICK (1u << 20) /* frames a take is written by per tick: the loop stays responsive */
 #define SYNC_INTERVAL_S 1.0
 
 static void *g_zctx; /* for nodes that only recovered takes mention */
@@ -353,10 +354,10 @@ static void build(struct recorder *r, struct active_take *a)
 	struct capture *c = &r->caps[a->node];
 	if (t->state != TAKE_RECORDING && t->state != TAKE_POSTROLL)
 		return;
-	uint64_t jend;
+	uint64_t jend, budget = BUILD_MAX_PER_TICK;
 	if (!ghostrec_journal_end(&c->j, t->instance, &jend))
 		return;
-	for (;;) {
+	while (budget > 0) {
 		uint64_t pos = t->start_frame + t->spooled, limit = take_spool_limit(t, jend), n = 0;
 		if (pos >= limit || t->state == TAKE_SPOOLED)
 			return;
@@ -365,8 +366,9 @@ static void build(struct recorder *r, struct active_take *a)
 		enum ghostrec_journal_where w = ghostrec_journal_locate(&c->j, t->instance, pos, &n, &seg, cause);
 		if (n > limit - pos)
 			n = limit - pos;
-		if (n > BUILD_CHUNK)
-			n = BUILD_CHUNK;
+		if (n > (w == GHOSTREC_JOURNAL_DATA ? BUILD_CHUNK : budget))
+			n = w == GHOSTREC_JOURNAL_DATA ? BUILD_CHUNK : budget;
+		budget -= n < budget ? n : budget;
 		if (w == GHOSTREC_JOURNAL_GONE && t->spooled == 0) {
 			/* the journal starts after the preroll would: the take starts there */
 			uint64_t lost = n < t->marker_frame - t->start_frame ? n : t->marker_frame - t->start_frame;
@@ -396,11 +398,17 @@ static void build(struct recorder *r, struct active_take *a)
 		} else if (w == GHOSTREC_JOURNAL_HOLE || w == GHOSTREC_JOURNAL_GONE) {
 			e = take_output_append(&a->out, NULL, t->channels, (uint32_t)n);
 			if (e == 0) {
+				/* one log line and one state save per gap, not per piece of it */
+				const struct take_gap *lg = t->n_gaps ? &t->gaps[t->n_gaps - 1] : NULL;
+				bool new_gap = !lg || lg->frame + lg->frames != t->spooled;
 				take_add_gap(t, t->spooled, n, w == GHOSTREC_JOURNAL_HOLE ? cause : "other");
 				r->counters.lost_frames += n;
-				log_err("take %" PRIu32 ": file frames %" PRIu64 "..%" PRIu64 " hold no audio (%s): a gap, "
-					"flagged in the take's metadata", t->take_id, t->spooled, t->spooled + n, cause);
-				save(r, a);
+				if (new_gap) {
+					log_err("take %" PRIu32 ": from file frame %" PRIu64 " on the journal holds no audio "
+						"(%s): a gap, flagged in the take's metadata", t->take_id, t->spooled,
+						w == GHOSTREC_JOURNAL_HOLE ? cause : "other");
+					save(r, a);
+				}
 			}
 		} else {
 			return;
@@ -412,8 +420,7 @@ static void build(struct recorder *r, struct active_take *a)
 					" errors so far)", t->take_id, strerror(-e), r->counters.spool_errors);
 			return;
 		}
-		bool done = take_add_spooled(t, n);
-		if (w != GHOSTREC_JOURNAL_DATA || done)
+		if (take_add_spooled(t, n))
 			save(r, a);
 	}
 }
@@ -565,8 +572,13 @@ void recorder_tick(struct recorder *r, double now)
 		}
 		build(r, a);
 		check_node(r, a, now);
-		if (a->out.n && now - a->last_sync > SYNC_INTERVAL_S) {
-			take_output_sync(&a->out);
+		/* durable at least once a second, and never more than 4 MiB behind: finishing a take
+		 * then syncs little */
+		if (a->out.n && (now - a->last_sync > SYNC_INTERVAL_S ||
+				 a->out.f[0].unsynced * a->t.channels * 4 > (4u << 20))) {
+			/* the files first, then the state that counts their frames and gaps */
+			if (take_output_sync(&a->out) == 0)
+				save(r, a);
 			a->last_sync = now;
 		}
 		if (a->t.state == TAKE_FAILED) {
@@ -629,7 +641,14 @@ void recorder_recover(struct recorder *r, double now)
 			if (open_output(r, &a, false) < 0) /* a take that never got audio: start its files */
 				continue;
 		}
+		/* what the state counts (saved after the files were synced) is what the files surely
+		 * hold, with every gap in it listed; the rest is written again from the journal */
 		uint64_t held = take_output_frames(&a.out);
+		if (a.t.state != TAKE_SPOOLED && held > a.t.spooled) {
+			for (unsigned i = 0; i < a.out.n; i++)
+				takefile_truncate(&a.out.f[i], a.t.spooled);
+			held = a.t.spooled;
+		}
 		if (a.t.state == TAKE_SPOOLED && held < a.t.spooled) {
 			log_err("take %" PRIu32 ": its files hold %" PRIu64 " of %" PRIu64 " frames; rewriting the rest "
 				"from the journal", a.t.take_id, held, a.t.spooled);
