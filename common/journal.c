@@ -364,6 +364,9 @@ int64_t ghostrec_journal_append(struct ghostrec_journal *j, uint64_t instance, u
 			}
 			put += (size_t)w;
 		}
+		/* start the write-back now, so the periodic fdatasync finds little left to do */
+		if (put)
+			sync_file_range(j->fd, (off_t)(last->frames * fb), (off_t)put, SYNC_FILE_RANGE_WRITE);
 		uint32_t whole = (uint32_t)(put / fb);
 		if (put != (size_t)whole * fb) {
 			/* a torn frame: cut it off, the frame was not written */

@@ -187,6 +187,8 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 			takefile_truncate(f, f->frames);
 			return e;
 		}
+		/* write-back starts now: the syncs (and the one when the take ends) find little to do */
+		sync_file_range(f->fd, off, (off_t)k * bpf, SYNC_FILE_RANGE_WRITE);
 		done += k;
 	}
 	f->frames += n;

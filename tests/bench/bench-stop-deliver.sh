@@ -30,7 +30,7 @@ EXP_PID=
 PACE_PID=
 trap 'for p in $EXP_PID $PACE_PID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pw_env_stop' EXIT
 pw_env_wait_node "$PW_ENV_NODE"
-"$B/tests/bench/gr-pace" "${SPEED:-50}" >/dev/null &
+"$B/tests/exporter/gr-pace" "${SPEED:-50}" >/dev/null &
 PACE_PID=$!
 pw_env_wait_node gr-pace
 "$B/exporter/ghostrec-exporter" --node "$PW_ENV_NODE" --osc-port 0 --spool-dir "$T/spool" --outbox "$T/outbox" \

@@ -37,6 +37,13 @@ if [ "$scenario" = two-nodes ]; then
 		> "$dropin_dir/61-ghostrec-b.conf"
 	export PW_ENV_DROPINS="$dropin_dir/61-ghostrec-b.conf"
 fi
+SIGNAL_ARGS=()
+if [ "$scenario" = fault-matrix ]; then
+	# freewheel graph paced at real time by gr-pace: a late cycle is late, never an xrun, so
+	# every frame missing from a take is one the exporter did not keep
+	export PW_ENV_GHOSTREC_ARGS="node.group = pipewire.freewheel"
+	SIGNAL_ARGS=(--group pipewire.freewheel)
+fi
 PW_ENV_QUANTUM=${CHAIN_QUANTUM:-1024} pw_env_start
 [ -n "${dropin_dir:-}" ] && rm -rf "$dropin_dir"
 NODE=$PW_ENV_NODE
@@ -50,6 +57,7 @@ cleanup() {
 	if [ -n "$EXP_PID" ]; then kill "$EXP_PID" 2>/dev/null || true; wait "$EXP_PID" 2>/dev/null || true; fi
 	if [ -n "$SIG_PID" ]; then kill "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true; fi
 	if [ -n "${SIG_B_PID:-}" ]; then kill "$SIG_B_PID" 2>/dev/null || true; fi
+	if [ -n "${PACE_PID:-}" ]; then kill "$PACE_PID" 2>/dev/null || true; fi
 	"$SMBD" stop "$T/smb" 2>/dev/null || true
 	if [ -n "${FAULT_MNT:-}" ]; then umount -l "$FAULT_MNT" 2>/dev/null || true; fi
 }
@@ -76,8 +84,14 @@ r=$(printf '{"ghostrec":1,"req":"set","ring_seconds":%s}' "$ring" |
 echo "$r" | jq -e --argjson want "$ring" '.ok == true and .ring_seconds == $want' >/dev/null ||
 	fail "node did not take ring_seconds $ring: $r"
 
+start_pace() {
+	"$GHOSTREC_BUILD_DIR/tests/exporter/gr-pace" 1 >/dev/null 2>&1 &
+	PACE_PID=$!
+	pw_env_wait_node gr-pace
+}
+[ "$scenario" = fault-matrix ] && start_pace
 # deterministic player + capture of the node's output
-"$SIGNAL" --capture "$T/capture.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
+"$SIGNAL" "${SIGNAL_ARGS[@]}" --capture "$T/capture.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
 SIG_PID=$!
 pw_env_wait_node gr-player
 pw_env_wait_node gr-capture
@@ -551,7 +565,8 @@ fault-matrix)
 	GAPCHECK="python3 $S/tests/exporter/gr-check-gaps.py"
 	# the journal keeps 8 MB in 2 s files: it rotates while the takes run, and never on its own
 	# frees the space the disk-full faults take away
-	FAULT_ARGS="--outbox $T/outbox --journal-max-bytes 8M --journal-segment-seconds 2 --journal-min-free 0"
+	export GHOSTREC_LOG_TIME=1
+	FAULT_ARGS="--outbox $T/outbox --journal-max-bytes 8M --journal-segment-seconds 2 --journal-min-free 0 --destination="
 	start_exporter $FAULT_ARGS
 	table=$T/table.txt
 	printf '%-28s | %12s | %12s | %-44s | %-44s | %s\n' fault "frames heard" "in clean take" \
@@ -606,7 +621,7 @@ fault-matrix)
 	say "disk full, then space back in 40 KB steps every 0.1 s"
 	steps() {
 		fill_disk
-		sleep 2.5
+		sleep 4 # longer than the ring, also when the graph runs a little slow
 		rm -f "$SPOOL/fill2.bin"
 		for i in $(seq 40); do truncate -s -40K "$SPOOL/fill.bin"; sleep 0.1; done
 		free_disk
@@ -641,18 +656,42 @@ fault-matrix)
 	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "not recording"
 	sleep 0.5
 	old_pid=$(status | jq '.nodes[0].writer_pid')
+	shm=/dev/shm$(status | jq -r '.nodes[0].shm')
 	kill -9 "$PW_ENV_PW_PID"
 	wait "$PW_ENV_PW_PID" 2>/dev/null || true
 	kill "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true; SIG_PID=
+	kill "$PACE_PID" 2>/dev/null || true; wait "$PACE_PID" 2>/dev/null || true; PACE_PID=
 	wait_json '.nodes[0].attached == false' 5 || fail "the exporter stays attached to a dead ring"
 	pipewire >>"$PW_ENV_DIR/pipewire.log" 2>&1 &
 	PW_ENV_PW_PID=$!
+	# the node is back when its new ring is published: magic set, another writer pid
+	# (struct ghostrec_ring_header: magic at 0, writer_pid at 176)
+	back=$(python3 - "$shm" "$old_pid" <<-'PY'
+	import struct, sys, time
+	deadline = time.time() + 15
+	while time.time() < deadline:
+	    try:
+	        with open(sys.argv[1], 'rb') as f:
+	            h = f.read(192)
+	        if len(h) >= 180 and struct.unpack_from('<I', h, 0)[0] == 0x52474847 and \
+	                struct.unpack_from('<i', h, 176)[0] != int(sys.argv[2]):
+	            break
+	    except OSError:
+	        pass
+	    time.sleep(0.002)
+	print('%.3f' % time.monotonic())
+	PY
+	)
+	wait_json ".nodes[0].attached == true and .nodes[0].writer_pid != $old_pid" 5 || fail "no re-attach within 5 s"
+	# the exporter's own log says when it attached (GHOSTREC_LOG_TIME: monotonic seconds)
+	attached_at=$(grep "node $NODE: attached to" "$T/exporter.log" | tail -1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
+	reattach=$(python3 -c "print(round($attached_at - $back, 3))")
+	echo "measured: re-attached $reattach s after the node's new ring was published"
+	python3 -c "import sys; sys.exit($reattach > 1.0)" || fail "re-attach took $reattach s (more than 1 s)"
 	pw_env_wait_for pw_env_core_ready || fail "PipeWire did not come back"
 	pw_env_wait_node "$NODE"
-	back=$(date +%s.%N)
-	wait_json ".nodes[0].attached == true and .nodes[0].writer_pid != $old_pid" 5 || fail "no re-attach"
-	echo "measured: re-attached $(python3 -c "import time; print(round(time.time() - $back, 3))") s after the node was back"
-	"$SIGNAL" --capture "$T/capture-2.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
+	start_pace
+	"$SIGNAL" "${SIGNAL_ARGS[@]}" --capture "$T/capture-2.raw" --max-seconds 100 >"$T/signal.out" 2>&1 &
 	SIG_PID=$!
 	pw_env_wait_node gr-player
 	for c in 0:FL 1:FR; do

@@ -1,8 +1,9 @@
 /* Test client for the private PipeWire graph: plays the deterministic signal (test-signal.h)
  * from a DSP filter node "gr-player" (ports output_0..), and records whatever reaches the
  * filter node "gr-capture" (ports input_0..) into a raw float32 interleaved file on exit.
- *   gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X]
- * (--suffix X names the nodes gr-playerX / gr-captureX, for several at once)
+ *   gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X] [--group G]
+ * (--suffix X names the nodes gr-playerX / gr-captureX, for several at once; --group G puts
+ * them in node.group G, e.g. pipewire.freewheel: driven without xruns)
  * Prints "ready" once both nodes exist; stops on SIGTERM/SIGINT. */
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct port {
 };
 
 struct app {
+	const char *group;
 	struct pw_main_loop *loop;
 	struct pw_filter *player, *capture;
 	struct port *out[MAX_CH], *in[MAX_CH];
@@ -77,7 +79,7 @@ static struct pw_filter *make(struct app *a, const char *name, enum pw_direction
 	struct pw_filter *f = pw_filter_new_simple(pw_main_loop_get_loop(a->loop), name,
 		pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY, "Filter",
 				  PW_KEY_MEDIA_ROLE, "DSP", PW_KEY_NODE_NAME, name,
-				  PW_KEY_NODE_ALWAYS_PROCESS, "true", NULL), ev, a);
+				  PW_KEY_NODE_ALWAYS_PROCESS, "true", a->group ? "node.group" : NULL, a->group, NULL), ev, a);
 	for (uint32_t c = 0; c < a->channels; c++) {
 		char pname[32];
 		snprintf(pname, sizeof(pname), "%s_%u", dir == PW_DIRECTION_OUTPUT ? "output" : "input", c);
@@ -106,8 +108,10 @@ int main(int argc, char **argv)
 			suffix = argv[++i];
 		else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
 			max_s = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--group") && i + 1 < argc)
+			a.group = argv[++i];
 		else {
-			fprintf(stderr, "usage: gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X]\n");
+			fprintf(stderr, "usage: gr-signal [--channels N] [--capture FILE] [--max-seconds S] [--suffix X] [--group G]\n");
 			return 2;
 		}
 	}

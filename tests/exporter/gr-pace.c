@@ -1,4 +1,4 @@
-/* Bench helper: paces a freewheeling PipeWire graph at SPEED times real time (a freewheel graph
+/* Test and bench helper: paces a freewheeling PipeWire graph at SPEED times real time (a freewheel graph
  * otherwise runs as fast as it completes, faster than a journal can be written). A filter node
  * without ports in the freewheel group that, every cycle, sleeps until the graph's frames are no
  * further ahead of the clock than SPEED allows.
