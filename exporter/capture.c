@@ -100,7 +100,11 @@ void capture_pump(struct capture *c, struct node_link *nl, double now, float **s
 				c->pos = info.oldest_frame;
 			log_info("node %s: journal continues at frame %" PRIu64, nl->name, c->pos);
 		} else {
-			c->pos = info.oldest_frame;
+			/* a new timeline: start a little after the oldest frame, which the writer is about
+			 * to overwrite (starting right there races it and always loses a few frames) */
+			uint64_t margin = info.capacity / 8 < info.rate / 10 ? info.capacity / 8 : info.rate / 10;
+			c->pos = info.write_frame - info.oldest_frame > 2 * margin ? info.oldest_frame + margin :
+				 info.oldest_frame;
 			log_info("node %s: journal starts at frame %" PRIu64 " (instance %016" PRIx64 ")", nl->name,
 				 c->pos, info.instance);
 		}

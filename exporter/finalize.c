@@ -104,66 +104,52 @@ static void fill_meta(struct ghostrec_takemeta *meta, const struct take *t)
 	snprintf(meta->format, sizeof(meta->format), "%s", t->format == TAKE_FORMAT_PCM24 ? "pcm24" : "float32");
 }
 
-/* The sidecar with the take's gaps ("gaps": [{"frame", "frames", "cause"}], file frames). */
-static int write_sidecar(const char *path, const struct ghostrec_takemeta *m, const struct take *t)
-{
-	char buf[16384];
-	int n = ghostrec_takemeta_to_json(m, buf, sizeof(buf) - 8192);
-	if (n < 1 || buf[n - 1] != '}')
-		return -EOVERFLOW;
-	size_t pos = (size_t)n - 1;
-	pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, ",\"gaps\":[");
-	for (unsigned i = 0; i < t->n_gaps; i++)
-		pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s{\"frame\":%" PRIu64 ",\"frames\":%" PRIu64
-					",\"cause\":\"%s\"}", i ? "," : "", t->gaps[i].frame, t->gaps[i].frames,
-					t->gaps[i].cause);
-	pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "]}\n");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, buf, pos);
-	int e = w == (ssize_t)pos ? 0 : (w < 0 ? -errno : -EIO);
-	if (e == 0 && fsync(fd) < 0)
-		e = -errno;
-	close(fd);
-	return e;
-}
-
 int take_output_finish(struct take_output *o, const struct take *t, char *err, size_t errsize)
 {
 	struct ghostrec_takemeta meta;
 	char path[4400], desc[256];
 	fill_meta(&meta, t);
+	for (unsigned g = 0; g < t->n_gaps; g++)
+		if (ghostrec_takemeta_add_gap(&meta, t->gaps[g].frame, t->gaps[g].frames, t->gaps[g].cause) < 0) {
+			SET_ERR("%s: out of memory for the gap list", o->dir);
+			ghostrec_takemeta_clear(&meta);
+			return -1;
+		}
+	int rc = -1;
 	for (unsigned i = 0; i < o->n; i++) {
 		file_path(path, sizeof(path), o, t, i);
 		if (o->f[i].frames != t->spooled) {
 			SET_ERR("%s: holds %" PRIu64 " frames, the take %" PRIu64, path, o->f[i].frames, t->spooled);
 			return -1;
 		}
-		struct ghostrec_takemeta m = meta;
+		struct ghostrec_takemeta m = meta; /* shares the gap list */
 		m.channels = i == 0 ? t->channels : 1;
 		ghostrec_takemeta_bext_description(&m, desc, sizeof(desc));
 		int e = takefile_finish(&o->f[i], desc, t->start_utc, t->take_id);
 		if (e < 0) {
 			SET_ERR("%s: %s", path, strerror(-e));
-			return -1;
+			goto out;
 		}
-		e = ghostrec_takemeta_append_cue(path, meta.marker_frame);
+		/* the marker's cue point, and one labelled region per gap */
+		e = ghostrec_takemeta_append_cues(path, &m);
 		if (e < 0 && e != -ERANGE) {
-			SET_ERR("%s: cannot add cue point: %s", path, strerror(-e));
-			return -1;
+			SET_ERR("%s: cannot add cue points: %s", path, strerror(-e));
+			goto out;
 		}
 	}
 	o->n = 0;
 	char name[128], side[4400];
 	ghostrec_take_sidecar_name(name, sizeof(name), t->take_id);
 	snprintf(side, sizeof(side), "%s/%s", o->dir, name);
-	int e = write_sidecar(side, &meta, t);
+	int e = ghostrec_takemeta_write_sidecar(side, &meta);
 	if (e < 0) {
 		SET_ERR("%s: %s", side, strerror(-e));
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	ghostrec_takemeta_clear(&meta);
+	return rc;
 }
 
 int finalize_take(const struct take *t, const char *raw_path, const char *out_dir,

@@ -101,38 +101,22 @@ int main(int argc, char **argv)
 		     side.take_id, bext.take_id, side.frames, frames, side.channels, ch);
 	/* a trailing gap (sidecar "gaps"): zeros, and not audio to check */
 	uint64_t file_frames = frames;
-	{
-		char *js = NULL;
-		size_t jl = 0;
-		FILE *jf = fopen(side_path, "rb");
-		if (jf) {
-			js = malloc(1 << 20);
-			jl = js ? fread(js, 1, (1 << 20) - 1, jf) : 0;
-			fclose(jf);
+	for (size_t g = 0; g < side.n_gaps; g++) {
+		uint64_t gf = side.gaps[g].frame, gn = side.gaps[g].frames;
+		if (gf + gn != file_frames) {
+			FAIL("a gap at file frame %" PRIu64 " (%" PRIu64 " frames) not at the end: not checked here", gf, gn);
+			continue;
 		}
-		const char *g = js ? (js[jl] = '\0', strstr(js, "\"gaps\":[{")) : NULL;
-		while (g && (g = strstr(g, "\"frame\":")) != NULL) {
-			uint64_t gf = strtoull(g + 8, NULL, 10), gn = 0;
-			const char *fs = strstr(g, "\"frames\":");
-			if (fs)
-				gn = strtoull(fs + 9, NULL, 10);
-			if (gf + gn != file_frames) {
-				FAIL("a gap at file frame %" PRIu64 " (%" PRIu64 " frames) not at the end: not checked here",
-				     gf, gn);
-			} else {
-				for (uint64_t i = gf; i < file_frames; i++)
-					for (uint32_t c = 0; c < ch; c++)
-						if (data[i * ch + c] != 0.0f) {
-							FAIL("gap frame %" PRIu64 " is not zero", i);
-							i = file_frames;
-							break;
-						}
-				printf("trailing gap: file frames %" PRIu64 "..%" PRIu64 " (zeros)\n", gf, file_frames);
-				frames = gf;
-			}
-			g = fs ? fs + 9 : g + 8;
-		}
-		free(js);
+		for (uint64_t i = gf; i < file_frames; i++)
+			for (uint32_t c = 0; c < ch; c++)
+				if (data[i * ch + c] != 0.0f) {
+					FAIL("gap frame %" PRIu64 " is not zero", i);
+					i = file_frames;
+					break;
+				}
+		printf("trailing gap: file frames %" PRIu64 "..%" PRIu64 " (zeros, %s)\n", gf, file_frames,
+		       side.gaps[g].cause);
+		frames = gf;
 	}
 	uint64_t marker = bext.marker_frame;
 	int subtype = info.format & SF_FORMAT_SUBMASK;
@@ -328,5 +312,7 @@ int main(int argc, char **argv)
 	       n0 + (int64_t)marker,
 	       capture ? (signal_ok || input_ok || segments_ok ? ", = the frame the node marked in its output" :
 			  ", NOT where the node marked") : "", failures ? "  FAILED" : "", monos);
+	ghostrec_takemeta_clear(&side);
+	ghostrec_takemeta_clear(&bext);
 	return failures ? 1 : 0;
 }
