@@ -102,7 +102,7 @@ int takefile_create(struct takefile *f, const char *path, uint32_t rate, uint32_
 	uint8_t h[TAKEFILE_DATA_OFFSET];
 	if (channels == 0 || channels > 64 || rate == 0)
 		return -EINVAL;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	int e = setup(f, fd, rate, channels, pcm24);

@@ -28,7 +28,7 @@ struct takefile {
 	size_t buf_frames;
 };
 
-/* Creates path (mode 0640) with a valid empty WAV. Returns 0 or -errno. */
+/* Creates path (mode 0600; delivery sets the outbox mode) with a valid empty WAV. Returns 0 or -errno. */
 int takefile_create(struct takefile *f, const char *path, uint32_t rate, uint32_t channels, bool pcm24);
 
 /* Opens a file made by takefile_create after a crash: frames = what the file holds (a torn frame
