@@ -21,3 +21,22 @@ int ghostrec_write_all(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+int ghostrec_pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -ENOSPC;
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}

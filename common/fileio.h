@@ -5,8 +5,12 @@
 #define GHOSTREC_FILEIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Writes all n bytes (retrying short writes and EINTR). Returns 0 or a negative errno. */
 int ghostrec_write_all(int fd, const void *buf, size_t n);
+
+/* The same at file offset off (pwrite: the file position is not moved). */
+int ghostrec_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 
 #endif

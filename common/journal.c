@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include "fileio.h"
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 #define SCRATCH_FRAMES 4096u
@@ -73,21 +74,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int seg_line(char *buf, size_t size, const struct ghostrec_journal_seg *s)
 {
 	return snprintf(buf, size, "seg %" PRIu32 " %" PRIx64 " %" PRIu64 " %" PRIu32 " %" PRIu32 " %" PRIu64
@@ -107,7 +93,7 @@ static int index_append(struct ghostrec_journal *j, const char *line, size_t len
 	struct stat st;
 	if (fstat(j->index_fd, &st) < 0)
 		return -errno;
-	int e = write_all(j->index_fd, line, len);
+	int e = ghostrec_write_all(j->index_fd, line, len);
 	if (e == 0 && fsync(j->index_fd) < 0)
 		e = -errno;
 	if (e < 0)
@@ -444,7 +430,7 @@ static void rewrite_index(struct ghostrec_journal *j)
 	int e = 0;
 	for (size_t i = 0; i < j->n_segs && e == 0; i++) {
 		int n = seg_line(line, sizeof(line), &j->segs[i]);
-		e = write_all(fd, line, (size_t)n);
+		e = ghostrec_write_all(fd, line, (size_t)n);
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < j->n_gaps; i++) {
@@ -459,7 +445,7 @@ static void rewrite_index(struct ghostrec_journal *j)
 		j->gaps[k++] = *g;
 		if (e == 0) {
 			int n = gap_line(line, sizeof(line), g);
-			e = write_all(fd, line, (size_t)n);
+			e = ghostrec_write_all(fd, line, (size_t)n);
 		}
 	}
 	j->n_gaps = k;

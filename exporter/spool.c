@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/fileio.h"
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 #define TAKE_ID_EPOCH 1700000000LL
@@ -164,22 +165,6 @@ int spool_writer_open(struct spool_writer *w, const char *path, uint32_t channel
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spool_writer_append(struct spool_writer *w, const float *const *src, uint32_t n)
 {
 	uint32_t done = 0;
@@ -193,7 +178,7 @@ int spool_writer_append(struct spool_writer *w, const float *const *src, uint32_
 			for (uint32_t i = 0; i < chunk; i++)
 				d[(size_t)i * w->channels] = s ? s[done + i] : 0.0f;
 		}
-		int r = write_all(w->fd, w->interleaved, (size_t)chunk * w->channels * sizeof(float));
+		int r = ghostrec_write_all(w->fd, w->interleaved, (size_t)chunk * w->channels * sizeof(float));
 		if (r < 0) {
 			/* keep the file whole-frame: cut a partial write off again */
 			(void)!ftruncate(w->fd, (off_t)(w->frames * w->channels * sizeof(float)));

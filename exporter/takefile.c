@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/fileio.h"
 
 #define BUF_FRAMES 4096u
 #define JUNK_OFF 12u
@@ -41,23 +42,6 @@ static void le64(uint8_t *p, uint64_t v)
 static uint32_t bytes_per_frame(const struct takefile *f)
 {
 	return f->channels * (f->pcm24 ? 3u : 4u);
-}
-
-static int pwrite_all(int fd, const void *data, size_t len, off_t off)
-{
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
 }
 
 static void build_header(const struct takefile *f, uint8_t *h)
@@ -108,7 +92,7 @@ int takefile_create(struct takefile *f, const char *path, uint32_t rate, uint32_
 	int e = setup(f, fd, rate, channels, pcm24);
 	if (e == 0) {
 		build_header(f, h);
-		e = pwrite_all(fd, h, sizeof(h), 0);
+		e = ghostrec_pwrite_all(fd, h, sizeof(h), 0);
 	}
 	if (e < 0) {
 		takefile_close(f);
@@ -182,7 +166,7 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 			}
 		}
 		off_t off = (off_t)(TAKEFILE_DATA_OFFSET + (f->frames + done) * bpf);
-		int e = pwrite_all(f->fd, f->buf, (size_t)k * bpf, off);
+		int e = ghostrec_pwrite_all(f->fd, f->buf, (size_t)k * bpf, off);
 		if (e < 0) {
 			takefile_truncate(f, f->frames);
 			return e;
@@ -231,16 +215,16 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 		memcpy(b + 330, start_utc + 11, 8);  /* origination time */
 	}
 	le16(b + 346, 1);
-	e = pwrite_all(f->fd, b, sizeof(b), BEXT_OFF + 8);
+	e = ghostrec_pwrite_all(f->fd, b, sizeof(b), BEXT_OFF + 8);
 	if (data & 1) {
 		uint8_t pad = 0; /* a chunk of odd size is padded; the pad is not data */
 		if (e == 0)
-			e = pwrite_all(f->fd, &pad, 1, (off_t)(TAKEFILE_DATA_OFFSET + data));
+			e = ghostrec_pwrite_all(f->fd, &pad, 1, (off_t)(TAKEFILE_DATA_OFFSET + data));
 	}
 	uint64_t riff = TAKEFILE_DATA_OFFSET - 8 + data + (data & 1);
 	le32(sz, f->frames > UINT32_MAX ? UINT32_MAX : (uint32_t)f->frames);
 	if (e == 0)
-		e = pwrite_all(f->fd, sz, 4, FACT_OFF + 8);
+		e = ghostrec_pwrite_all(f->fd, sz, 4, FACT_OFF + 8);
 	if (e == 0 && data > takefile_riff_limit) {
 		uint8_t ds[36];
 		memcpy(ds, "ds64", 4);
@@ -249,20 +233,20 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 		le64(ds + 16, data);
 		le64(ds + 24, f->frames);
 		le32(ds + 32, 0);
-		e = pwrite_all(f->fd, ds, sizeof(ds), JUNK_OFF);
+		e = ghostrec_pwrite_all(f->fd, ds, sizeof(ds), JUNK_OFF);
 		le32(sz, UINT32_MAX);
 		if (e == 0)
-			e = pwrite_all(f->fd, "RF64", 4, 0);
+			e = ghostrec_pwrite_all(f->fd, "RF64", 4, 0);
 		if (e == 0)
-			e = pwrite_all(f->fd, sz, 4, 4);
+			e = ghostrec_pwrite_all(f->fd, sz, 4, 4);
 		if (e == 0)
-			e = pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
+			e = ghostrec_pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
 	} else if (e == 0) {
 		le32(sz, (uint32_t)riff);
-		e = pwrite_all(f->fd, sz, 4, 4);
+		e = ghostrec_pwrite_all(f->fd, sz, 4, 4);
 		le32(sz, (uint32_t)data);
 		if (e == 0)
-			e = pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
+			e = ghostrec_pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
 	}
 	if (e == 0 && fsync(f->fd) < 0)
 		e = -errno;
