@@ -568,6 +568,9 @@ fault-matrix)
 	export GHOSTREC_LOG_TIME=1
 	FAULT_ARGS="--outbox $T/outbox --journal-max-bytes 8M --journal-segment-seconds 2 --journal-min-free 0 --destination="
 	start_exporter $FAULT_ARGS
+	# the first take must not start before the paced graph runs: its mark would time out (3 s)
+	# and push the take's start into the disk-full window of the first fault
+	wait_json '.nodes[0].write_frame >= 48000' || fail "the graph does not run"
 	table=$T/table.txt
 	printf '%-28s | %12s | %12s | %-44s | %-44s | %s\n' fault "frames heard" "in clean take" \
 		"gaps reported (frame+frames cause)" "truth (from the audio)" verdict >"$table"
