@@ -13,4 +13,7 @@ int ghostrec_write_all(int fd, const void *buf, size_t n);
 /* The same at file offset off (pwrite: the file position is not moved). */
 int ghostrec_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 
+/* mkdir -p with mode for every directory it creates. Returns 0 or a negative errno. */
+int ghostrec_mkdir_p(const char *path, mode_t mode);
+
 #endif

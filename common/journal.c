@@ -32,26 +32,6 @@ int ghostrec_journal_dir(char *buf, size_t size, const char *spool_dir, const ch
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -192,7 +172,7 @@ int ghostrec_journal_open(struct ghostrec_journal *j, const char *dir, bool writ
 	}
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	if (writable) {
-		int e = mkdir_p(dir);
+		int e = ghostrec_mkdir_p(dir, 0700);
 		if (e < 0) {
 			SET_ERR("journal dir %s: %s", dir, strerror(-e));
 			return -1;

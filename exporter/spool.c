@@ -17,36 +17,16 @@
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
 #define TAKE_ID_EPOCH 1700000000LL
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int spool_init(const char *root, char *err, size_t errsize)
 {
 	char q[4096];
 	int r;
-	if ((r = mkdir_p(root, 0700)) < 0) {
+	if ((r = ghostrec_mkdir_p(root, 0700)) < 0) {
 		SET_ERR("spool dir %s: %s", root, strerror(-r));
 		return -1;
 	}
 	snprintf(q, sizeof(q), "%s/queue", root);
-	if ((r = mkdir_p(q, 0700)) < 0) {
+	if ((r = ghostrec_mkdir_p(q, 0700)) < 0) {
 		SET_ERR("spool queue %s: %s", q, strerror(-r));
 		return -1;
 	}
