@@ -533,6 +533,7 @@ static int do_ring_swap(struct spa_loop *loop, bool async, uint32_t seq, const v
 	struct ghostrec_ring_writer tmp = t->ring;
 	t->ring = *s->fresh;
 	*s->fresh = tmp;
+	t->cycle_limit = (uint32_t)SPA_MIN((uint64_t)t->quantum_limit, h->capacity);
 	return 0;
 }
 

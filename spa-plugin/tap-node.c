@@ -215,8 +215,21 @@ next:
 	return 0;
 }
 
+/* tap.plain_frames from the output ports' buffers. */
+static void update_plain_frames(struct tap *t)
+{
+	uint32_t frames = 0;
+	for (uint32_t c = 0; c < t->n_channels; c++) {
+		const struct tap_port *port = &t->out_ports[c];
+		if (port->n_buffers > 0 && (frames == 0 || port->max_frames < frames))
+			frames = port->max_frames;
+	}
+	atomic_store(&t->plain_frames, frames);
+}
+
 static void clear_buffers(struct tap *t, struct tap_port *port)
 {
+	atomic_store(&t->plain_frames, 0); /* process() takes the careful path meanwhile */
 	for (uint32_t i = 0; i < port->n_buffers; i++) {
 		struct tap_buffer *b = &port->buffers[i];
 		if (b->mapped && b->data)
@@ -226,6 +239,7 @@ static void clear_buffers(struct tap *t, struct tap_port *port)
 	port->n_buffers = 0;
 	port->max_frames = 0;
 	port->next_id = 0;
+	update_plain_frames(t);
 }
 
 static int port_set_format(struct tap *t, struct tap_port *port, const struct spa_pod *format)
@@ -330,6 +344,7 @@ static int node_port_use_buffers(void *object, enum spa_direction direction, uin
 			port->max_frames = frames;
 		port->n_buffers++;
 	}
+	update_plain_frames(t);
 	spa_log_debug(t->log, "ghostrec %s: port %s: %u buffers", t->node_name, port->name,
 		      n_buffers);
 	return 0;
@@ -668,6 +683,7 @@ static int tap_init(const struct spa_handle_factory *factory, struct spa_handle 
 		goto fail;
 	}
 	tap_ring_lock(t, &t->ring);
+	t->cycle_limit = (uint32_t)SPA_MIN((uint64_t)t->quantum_limit, capacity);
 	if (t->ring.locator_error[0])
 		spa_log_error(t->log, "ghostrec %s: ring %s is not published, the exporter cannot find "
 			      "it (audio passes through unchanged): %s", t->node_name, t->ring.shm_name,

@@ -61,32 +61,32 @@ static inline void counter_add(_Atomic uint64_t *c, uint64_t v)
  * (TAP_PROCESS_CLONES), so a vector is one register there and two SSE registers otherwise. */
 typedef float tap_vec8 __attribute__((vector_size(32), aligned(4), may_alias));
 
+/* 64 samples to both places, each vector stored twice right after its load (so no compiler
+ * loads it a second time). */
+static inline __attribute__((always_inline)) void copy_64(float *restrict out, float *restrict ring,
+							 const float *restrict in)
+{
+	for (uint32_t i = 0; i < 64; i += 8) {
+		tap_vec8 v = *(const tap_vec8 *)(in + i);
+		*(tap_vec8 *)(out + i) = v;
+		*(tap_vec8 *)(ring + i) = v;
+	}
+}
+
+/* whole: n is a multiple of 64 and not 0 (no tail, the loop runs at least once). */
 static inline __attribute__((always_inline)) void copy_to_both(float *restrict out, float *restrict ring,
-				const float *restrict in, uint32_t n)
+				const float *restrict in, uint32_t n, bool whole)
 {
 	const float *end = in + (n & ~63u);
-	for (; in < end; in += 64, out += 64, ring += 64) {
-		tap_vec8 a = *(const tap_vec8 *)(in), b = *(const tap_vec8 *)(in + 8);
-		tap_vec8 c = *(const tap_vec8 *)(in + 16), d = *(const tap_vec8 *)(in + 24);
-		tap_vec8 e = *(const tap_vec8 *)(in + 32), f = *(const tap_vec8 *)(in + 40);
-		tap_vec8 g = *(const tap_vec8 *)(in + 48), h = *(const tap_vec8 *)(in + 56);
-		*(tap_vec8 *)(out) = a;
-		*(tap_vec8 *)(out + 8) = b;
-		*(tap_vec8 *)(out + 16) = c;
-		*(tap_vec8 *)(out + 24) = d;
-		*(tap_vec8 *)(out + 32) = e;
-		*(tap_vec8 *)(out + 40) = f;
-		*(tap_vec8 *)(out + 48) = g;
-		*(tap_vec8 *)(out + 56) = h;
-		*(tap_vec8 *)(ring) = a;
-		*(tap_vec8 *)(ring + 8) = b;
-		*(tap_vec8 *)(ring + 16) = c;
-		*(tap_vec8 *)(ring + 24) = d;
-		*(tap_vec8 *)(ring + 32) = e;
-		*(tap_vec8 *)(ring + 40) = f;
-		*(tap_vec8 *)(ring + 48) = g;
-		*(tap_vec8 *)(ring + 56) = h;
+	if (whole) {
+		do {
+			copy_64(out, ring, in);
+			in += 64, out += 64, ring += 64;
+		} while (in < end);
+		return;
 	}
+	for (; in < end; in += 64, out += 64, ring += 64)
+		copy_64(out, ring, in);
 	if (SPA_UNLIKELY(n & 63u)) {
 		memcpy(out, in, (n & 63u) * sizeof(float));
 		memcpy(ring, in, (n & 63u) * sizeof(float));
@@ -216,37 +216,66 @@ static TAP_COLD uint32_t cycle_odd(struct tap *t, uint64_t slot, uint32_t n)
 	return flags;
 }
 
-/* The channels of a cycle without a marker and without a ring wrap. */
-static inline __attribute__((always_inline)) uint32_t channels_plain(struct tap *t, uint64_t slot,
-								    uint32_t n)
+/* The channels of a plain cycle that the inline path left (bit c of mask: channel c). */
+static TAP_COLD uint32_t channels_left(struct tap *t, uint32_t n, uint32_t mask)
 {
-	uint32_t flags = 0, n_channels = t->n_channels, bytes = n * (uint32_t)sizeof(float);
-	struct tap_port *ip = t->in_ports, *op = t->out_ports;
+	uint32_t flags = 0;
+	uint64_t slot = ghostrec_ring_write_frame(&t->ring) % t->ring.hdr->capacity;
+	for (uint32_t c = 0; mask != 0; c++, mask >>= 1)
+		if (mask & 1u)
+			flags |= channel_odd(t, c, slot, n, false, 0);
+	return flags;
+}
+
+/* The channels of a cycle without a marker and without a ring wrap, where every output buffer
+ * holds n frames (t->plain_frames). Inline: a whole input chunk and an output buffer named by
+ * the port's io (the one the peer handed back, or did not take). A channel that is anything else
+ * is left to channels_left after the loop, so the loop itself calls nothing. Returns the mask of
+ * channels left. whole: n is a multiple of 64 (no tail to copy). */
+static inline __attribute__((always_inline)) uint32_t channels_plain(struct tap *t, uint64_t slot,
+								    uint32_t n, bool whole)
+{
+	if (whole)
+		n &= ~63u;  /* no change: tells the compiler */
+	uint32_t left = 0, bytes = n * (uint32_t)sizeof(float);
+	struct tap_port *ip = t->in_ports, *op = t->out_ports, *end = ip + t->n_channels;
 	float *ring = ghostrec_ring_channel_at(&t->ring, 0, slot);
 	size_t ring_stride = t->ring.channel_floats;
-	for (uint32_t c = 0; c < n_channels; c++, ip++, op++, ring += ring_stride) {
-		/* Inline: a whole input chunk, and an output buffer that holds it: the one the
-		 * peer handed back (or did not take) in the port's io. */
+	for (; ip < end; ip++, op++, ring += ring_stride) {
 		struct spa_io_buffers *in_io = ip->io, *out_io = op->io;
-		if (SPA_LIKELY(in_io->status == SPA_STATUS_HAVE_DATA && in_io->buffer_id < ip->n_buffers)) {
+		size_t in_id = in_io->buffer_id, id = out_io->buffer_id; /* SPA_ID_INVALID in no_io */
+		if (SPA_LIKELY(in_io->status == SPA_STATUS_HAVE_DATA && in_id < ip->n_buffers &&
+			       id < op->n_buffers)) {
 			/* Read the spa_data fresh: a mixer in front of the port may pass its input
 			 * buffer through by copying the peer's spa_buffer over it (dynamic data). */
-			const struct spa_data *d = ip->buffers[in_io->buffer_id].outbuf->datas;
+			const struct spa_data *d = ip->buffers[in_id].outbuf->datas;
 			const float *in = d->data;
 			const struct spa_chunk *ch = d->chunk;
-			uint32_t id = out_io->buffer_id;  /* SPA_ID_INVALID in no_io */
 			if (SPA_LIKELY(in != NULL && ch->offset == 0 && ch->size >= bytes &&
-				       d->maxsize >= bytes && id < op->n_buffers && n <= op->max_frames)) {
-				in_io->status = SPA_STATUS_NEED_DATA;
+				       d->maxsize >= bytes)) {
+				/* the peers look at none of this before process() returns: the
+				 * bookkeeping first, so nothing of it lives across the copy */
 				struct tap_buffer *b = &op->buffers[id];
-				copy_to_both(b->data, ring, in, n);
-				publish_output(b, out_io, id, n);
+				float *out = b->data;
+				struct spa_chunk *chunk = b->chunk;
+				chunk->offset = 0;
+				chunk->size = bytes;
+				chunk->stride = sizeof(float);
+				chunk->flags = 0;
+				in_io->status = SPA_STATUS_NEED_DATA;
+				out_io->status = SPA_STATUS_HAVE_DATA; /* buffer_id stays: it is id */
+				copy_to_both(out, ring, in, n, whole);
 				continue;
 			}
 		}
-		flags |= channel_odd(t, c, slot, n, false, 0);
+		left |= 1u << (ip - t->in_ports);
 	}
-	return flags;
+	return left;
+}
+
+static TAP_COLD void start_time(struct tap *t)
+{
+	t->cycle_start_ns = now_ns();
 }
 
 /* The graph clock did not continue where the last cycle ended (or this is the first cycle). */
@@ -275,26 +304,23 @@ TAP_PROCESS_CLONES int tap_process(void *object)
 {
 	struct tap *t = object;
 	struct spa_io_position *pos = t->position;
-	struct ghostrec_ring_header *h = t->ring.hdr;
+	struct ghostrec_ring_header *h = t->ring.hdr;  /* from init to clear: never NULL here */
 	if (SPA_UNLIKELY(pos == NULL))
-		return -EIO;
-	if (SPA_UNLIKELY(h == NULL))
 		return -EIO;
 
 	/* Only t, n and flags live across the channels: everything else is reloaded after them. */
 	if (SPA_UNLIKELY((atomic_load_explicit(&h->counters.cycles, memory_order_relaxed) &
 			  (TAP_TIMED_CYCLES - 1)) == 0))
-		t->cycle_start_ns = now_ns();
+		start_time(t);
 
 	uint64_t duration = pos->clock.duration;
 	uint32_t n = (uint32_t)duration, flags = 0;
-	if (SPA_UNLIKELY(duration > t->quantum_limit || duration > h->capacity)) {
-		uint64_t limit = SPA_MIN((uint64_t)t->quantum_limit, h->capacity);
-		n = (uint32_t)SPA_MIN(duration, limit);
+	if (SPA_UNLIKELY(duration > t->cycle_limit)) {
+		n = t->cycle_limit;
 		flags |= CYCLE_OVERRUN;
 	}
 	uint32_t rate = pos->clock.rate.denom;
-	if (SPA_UNLIKELY(rate != atomic_load_explicit(&h->rate, memory_order_relaxed) && rate != 0))
+	if (SPA_UNLIKELY(rate != atomic_load_explicit(&h->rate, memory_order_relaxed)) && rate != 0)
 		ghostrec_ring_new_generation(&t->ring, rate);
 	if (SPA_UNLIKELY(pos->clock.position != t->expected_position))
 		flags |= clock_jump(t);
@@ -303,11 +329,18 @@ TAP_PROCESS_CLONES int tap_process(void *object)
 	/* 1.-2. marker; per channel: input -> ring, input -> output */
 	uint64_t slot;
 	ghostrec_ring_write_begin(&t->ring, n, &slot);
-	if (SPA_LIKELY(atomic_load_explicit(&t->mark.state, memory_order_relaxed) == TAP_MARK_IDLE &&
-		       slot + n <= h->capacity))  /* no marker, no ring wrap */
-		flags |= channels_plain(t, slot, n);
-	else
+	if (SPA_LIKELY(flags == 0 &&
+		       atomic_load_explicit(&t->mark.state, memory_order_relaxed) == TAP_MARK_IDLE &&
+		       slot + n <= h->capacity &&
+		       n - 1 < atomic_load_explicit(&t->plain_frames, memory_order_relaxed))) {
+		/* no marker, no ring wrap, 0 < n <= every output buffer */
+		uint32_t left = (n & 63u) == 0 ? channels_plain(t, slot, n, true)
+					       : channels_plain(t, slot, n, false);
+		if (SPA_UNLIKELY(left != 0))
+			flags = channels_left(t, n, left);
+	} else {
 		flags |= cycle_odd(t, slot, n);
+	}
 	/* 3. publish the frames, counters */
 	h = t->ring.hdr;
 	ghostrec_ring_write_end(&t->ring, ghostrec_ring_write_frame(&t->ring), n);

@@ -134,7 +134,13 @@ struct tap {
 
 	/* process() private state */
 	uint64_t expected_position;  /* TAP_NO_POSITION before the first cycle */
+	uint32_t cycle_limit;        /* frames a cycle can store: min(quantum_limit, ring capacity);
+				      * set with the ring (tap-node.c, do_ring_swap) */
 	uint64_t cycle_start_ns;     /* of the cycle being timed */
+	/* frames every output port's buffers hold (the smallest max_frames of the ports that have
+	 * buffers; 0 while buffers change): process() checks a cycle against it once, not per
+	 * channel. Written by the main thread in tap-node.c. */
+	_Atomic uint32_t plain_frames;
 	struct tap_mark_slot mark;
 	float *scratch[TAP_MAX_CHANNELS];  /* quantum_limit frames each, allocated at init */
 
