@@ -33,6 +33,8 @@ static void build_dir(char *buf, size_t size, const struct recorder *r, uint32_t
 	snprintf(buf, size, "%s/queue/.build-%" PRIu32, r->cfg->spool_dir, id);
 }
 
+/* Saves the take's state; a state that cannot be written (disk full) is saved again on every
+ * tick until it is: the take goes on meanwhile, its files and the journal hold the audio. */
 static void save(struct recorder *r, struct active_take *a)
 {
 	char path[4200];
@@ -40,8 +42,13 @@ static void save(struct recorder *r, struct active_take *a)
 	int e = take_save(&a->t, path);
 	if (e < 0) {
 		r->counters.spool_errors++;
-		if (log_should_report(r->counters.spool_errors))
-			log_err("take %" PRIu32 ": cannot save its state to %s: %s", a->t.take_id, path, strerror(-e));
+		if (!a->state_unsaved || log_should_report(r->counters.spool_errors))
+			log_err("take %" PRIu32 ": cannot save its state to %s: %s; retrying", a->t.take_id, path,
+				strerror(-e));
+		a->state_unsaved = true;
+	} else if (a->state_unsaved) {
+		a->state_unsaved = false;
+		log_info("take %" PRIu32 ": its state is saved again (%s)", a->t.take_id, path);
 	}
 }
 
@@ -126,22 +133,41 @@ static void remove_take(struct recorder *r, unsigned i)
 	r->takes[i] = r->takes[--r->n_takes];
 }
 
-/* Creates the take's build folder and files. */
+/* Creates the take's build folder and files (resume: opens the ones there). */
 static int open_output(struct recorder *r, struct active_take *a, bool resume)
 {
 	char dir[4200], err[4600];
 	build_dir(dir, sizeof(dir), r, a->t.take_id);
 	if (!resume && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_err("take %" PRIu32 ": cannot create %s: %s", a->t.take_id, dir, strerror(errno));
-		r->counters.spool_errors++;
-		return -1;
+		snprintf(err, sizeof(err), "cannot create %s: %s", dir, strerror(errno));
+	} else if (take_output_open(&a->out, &a->t, dir, resume, err, sizeof(err)) == 0) {
+		if (a->output_failed)
+			log_info("take %" PRIu32 ": its files are written again (%s)", a->t.take_id, dir);
+		a->output_failed = false;
+		return 0;
 	}
-	if (take_output_open(&a->out, &a->t, dir, resume, err, sizeof(err)) < 0) {
+	r->counters.spool_errors++;
+	if (!a->output_failed || log_should_report(r->counters.spool_errors))
 		log_err("take %" PRIu32 ": %s", a->t.take_id, err);
-		r->counters.spool_errors++;
-		return -1;
-	}
-	return 0;
+	a->output_failed = true;
+	return -1;
+}
+
+/* A take's files that could not be created (disk full when it started) are created when there
+ * is room again: the journal keeps the take's audio meanwhile. A take that holds frames already
+ * reopens its files (a finish that failed half-way). */
+static bool ensure_output(struct recorder *r, struct active_take *a)
+{
+	if (a->out.n)
+		return true;
+	if (a->t.spooled == 0)
+		return open_output(r, a, false) == 0;
+	if (open_output(r, a, true) < 0)
+		return false;
+	if (take_output_frames(&a->out) > a->t.spooled)
+		for (unsigned i = 0; i < a->out.n; i++)
+			takefile_truncate(&a->out.f[i], a->t.spooled);
+	return true;
 }
 
 static struct active_take *new_take(struct recorder *r, unsigned n, uint32_t id)
@@ -156,8 +182,7 @@ static struct active_take *new_take(struct recorder *r, unsigned n, uint32_t id)
 		memcpy(a->t.channel_map[c], nl->channel_map[c], sizeof(a->t.channel_map[c]));
 	a->t.instance = nl->info.instance;
 	a->t.request_frame = nl->info.write_frame;
-	if (open_output(r, a, false) < 0)
-		return NULL;
+	open_output(r, a, false); /* a full disk: created when there is room (the journal keeps the audio) */
 	return a;
 }
 
@@ -210,9 +235,10 @@ int recorder_start(struct recorder *r, const char *why, double now)
 			log_err("record start: cannot allocate a take id in %s: %s", r->cfg->spool_dir, strerror(-e));
 			break;
 		}
+		if (e > 0)
+			log_warn("take %" PRIu32 ": the take id counter in %s cannot be written (disk full?); "
+				 "recording anyway", id, r->cfg->spool_dir);
 		struct active_take *a = new_take(r, n, id);
-		if (!a)
-			continue;
 		save(r, a);
 		r->n_takes++;
 		r->counters.takes_started++;
@@ -326,6 +352,8 @@ static void cut_take(struct recorder *r, struct active_take *a, const char *why,
 {
 	struct take *t = &a->t;
 	uint64_t at = t->start_frame + t->spooled;
+	if (!ensure_output(r, a))
+		return; /* again on the next tick */
 	if (t->state == TAKE_RECORDING)
 		take_stop(t, at);
 	if (gap_frames) {
@@ -353,6 +381,8 @@ static void build(struct recorder *r, struct active_take *a)
 	struct take *t = &a->t;
 	struct capture *c = &r->caps[a->node];
 	if (t->state != TAKE_RECORDING && t->state != TAKE_POSTROLL)
+		return;
+	if (!ensure_output(r, a))
 		return;
 	uint64_t jend, budget = BUILD_MAX_PER_TICK;
 	if (!ghostrec_journal_end(&c->j, t->instance, &jend))
@@ -437,17 +467,16 @@ static bool finish(struct recorder *r, struct active_take *a)
 		take_output_close(&a->out);
 		spool_remove_dir(dir);
 	} else {
+		if (!ensure_output(r, a))
+			return false;
 		if (take_output_finish(&a->out, t, err, sizeof(err)) < 0 ||
 		    (rename(dir, dst) < 0 && snprintf(err, sizeof(err), "%s: %s", dst, strerror(errno)) > 0)) {
 			if (!a->finish_failed)
 				log_err("take %" PRIu32 ": cannot finish its files: %s; retrying", t->take_id, err);
 			a->finish_failed = true;
 			r->counters.spool_errors++;
-			/* reopen what is there so the next attempt patches the same files */
+			/* the next attempt reopens what is there and patches the same files */
 			take_output_close(&a->out);
-			if (open_output(r, a, true) == 0 && take_output_frames(&a->out) > t->spooled)
-				for (unsigned i = 0; i < a->out.n; i++)
-					takefile_truncate(&a->out.f[i], t->spooled);
 			return false;
 		}
 		char q[4200];
@@ -580,6 +609,8 @@ void recorder_tick(struct recorder *r, double now)
 			if (take_output_sync(&a->out) == 0)
 				save(r, a);
 			a->last_sync = now;
+		} else if (a->state_unsaved) {
+			save(r, a);
 		}
 		if (a->t.state == TAKE_FAILED) {
 			char st[4200], dir[4200];
@@ -636,10 +667,16 @@ void recorder_recover(struct recorder *r, double now)
 		}
 		a.node = (unsigned)n;
 		if (open_output(r, &a, true) < 0) {
-			if (a.t.state != TAKE_ARMED)
-				continue;
-			if (open_output(r, &a, false) < 0) /* a take that never got audio: start its files */
-				continue;
+			/* files never created (disk full when it started) or unreadable: the take is written
+			 * again from the journal, from its start */
+			if (a.t.spooled)
+				log_err("take %" PRIu32 ": its files are missing or unreadable; writing it again from "
+					"the journal", a.t.take_id);
+			a.t.spooled = a.t.lost_frames = 0;
+			a.t.n_gaps = 0;
+			if (a.t.state == TAKE_SPOOLED)
+				a.t.state = TAKE_POSTROLL;
+			open_output(r, &a, false); /* else: when there is room (ensure_output) */
 		}
 		/* what the state counts (saved after the files were synced) is what the files surely
 		 * hold, with every gap in it listed; the rest is written again from the journal */

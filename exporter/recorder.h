@@ -35,6 +35,8 @@ struct active_take {
 	double gone_since;       /* node absent (or restarted) since; 0: present */
 	int64_t gone_wall_ns;    /* realtime of the last frame heard before that */
 	bool finish_failed;
+	bool output_failed;      /* its files could not be created (disk full): retried each tick */
+	bool state_unsaved;      /* its last state could not be written: saved again each tick */
 };
 
 struct recorder_counters {

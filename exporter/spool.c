@@ -63,6 +63,7 @@ int spool_lock(const char *root, char *err, size_t errsize)
 
 int spool_next_take_id(const char *root, uint32_t *id)
 {
+	static uint64_t last_given; /* ids stay unique in this process when the file cannot be written */
 	char path[4200], buf[32];
 	snprintf(path, sizeof(path), "%s/next-take-id", root);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -78,17 +79,19 @@ int spool_next_take_id(const char *root, uint32_t *id)
 	int64_t t = (int64_t)time(NULL) - TAKE_ID_EPOCH;
 	if (t > 0 && (uint64_t)t > next)
 		next = (uint64_t)t;
-	if (next == 0)
-		next = 1;
+	if (next <= last_given)
+		next = last_given + 1;
 	if (next >= UINT32_MAX)
 		next = 1; /* after ~130 years of seconds: wrap rather than stop working */
 	*id = (uint32_t)next;
-	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", next + 1);
-	int e = 0;
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len || fsync(fd) < 0)
-		e = errno ? -errno : -EIO;
+	last_given = next;
+	/* always the same width, written over itself: on a full disk the file needs no new block */
+	int len = snprintf(buf, sizeof(buf), "%20" PRIu64 "\n", next + 1);
+	int e = ghostrec_pwrite_all(fd, buf, (size_t)len, 0);
+	if (e == 0 && fsync(fd) < 0)
+		e = -errno;
 	close(fd);
-	return e;
+	return e < 0 ? 1 : 0;
 }
 
 void spool_state_path(char *buf, size_t size, const char *root, uint32_t take_id)

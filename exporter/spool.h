@@ -23,7 +23,8 @@ int spool_lock(const char *root, char *err, size_t errsize);
 
 /* Allocates a take id unique across restarts: larger than every id handed out before (the
  * counter file) and than the seconds since 2023-11-14 (so a wiped spool dir does not reuse ids
- * either). Returns 0 or -errno. */
+ * either). Returns 0; 1 when the id is good but could not be stored (disk full: ids stay unique
+ * in this process and by the clock); -errno when there is no id. */
 int spool_next_take_id(const char *root, uint32_t *id);
 
 void spool_state_path(char *buf, size_t size, const char *root, uint32_t take_id);

@@ -636,6 +636,31 @@ fault-matrix)
 	# rotation frees room: a gap here may or may not exist, but it must be exact either way)
 	take_fault "disk full, freed in steps" any steps
 	grep -q "No space left on device" "$T/exporter.log" || fail "ENOSPC is not named in the log"
+	say "disk already full when REAPER starts recording (no room for the take's state or files), freed 1 s later"
+	fill_disk
+	nerr=$(grep -c "No space left on device" "$T/exporter.log" || true)
+	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "full disk: the take did not start"
+	# the take could not save its state or create its files yet (the log says so)
+	enospc_logged_since() { [ "$(grep -c "No space left on device" "$T/exporter.log" || true)" -gt "$1" ]; }
+	pw_env_wait_for enospc_logged_since "$nerr" || fail "full disk at the start: nothing in the log"
+	sleep 1
+	free_disk
+	sleep 0.5
+	osc /record f 0.0
+	row "disk full at /record 1" no-disk-full
+	# the fault hit what it was meant to: the take's state and files waited for the space
+	grep -q "its state is saved again" "$T/exporter.log" || fail "full disk at the start: the state was never retried"
+	grep -q "its files are written again" "$T/exporter.log" || fail "full disk at the start: the files were never retried"
+	say "disk full from before the stop until after the postroll, freed 1 s later"
+	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' || fail "not recording"
+	sleep 0.5
+	fill_disk
+	osc /record f 0.0
+	sleep 1 # past the postroll (0.25 s), less than the ring (2 s)
+	free_disk
+	row "disk full across the stop" no-disk-full
 	say "exporter SIGKILLed for longer than the ring, restarted mid-take: exact exporter-down gap"
 	kill_exporter() {
 		kill -9 "$EXP_PID"; wait "$EXP_PID" 2>/dev/null || true; EXP_PID=
