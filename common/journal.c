@@ -399,6 +399,12 @@ static bool over_limits(const struct ghostrec_journal *j)
 	       (uint64_t)sv.f_bavail * sv.f_frsize < j->lim.min_free_bytes;
 }
 
+bool ghostrec_journal_has_room(const struct ghostrec_journal *j, uint64_t bytes)
+{
+	struct statvfs sv;
+	return statvfs(j->dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize >= bytes;
+}
+
 static void rewrite_index(struct ghostrec_journal *j)
 {
 	char path[4200], tmp[4200], line[256];

@@ -132,4 +132,7 @@ bool ghostrec_journal_frame_at(const struct ghostrec_journal *j, int64_t wall_ns
 /* Data bytes held and the span (first/last held frame's wall time). */
 uint64_t ghostrec_journal_bytes(const struct ghostrec_journal *j);
 
+/* Has the journal's file system room for bytes more (false also when it cannot tell)? */
+bool ghostrec_journal_has_room(const struct ghostrec_journal *j, uint64_t bytes);
+
 #endif

@@ -77,8 +77,10 @@ static void add_gap(struct capture *c, const char *node, uint64_t frame, uint64_
 	p->frame = frame;
 	p->frames = frames;
 	snprintf(p->cause, sizeof(p->cause), "%s", cause);
-	flush_gap(c, node);
 }
+
+/* free space a retry after a full disk waits for: a chunk of audio and the index lines about it */
+#define JOURNAL_ROOM_BYTES(channels) ((uint64_t)CAPTURE_CHUNK_FRAMES * (channels) * sizeof(float) + 65536u)
 
 void capture_pump(struct capture *c, struct node_link *nl, double now, float **scratch)
 {
@@ -112,6 +114,15 @@ void capture_pump(struct capture *c, struct node_link *nl, double now, float **s
 	if (c->pos < info.gen_start_frame) {
 		add_gap(c, nl->name, c->pos, info.gen_start_frame - c->pos, "format-change");
 		c->pos = info.gen_start_frame;
+	}
+	if (c->disk_full && !ghostrec_journal_has_room(&c->j, JOURNAL_ROOM_BYTES(info.channels))) {
+		/* nothing fits yet: what the ring drops meanwhile is one run of loss, one record,
+		 * written when there is room (not a record and a log line per graph cycle) */
+		if (info.oldest_frame > c->pos) {
+			add_gap(c, nl->name, c->pos, info.oldest_frame - c->pos, "disk-full");
+			c->pos = info.oldest_frame;
+		}
+		return;
 	}
 	if (!flush_gap(c, nl->name))
 		return; /* the gap goes to disk before any later audio */

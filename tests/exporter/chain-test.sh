@@ -623,7 +623,12 @@ fault-matrix)
 	say "disk full for less than the ring holds, freed at once: nothing lost"
 	take_fault "disk full 1 s, freed" no-disk-full eval 'fill_disk; sleep 1; free_disk'
 	say "disk full for longer than the ring, freed at once: exact disk-full gap"
+	jgaps=$(grep -c "journal gap:" "$T/exporter.log" || true)
 	take_fault "disk full 4 s, freed" disk-full eval 'fill_disk; sleep 4; free_disk'
+	# one run of loss is one journal record and one log line, not one per graph cycle
+	jgaps=$(( $(grep -c "journal gap:" "$T/exporter.log" || true) - jgaps ))
+	echo "measured: journal gap records for the 4 s disk-full: $jgaps"
+	[ "$jgaps" -le 3 ] || fail "disk full 4 s: $jgaps journal gap records for one run of loss"
 	say "disk full, then space back in 40 KB steps every 0.1 s"
 	steps() {
 		fill_disk
