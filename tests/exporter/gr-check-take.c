@@ -50,6 +50,7 @@ int main(int argc, char **argv)
 	const char *wav = NULL, *capture = NULL;
 	uint32_t cap_channels = 2;
 	int64_t preroll = -1, min_frames = 0, postroll = -1;
+	int silent_tail = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--capture") && i + 1 < argc)
 			capture = argv[++i];
@@ -61,10 +62,13 @@ int main(int argc, char **argv)
 			postroll = atoll(argv[++i]);
 		else if (!strcmp(argv[i], "--min-frames") && i + 1 < argc)
 			min_frames = atoll(argv[++i]);
+		else if (!strcmp(argv[i], "--silent-tail"))
+			silent_tail = 1;
 		else if (!wav)
 			wav = argv[i];
 		else {
-			fprintf(stderr, "usage: gr-check-take WAV [--capture RAW] [--channels N] [--preroll-frames N]\n");
+			fprintf(stderr, "usage: gr-check-take WAV [--capture RAW] [--channels N] [--preroll-frames N] "
+				"[--postroll-frames N] [--min-frames N] [--silent-tail]\n");
 			return 2;
 		}
 	}
@@ -117,6 +121,23 @@ int main(int argc, char **argv)
 		printf("trailing gap: file frames %" PRIu64 "..%" PRIu64 " (zeros, %s)\n", gf, file_frames,
 		       side.gaps[g].cause);
 		frames = gf;
+	}
+	/* --silent-tail: a PipeWire shutting down unlinks the player (and the capture) a few cycles
+	 * before the node stops: the node then hears silence, and nothing recorded it but the take */
+	if (silent_tail) {
+		uint64_t k = frames;
+		while (k > 1) {
+			int zero = 1;
+			for (uint32_t c = 0; c < ch && zero; c++)
+				zero = data[(k - 1) * ch + c] == 0.0f;
+			if (!zero)
+				break;
+			k--;
+		}
+		if (k < frames)
+			printf("silent tail: file frames %" PRIu64 "..%" PRIu64 " are zeros (the node's input once "
+			       "its links were gone)\n", k, frames);
+		frames = k;
 	}
 	uint64_t marker = bext.marker_frame;
 	int subtype = info.format & SF_FORMAT_SUBMASK;
