@@ -6,11 +6,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <spa/debug/types.h>
 #include <spa/param/audio/raw-types.h>
 #include <zmq.h>
 
+#include "common/rundir.h"
 #include "log.h"
 
 static void *open_socket(void *zctx, int type, const char *endpoint)
@@ -97,6 +100,21 @@ static void check_counters(struct node_link *n, bool log)
 	n->last_overruns = v.overruns;
 }
 
+/* Seconds since the node published the ring's locator (-1: unknown): how long a re-attach took. */
+static double ring_published_ago(const char *node)
+{
+	char dir[4096], err[256], path[4400];
+	struct stat st;
+	struct timespec ts;
+	if (ghostrec_rundir_check(dir, sizeof(dir), err, sizeof(err)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.ring", dir, node);
+	if (stat(path, &st) < 0 || clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return -1;
+	double ago = (double)(ts.tv_sec - st.st_mtim.tv_sec) + (double)(ts.tv_nsec - st.st_mtim.tv_nsec) * 1e-9;
+	return ago < 0 ? 0 : ago;
+}
+
 bool node_link_update(struct node_link *n, double now)
 {
 	int r;
@@ -141,9 +159,13 @@ bool node_link_update(struct node_link *n, double now)
 		n->last_error[0] = '\0';
 		fill_channel_map(n);
 		check_counters(n, false);
-		log_info("node %s: attached to %s (%u Hz, %u channels, ring %.2f s, write frame %" PRIu64 ")",
+		char age[64] = "";
+		double published = ring_published_ago(n->name);
+		if (published >= 0)
+			snprintf(age, sizeof(age), ", published %.3f s ago", published);
+		log_info("node %s: attached to %s (%u Hz, %u channels, ring %.2f s, write frame %" PRIu64 "%s)",
 			 n->name, n->info.shm_name, n->info.rate, n->info.channels,
-			 n->info.rate ? (double)n->info.capacity / n->info.rate : 0.0, n->info.write_frame);
+			 n->info.rate ? (double)n->info.capacity / n->info.rate : 0.0, n->info.write_frame, age);
 		return true;
 	}
 	if (n->detach_pending[0])

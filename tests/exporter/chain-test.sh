@@ -706,6 +706,11 @@ fault-matrix)
 	det=$(grep "node $NODE: detached from its ring" "$T/exporter.log" | tail -1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
 	att=$(grep "node $NODE: attached to" "$T/exporter.log" | tail -1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
 	echo "measured: detached from the dead ring -> attached to the new one: $(python3 -c "print(round($att - $det, 3))") s (includes PipeWire's restart)"
+	# the node's return = the moment it published its new ring (the locator's mtime)
+	ago=$(grep "node $NODE: attached to" "$T/exporter.log" | tail -1 | sed -n 's/.*published \([0-9.]*\) s ago.*/\1/p')
+	echo "measured: re-attached $ago s after the restarted node published its ring"
+	[ -n "$ago" ] && python3 -c "import sys; sys.exit(0 if $ago <= 1.0 else 1)" ||
+		fail "re-attach took ${ago:-?} s after the node's return (want <= 1 s)"
 	pw_env_wait_for pw_env_core_ready || fail "PipeWire did not come back"
 	pw_env_wait_node "$NODE"
 	start_pace
