@@ -68,6 +68,8 @@ struct engine {
 	/* Marker knowledge. The marker replaced the node's output, so the take holds marker
 	 * symbols where the clean file holds the pristine audio. */
 	int64_t marker_take;      /* take frame of a decoded marker, -1 if none */
+	int marker_d_known;       /* the metadata says where the decoded marker is in the clean file: */
+	int64_t marker_d;         /* its frames map there only (clean frame - take frame) */
 	int64_t marker_clean;     /* clean frame from metadata when no marker was decoded, else -1 */
 	int8_t marker_sym[GHOSTREC_MARKER_FRAMES];
 	int marker_sign_known[GHOSTREC_MARKER_FRAMES];
@@ -220,9 +222,11 @@ static int frame_matches(struct engine *e, int64_t t, int64_t c)
 {
 	if (t < 0 || t >= e->take_frames || c < 0 || c >= e->clean_frames || in_gap(e, c))
 		return 0;
-	/* A decoded marker in the take: those frames carry no clean audio; trust them. */
+	/* A decoded marker in the take: those frames carry no clean audio; trust them (on the
+	 * marker's own offset, when the metadata gives it: a drop right before the marker must
+	 * not carry the offset before it across the marker). */
 	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
-		return 1;
+		return !e->marker_d_known || c - t == e->marker_d;
 	const float *tf = ghostrec_audiofile_frame(e->take, t);
 	if (!tf)
 		return 0;
@@ -570,15 +574,32 @@ static int64_t record_glitch(struct engine *e, int64_t f, int64_t t2, int64_t d2
 /* Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
  * a reordered packet swaps two blocks). The walk found a drop of b frames at f (d2 = d + b):
  * if the take then has a run C on d2, followed by the b skipped frames B (the clean audio
- * at f + d, offset d - |C|), after which it goes on with the old offset d, the take holds
- * C B where the clean file holds B C. Returns |B| + |C| then, else 0. Runs are at most
- * REORDER_MAX frames (a packet or an ASIO block). */
+ * at f + d, offset d - |C|), the take holds C B where the clean file holds B C. Returns
+ * |B| + |C| then, else 0. Runs are at most REORDER_MAX frames (a packet or an ASIO block).
+ * After B the take goes on with the old offset d, or (the packet after them lost too) with
+ * a later one the walk finds. The first m of the b skipped frames may be lost as well (a
+ * lost packet right before the swapped pair): then the take holds C B' with B' the last
+ * b - m skipped frames, *dropped = m, and the span is |B'| + |C| on the offset d + m. */
 #define REORDER_MAX 8192
 
-static int64_t reordered_span(struct engine *e, int64_t f, int64_t d2)
+/* Do take frames [t, t + n) match clean frames from c on, with enough sound among them to
+ * prove it (a run followed by other audio: no window after it to ask)? */
+static int run_matches(struct engine *e, int64_t t, int64_t c, int64_t n)
+{
+	int nonsilent = 0;
+	for (int64_t i = 0; i < n; i++) {
+		if (!frame_matches(e, t + i, c + i))
+			return 0;
+		nonsilent += frame_nonsilent(e, t + i);
+	}
+	return nonsilent >= WINDOW_NONSILENT;
+}
+
+static int64_t reordered_span(struct engine *e, int64_t f, int64_t d2, int64_t *dropped)
 {
 	int64_t d = e->d;
 	int64_t b = d2 - d;
+	*dropped = 0;
 	if (b <= 0 || b > REORDER_MAX)
 		return 0;
 	int64_t lim = f + REORDER_MAX < e->take_frames ? f + REORDER_MAX : e->take_frames;
@@ -595,12 +616,21 @@ static int64_t reordered_span(struct engine *e, int64_t f, int64_t d2)
 	int64_t c = c_end - f;
 	if (c <= 0 || c_end >= lim || c_end + b >= e->take_frames)
 		return 0;
-	for (int64_t t = c_end; t < c_end + b; t++)
-		if (!frame_matches(e, t, t + d - c))
-			return 0;
-	if (!window_matches(e, c_end + b, c_end + b + d))
-		return 0;
-	return b + c;
+	int whole = 1;
+	for (int64_t t = c_end; t < c_end + b && whole; t++)
+		whole = frame_matches(e, t, t + d - c);
+	if (whole && window_matches(e, c_end + b, c_end + b + d))
+		return b + c;
+	if (whole && run_matches(e, c_end, c_end + d - c, b))
+		return b + c;   /* the take goes on with another offset after B */
+	/* B' = skipped frames [m, b): the take frame after C is clean frame f + d + m. */
+	for (int64_t m = 1; m < b; m++) {
+		if (frame_matches(e, c_end, f + d + m) && run_matches(e, c_end, f + d + m, b - m)) {
+			*dropped = m;
+			return b - m + c;
+		}
+	}
+	return 0;
 }
 
 /* The mismatch at f could not be explained. If the rest of the take is too short to prove a
@@ -748,9 +778,17 @@ static void walk(struct engine *e, int64_t t)
 			t = unexplained_tail(e, f);
 			break;
 		}
-		int64_t span = t2 == f && d2 > e->d ? reordered_span(e, f, d2) : 0;
+		int64_t lost = 0;
+		int64_t span = t2 == f && d2 > e->d ? reordered_span(e, f, d2, &lost) : 0;
 		if (span > 0) {
-			/* The segment goes on with the old offset: clean order restored. */
+			if (lost > 0) {
+				/* Frames lost right before the swapped runs: a drop, then the swap. */
+				add_segment(e, e->seg_start, f, e->d);
+				add_glitch(e, f, GHOSTREC_GLITCH_DROPPED, lost);
+				e->seg_start = f;
+				e->d += lost;
+			}
+			/* The segment goes on with the (old) offset: clean order restored. */
 			add_glitch(e, f, GHOSTREC_GLITCH_REORDERED, span);
 			t = f + span;
 			continue;
@@ -960,6 +998,8 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 	if (have_marker && meta_usable && meta->take_id == m.marker.take_id && channel_known) {
 		anchor = e.marker_take;
 		d = meta->marker_frame - e.marker_take;
+		e.marker_d_known = 1;
+		e.marker_d = d;
 		res->alignment = GHOSTREC_ALIGN_MARKER;
 	} else {
 		if (!have_marker && meta_usable) {

@@ -143,8 +143,12 @@ end
 local function frame_matches(e, t, c)
 	tick(e, 1)
 	if t < 0 or t >= e.take_frames or c < 0 or c >= e.clean_frames or in_gap(e, c) then return false end
-	-- A decoded marker in the take: those frames carry no clean audio; trust them.
-	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return true end
+	-- A decoded marker in the take: those frames carry no clean audio; trust them (on the
+	-- marker's own offset, when the metadata gives it: a drop right before the marker must
+	-- not carry the offset before it across the marker).
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then
+		return not e.marker_d_known or c - t == e.marker_d
+	end
 	local T, C = e.take, e.clean
 	local n = e.take_channels < 64 and e.take_channels or 64
 	local in_marker = e.marker_clean >= 0 and c >= e.marker_clean and c < e.marker_clean + MARKER_FRAMES
@@ -434,14 +438,29 @@ end
 -- Two runs of clean audio in swapped order (PWAR v0.1 / PR #4 call bufferSwitch per packet:
 -- a reordered packet swaps two blocks). The walk found a drop of b frames at f (d2 = d + b):
 -- if the take then has a run C on d2, followed by the b skipped frames B (the clean audio at
--- f + d, offset d - |C|), after which it goes on with the old offset d, the take holds C B
--- where the clean file holds B C. Returns |B| + |C| then, else 0. Runs are at most
--- REORDER_MAX frames (a packet or an ASIO block).
+-- f + d, offset d - |C|), the take holds C B where the clean file holds B C. Returns
+-- |B| + |C| then, else 0. Runs are at most REORDER_MAX frames (a packet or an ASIO block).
+-- After B the take goes on with the old offset d, or (the packet after them lost too) with a
+-- later one the walk finds. The first m of the b skipped frames may be lost as well (a lost
+-- packet right before the swapped pair): then the take holds C B' with B' the last b - m
+-- skipped frames; returns |B'| + |C| and m (the span is on the offset d + m).
 local REORDER_MAX = 8192
+
+-- Do take frames [t, t + n) match clean frames from c on, with enough sound among them to
+-- prove it (a run followed by other audio: no window after it to ask)?
+local function run_matches(e, t, c, n)
+	local nonsilent = 0
+	for i = 0, n - 1 do
+		if not frame_matches(e, t + i, c + i) then return false end
+		nonsilent = nonsilent + frame_nonsilent(e, t + i)
+	end
+	return nonsilent >= WINDOW_NONSILENT
+end
+
 local function reordered_span(e, f, d2)
 	local d = e.d
 	local b = d2 - d
-	if b <= 0 or b > REORDER_MAX then return 0 end
+	if b <= 0 or b > REORDER_MAX then return 0, 0 end
 	local lim = f + REORDER_MAX < e.take_frames and f + REORDER_MAX or e.take_frames
 	local c_end = lim
 	local t = f
@@ -455,12 +474,24 @@ local function reordered_span(e, f, d2)
 		end
 	end
 	local c = c_end - f
-	if c <= 0 or c_end >= lim or c_end + b >= e.take_frames then return 0 end
-	for tt = c_end, c_end + b - 1 do
-		if not frame_matches(e, tt, tt + d - c) then return 0 end
+	if c <= 0 or c_end >= lim or c_end + b >= e.take_frames then return 0, 0 end
+	local whole = true
+	local tt = c_end
+	while tt < c_end + b and whole do
+		whole = frame_matches(e, tt, tt + d - c)
+		tt = tt + 1
 	end
-	if not window_matches(e, c_end + b, c_end + b + d) then return 0 end
-	return b + c
+	if whole and window_matches(e, c_end + b, c_end + b + d) then return b + c, 0 end
+	if whole and run_matches(e, c_end, c_end + d - c, b) then
+		return b + c, 0 -- the take goes on with another offset after B
+	end
+	-- B' = skipped frames [m, b): the take frame after C is clean frame f + d + m.
+	for m = 1, b - 1 do
+		if frame_matches(e, c_end, f + d + m) and run_matches(e, c_end, f + d + m, b - m) then
+			return b - m + c, m
+		end
+	end
+	return 0, 0
 end
 
 -- The mismatch at f could not be explained: replaced audio up to the end if the rest is
@@ -590,9 +621,17 @@ local function walk(e, t)
 						break
 					end
 				else
-					local span = (t2 == f and d2 > e.d) and reordered_span(e, f, d2) or 0
+					local span, lost = 0, 0
+					if t2 == f and d2 > e.d then span, lost = reordered_span(e, f, d2) end
 					if span > 0 then
-						-- The segment goes on with the old offset: clean order restored.
+						if lost > 0 then
+							-- Frames lost right before the swapped runs: a drop, then the swap.
+							add_segment(e, e.seg_start, f, e.d)
+							add_glitch(e, f, GLITCH_DROPPED, lost)
+							e.seg_start = f
+							e.d = e.d + lost
+						end
+						-- The segment goes on with the (old) offset: clean order restored.
 						add_glitch(e, f, GLITCH_REORDERED, span)
 						t = f + span
 					else
@@ -740,6 +779,8 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	e.clean_channel = 0
 	e.tol = M.conform_tolerance(ti, ci)
 	e.marker_take = -1
+	e.marker_d_known = false
+	e.marker_d = 0
 	e.marker_clean = -1
 	e.marker_amp = 0
 	e.check_step = (opt.check_step and opt.check_step > 0) and opt.check_step or M.CONFORM_CHECK_STEP
@@ -784,6 +825,8 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	if have_marker and meta_usable and meta.take_id == m.take_id and channel_known then
 		anchor = e.marker_take
 		d = meta.marker_frame - e.marker_take
+		e.marker_d_known = true
+		e.marker_d = d
 		res.alignment = "marker"
 	else
 		if not have_marker and meta_usable then

@@ -100,6 +100,25 @@ static const struct gs_event late_dup_ev[] = {
 	{44100 * 4, GS_REPEAT_LATE, 128}, {44100 * 4, K_DROP, 128}, {44100 * 5, K_SWAP, 128},
 };
 
+/* Events next to each other (PWAR without spacing): a reordered packet followed by a lost one
+ * and the other way round, a repeat next to a drop or a reorder, reorders in a row, a lost
+ * packet on both sides of a reordered pair. */
+static const struct gs_event adjacent_ev[] = {
+	{48000 * 2, K_SWAP, 128}, {48000 * 2 + 256, K_DROP, 128},
+	{48000 * 5 / 2, K_DROP, 128}, {48000 * 5 / 2 + 128, K_SWAP, 128},
+	{48000 * 3, K_SWAP, 128}, {48000 * 3 + 256, K_SWAP, 128},
+	{48000 * 7 / 2, K_REPEAT, 512}, {48000 * 7 / 2, K_DROP, 512},
+	{48000 * 4, K_DROP, 128}, {48000 * 4 + 128, K_SWAP, 128}, {48000 * 4 + 384, K_DROP, 128},
+	{48000 * 9 / 2, K_SWAP, 128}, {48000 * 9 / 2 + 256, K_REPEAT, 128},
+	{48000 * 5, K_SWAP, 64}, {48000 * 5 + 128, K_SWAP, 64}, {48000 * 5 + 256, K_DROP, 64},
+	{48000 * 11 / 2, K_SWAP, 512}, {48000 * 11 / 2 + 1024, K_DROP, 512},
+};
+
+/* The block right before the marker lost (the take goes on with the marker). */
+static const struct gs_event before_marker_ev[] = {
+	{44100 * 3 / 2 - 512, K_DROP, 512}, {44100 * 3, K_DROP, 512},
+};
+
 static const struct vector vectors[] = {
 	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0},
 	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0},
@@ -123,6 +142,10 @@ static const struct vector vectors[] = {
 	 repeat_swap_ev, 6, NULL, 0},
 	{"late-duplicate-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 7, 1.0, 6.5, 1.5, 1, 1, 0, 0, 0, 0,
 	 late_dup_ev, 5, NULL, 0},
+	{"adjacent-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 7, 1.0, 6.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 adjacent_ev, sizeof(adjacent_ev) / sizeof(adjacent_ev[0]), NULL, 0},
+	{"drop-before-marker-pcm16-mono", "ok", 44100, 44100, 2, 0, WAV16, WAVF, 5, 1.0, 4.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 before_marker_ev, 2, NULL, 0},
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
