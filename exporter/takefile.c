@@ -188,11 +188,35 @@ int takefile_truncate(struct takefile *f, uint64_t frames)
 	return 0;
 }
 
+/* RIFF, fact and data sizes of a plain WAV holding f->frames (data: its byte count; pad: the
+ * pad byte after an odd-sized data chunk is there). */
+static int write_sizes(struct takefile *f, uint64_t data, bool pad)
+{
+	uint8_t sz[4];
+	le32(sz, (uint32_t)(TAKEFILE_DATA_OFFSET - 8 + data + (pad ? data & 1 : 0)));
+	int e = ghostrec_pwrite_all(f->fd, sz, 4, 4);
+	le32(sz, (uint32_t)f->frames);
+	if (e == 0)
+		e = ghostrec_pwrite_all(f->fd, sz, 4, FACT_OFF + 8);
+	le32(sz, (uint32_t)data);
+	if (e == 0)
+		e = ghostrec_pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
+	return e;
+}
+
 int takefile_sync(struct takefile *f)
 {
 	if (f->fd < 0 || !f->unsynced)
 		return 0;
 	f->unsynced = 0;
+	/* the header follows the data at every sync: after a crash or power loss the file plays
+	 * as it is, up to the last sync, without any recovery (the odd pad byte comes at finish) */
+	uint64_t data = f->frames * bytes_per_frame(f);
+	if (data <= takefile_riff_limit) {
+		int e = write_sizes(f, data, false);
+		if (e < 0)
+			return e;
+	}
 	return fdatasync(f->fd) < 0 ? -errno : 0;
 }
 
@@ -222,10 +246,9 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 			e = ghostrec_pwrite_all(f->fd, &pad, 1, (off_t)(TAKEFILE_DATA_OFFSET + data));
 	}
 	uint64_t riff = TAKEFILE_DATA_OFFSET - 8 + data + (data & 1);
-	le32(sz, f->frames > UINT32_MAX ? UINT32_MAX : (uint32_t)f->frames);
-	if (e == 0)
-		e = ghostrec_pwrite_all(f->fd, sz, 4, FACT_OFF + 8);
 	if (e == 0 && data > takefile_riff_limit) {
+		le32(sz, f->frames > UINT32_MAX ? UINT32_MAX : (uint32_t)f->frames);
+		e = ghostrec_pwrite_all(f->fd, sz, 4, FACT_OFF + 8);
 		uint8_t ds[36];
 		memcpy(ds, "ds64", 4);
 		le32(ds + 4, 28);
@@ -233,7 +256,8 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 		le64(ds + 16, data);
 		le64(ds + 24, f->frames);
 		le32(ds + 32, 0);
-		e = ghostrec_pwrite_all(f->fd, ds, sizeof(ds), JUNK_OFF);
+		if (e == 0)
+			e = ghostrec_pwrite_all(f->fd, ds, sizeof(ds), JUNK_OFF);
 		le32(sz, UINT32_MAX);
 		if (e == 0)
 			e = ghostrec_pwrite_all(f->fd, "RF64", 4, 0);
@@ -242,11 +266,7 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 		if (e == 0)
 			e = ghostrec_pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
 	} else if (e == 0) {
-		le32(sz, (uint32_t)riff);
-		e = ghostrec_pwrite_all(f->fd, sz, 4, 4);
-		le32(sz, (uint32_t)data);
-		if (e == 0)
-			e = ghostrec_pwrite_all(f->fd, sz, 4, DATA_HDR_OFF + 4);
+		e = write_sizes(f, data, true);
 	}
 	if (e == 0 && fsync(f->fd) < 0)
 		e = -errno;

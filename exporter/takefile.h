@@ -1,7 +1,7 @@
 /* A clean take's WAV file, written as the take runs (contract: docs/contracts.md "Clean take
- * files"): the header is valid from the start (sizes patched when the take ends), so finishing a
- * take is a header patch, never a rewrite, and a crash leaves a file whose size says how many
- * frames it holds.
+ * files"): the header is valid from the start and its sizes follow every sync, so a crash leaves a
+ * file that plays up to its last sync (and whose length says how many frames it holds); finishing
+ * a take is a header patch (bext, RF64 if needed), never a rewrite.
  *
  * Layout (fixed, data at offset TAKEFILE_DATA_OFFSET):
  *   RIFF WAVE | JUNK (28 bytes, becomes ds64 when the data outgrows RIFF) | fmt (16) | fact |
