@@ -201,6 +201,7 @@ int main(int argc, char **argv)
 	uint64_t cue;
 	snprintf(buf, sizeof(buf), "%s/ghostrec-501.wav", share);
 	CHECK(ghostrec_takemeta_read_wav(buf, &m, &cue, err, sizeof(err)) == 0 && cue == 4800 && m.take_id == 501);
+	ghostrec_takemeta_clear(&m);
 
 	/* 2. smbd down: the take stays queued (outbox done, smb retrying), nothing removed */
 	smbd("stop");

@@ -93,6 +93,7 @@ static void check_file(const char *path, uint32_t channels, int first_channel, i
 	CHECK_EQ_U64(cue, marker);
 	CHECK_EQ_U64(m.channels, channels);
 	CHECK_EQ_U64(m.rate, 48000);
+	ghostrec_takemeta_clear(&m);
 }
 
 static void run(const char *dir, int pcm24, int exact24, int split, int rf64)
@@ -139,6 +140,7 @@ static void run(const char *dir, int pcm24, int exact24, int split, int rf64)
 	CHECK(m.take_id == id && m.marker_frame == marker && m.frames == FRAMES && m.channels == CH);
 	CHECK(!strcmp(m.channel_map[2], "LFE") && !strcmp(m.format, pcm24 ? "pcm24" : "float32"));
 	CHECK(!strcmp(m.node, "ghostrec") && !strcmp(m.start_utc, t.start_utc));
+	ghostrec_takemeta_clear(&m);
 	spool_remove_dir(out);
 	unlink(raw);
 }
