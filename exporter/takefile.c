@@ -112,7 +112,13 @@ int takefile_reopen(struct takefile *f, const char *path, uint32_t rate, uint32_
 	if (e == 0 && (fstat(fd, &st) < 0 || pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)))
 		e = -EPROTO;
 	if (e == 0) {
-		/* everything but the sizes must be what takefile_create wrote */
+		/* everything but the sizes must be what takefile_create wrote (or a finish that
+		 * failed later: RF64 with its ds64 where the JUNK was) */
+		if (memcmp(h, "RF64", 4) == 0 && memcmp(h + JUNK_OFF, "ds64", 4) == 0) {
+			memcpy(h, "RIFF", 4);
+			memcpy(h + JUNK_OFF, "JUNK", 4);
+			memset(h + JUNK_OFF + 8, 0, 28);
+		}
 		build_header(f, want);
 		memset(h + 4, 0, 4), memset(want + 4, 0, 4);
 		memset(h + FACT_OFF + 8, 0, 4), memset(want + FACT_OFF + 8, 0, 4);

@@ -181,6 +181,12 @@ int main(void)
 		close(fd);
 	CHECK_EQ_U64(read_back(path, out, 4000, NULL), 1000);
 	CHECK(same_floats(in, out, 2000));
+	/* a finish that failed after the RF64 patch (the sidecar did not fit): reopened, finished again */
+	CHECK(takefile_reopen(&f, path, 48000, 2, false) == 0);
+	CHECK_EQ_U64(f.frames, 1000);
+	CHECK(takefile_finish(&f, "", NULL, 3) == 0);
+	CHECK_EQ_U64(read_back(path, out, 4000, NULL), 1000);
+	CHECK(same_floats(in, out, 2000));
 	takefile_riff_limit = limit;
 
 	const char *names[] = {"float.wav", "pcm24.wav", "pcm24-ref.wav", "crash.wav", "foreign.wav", "rf64.wav"};
