@@ -228,6 +228,25 @@ local function batch_format(letter, n)
 	return fmt
 end
 
+-- Are these raw bytes all zero (silence in every format but unsigned 8-bit)? A compare
+-- with a string of zeros of the same length (memcmp speed; the last few lengths are kept).
+local zeros = {}
+local zeros_n = 0
+function M.all_zero(bytes)
+	local n = #bytes
+	local z = zeros[n]
+	if not z then
+		if zeros_n >= 8 then zeros, zeros_n = {}, 0 end
+		z = string.rep("\0", n)
+		zeros[n] = z
+		zeros_n = zeros_n + 1
+	end
+	return bytes == z
+end
+
+M.UNPACK_BATCH = UNPACK_BATCH
+M.batch_format = batch_format
+
 -- A reader over an opened file: keeps the handle, reads frame ranges on demand.
 local Reader = {}
 Reader.__index = Reader
@@ -245,54 +264,80 @@ function Reader:close()
 	if self.f then self.f:close() self.f = nil end
 end
 
+-- Raw bytes of frames [start, start + count) (0-based, clipped to the file) and the number of
+-- whole frames they hold: what a block compare of two files in the same format looks at.
+function Reader:raw(start, count)
+	local info = self.info
+	if start < 0 then count = count + start; start = 0 end
+	if start + count > info.frames then count = info.frames - start end
+	if count <= 0 then return "", 0 end
+	self.f:seek("set", info.data_offset + start * info.block_align)
+	local bytes = self.f:read(count * info.block_align)
+	if not bytes then return "", 0 end
+	return bytes, #bytes // info.block_align
+end
+
+-- Decodes `count` frames of raw bytes (from Reader:raw) into `out` (1-based, interleaved)
+-- as Reader:read does; returns out. string.unpack is looked up per batch (C work a cost
+-- model may want to count).
+function Reader:decode(bytes, count, out)
+	local letter, scale, u8 = self.letter, self.scale, self.u8
+	local float32 = (letter == "f")
+	local int32 = (letter == "i4")
+	local total = count * self.info.channels
+	local pos, n = 1, 0
+	while n < total do
+		local batch = total - n
+		if batch > UNPACK_BATCH then batch = UNPACK_BATCH end
+		local vals = { string.unpack(batch_format(letter, batch), bytes, pos) }
+		pos = vals[batch + 1]
+		if float32 then
+			for i = 1, batch do out[n + i] = vals[i] end
+		elseif letter == "d" then
+			for i = 1, batch do out[n + i] = fround(vals[i]) end
+		elseif int32 then
+			for i = 1, batch do out[n + i] = fround(vals[i]) * scale end
+		elseif u8 then
+			for i = 1, batch do out[n + i] = (vals[i] - 128) * scale end
+		else
+			for i = 1, batch do out[n + i] = vals[i] * scale end
+		end
+		n = n + batch
+	end
+	return out
+end
+
 -- Reads frames [start, start + count) (0-based) and returns a flat interleaved array
 -- (1-based Lua table: frame i, channel c at [i * channels + c + 1]) and the frame count read.
 -- If `channel` (0-based) is given, returns that channel only (index i + 1).
 function Reader:read(start, count, channel)
 	local info = self.info
-	if start < 0 then count = count + start; start = 0 end
-	if start + count > info.frames then count = info.frames - start end
+	local bytes
+	bytes, count = self:raw(start, count)
 	local out = {}
 	if count <= 0 then return out, 0 end
+	if channel == nil or info.channels == 1 then
+		return self:decode(bytes, count, out), count -- (a mono file's only channel is the whole file)
+	end
+	-- One channel of an interleaved file: a few channels are decoded in batches and the
+	-- column picked out (fewer C calls); many channels unpack that column only.
 	local ch = info.channels
-	local bps = info.bytes_per_sample
-	self.f:seek("set", info.data_offset + start * info.block_align)
-	local bytes = self.f:read(count * info.block_align)
-	if not bytes then return out, 0 end
-	count = #bytes // info.block_align
+	if ch <= 8 then
+		local all = self:decode(bytes, count, self.scratch or {})
+		self.scratch = all
+		local j = channel + 1
+		for i = 1, count do
+			out[i] = all[j]
+			j = j + ch
+		end
+		return out, count
+	end
 	local letter, scale, u8 = self.letter, self.scale, self.u8
 	local float32 = (letter == "f")
 	local int32 = (letter == "i4")
-	local n = 0
-	if channel == nil or ch == 1 then
-		local total = count * ch
-		local pos = 1
-		local done = 0
-		while done < total do
-			local batch = total - done
-			if batch > UNPACK_BATCH then batch = UNPACK_BATCH end
-			local vals = { sunpack(batch_format(letter, batch), bytes, pos) }
-			pos = vals[batch + 1]
-			if float32 then
-				for i = 1, batch do out[n + i] = vals[i] end
-			elseif letter == "d" then
-				for i = 1, batch do out[n + i] = fround(vals[i]) end
-			elseif int32 then
-				for i = 1, batch do out[n + i] = fround(vals[i]) * scale end
-			elseif u8 then
-				for i = 1, batch do out[n + i] = (vals[i] - 128) * scale end
-			else
-				for i = 1, batch do out[n + i] = vals[i] * scale end
-			end
-			n = n + batch
-			done = done + batch
-		end
-		return out, count -- (a mono file's only channel is the whole file)
-	end
-	-- One channel of an interleaved file: unpack that column only.
 	local fmt1 = "<" .. letter
 	local stride = info.block_align
-	local pos = 1 + channel * bps
+	local pos = 1 + channel * info.bytes_per_sample
 	for i = 1, count do
 		local v = sunpack(fmt1, bytes, pos)
 		if float32 then

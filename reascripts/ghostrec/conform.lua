@@ -35,6 +35,7 @@ local marker = require("ghostrec.marker")
 local M = {}
 
 local abs = math.abs
+local unpack_batch, batch_format = audiofile.UNPACK_BATCH, audiofile.batch_format
 local MARKER_FRAMES = marker.MARKER_FRAMES
 local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 
@@ -190,14 +191,38 @@ local function window_matches(e, t, c)
 	return false
 end
 
--- Is there enough sound after take frame t for a window to prove anything?
+-- Is there enough sound after take frame t for a window to prove anything? The C counts
+-- frame by frame; here the take's block is read at once: raw bytes that are all zero are
+-- silence (in every format but unsigned 8-bit), else the samples are counted (the count
+-- reaches WINDOW_NONSILENT within the block or never: same answer). Counts as work, so a
+-- long silent take searched by content yields between slices.
 local function window_has_sound(e, t)
-	local nonsilent = 0
-	local i = 0
-	while i < WINDOW_MAX_FRAMES and t + i < e.take_frames do
-		nonsilent = nonsilent + frame_nonsilent(e, t + i)
-		if nonsilent >= WINDOW_NONSILENT then return true end
-		i = i + 1
+	local n = WINDOW_MAX_FRAMES
+	if t + n > e.take_frames then n = e.take_frames - t end
+	local T = e.take
+	local bytes, got = "", 0
+	if t >= 0 and n > 0 then bytes, got = T:raw(t, n) end
+	tick(e, n // 8)
+	if got < n then
+		-- A short read: the frame-by-frame count (frames not read count as silent).
+		local nonsilent = 0
+		local i = 0
+		while i < WINDOW_MAX_FRAMES and t + i < e.take_frames do
+			nonsilent = nonsilent + frame_nonsilent(e, t + i)
+			if nonsilent >= WINDOW_NONSILENT then return true end
+			i = i + 1
+		end
+		return false
+	end
+	if not T.u8 and audiofile.all_zero(bytes) then return false end
+	local vals = T:decode(bytes, got, e.scratch)
+	local tol, count = e.tol, 0
+	for i = 1, got * e.take_channels do
+		local x = vals[i]
+		if x > tol or x < -tol then
+			count = count + 1
+			if count >= WINDOW_NONSILENT then return true end
+		end
 	end
 	return false
 end
@@ -227,9 +252,50 @@ local function scan_clean(e, t, c_from, c_to)
 	local C = e.clean
 	local x0 = x[0]
 	local cs = c_from
+	local letter, scale = C.letter, C.scale
+	local simple = letter == "f" or letter == "i2" or letter == "i3"
+	local fpb = unpack_batch // cc
+	if fpb < 1 then fpb = 1 end
 	while cs < c_to do
 		local cnt = c_to - cs
 		if cnt > SCAN_BLOCK then cnt = SCAN_BLOCK end
+		if simple and not (mc >= 0 and cs < mc + MARKER_FRAMES and cs + cnt > mc) then
+			-- No marker frame in this block: the same tests on the raw block decoded in
+			-- batches, the first compared channel first.
+			local raw, got = C:raw(cs, cnt)
+			tick(e, got // 4)
+			local pos, done = 1, 0
+			while done < got do
+				local nf = got - done
+				if nf > fpb then nf = fpb end
+				local v = { string.unpack(batch_format(letter, nf * cc), raw, pos) }
+				pos = v[nf * cc + 1]
+				local j = ch0 + 1
+				for i = 0, nf - 1 do
+					local dv = x0 - v[j] * scale
+					if dv <= tol and dv >= -tol then
+						local c = cs + done + i
+						local ok = not (e.n_gaps > 0 and in_gap(e, c))
+						if ok then
+							for k = 1, n - 1 do
+								local dk = x[k] - v[j + k] * scale
+								if not (dk <= tol and dk >= -tol) then
+									ok = false
+									break
+								end
+							end
+							if ok and window_matches(e, t, c) then return c end
+						end
+					end
+					j = j + cc
+				end
+				done = done + nf
+			end
+			if got < cnt then return nil end
+			cs = cs + cnt
+			goto next_block
+		end
+		do
 		local blk, got = C:read(cs, cnt)
 		tick(e, got // 4)
 		for i = 0, got - 1 do
@@ -252,6 +318,8 @@ local function scan_clean(e, t, c_from, c_to)
 		end
 		if got < cnt then return nil end
 		cs = cs + cnt
+		end
+		::next_block::
 	end
 	return nil
 end
@@ -574,6 +642,110 @@ local function head_gap(e, start, d)
 	add_glitch(e, from, GLITCH_GAP, start - from)
 end
 
+-- ---- the walk, a block of checkpoints at a time ----
+
+-- Take frames [a, b) on offset d that a block compare may decide: none is a marker's frame
+-- (take or clean side) and all lie inside both files (the others go through frame_matches).
+local function plain_range(e, a, b, d)
+	if a < 0 or a + d < 0 or b > e.take_frames or b + d > e.clean_frames then return false end
+	local mt, mc = e.marker_take, e.marker_clean
+	if mt >= 0 and a < mt + MARKER_FRAMES and b > mt then return false end
+	if mc >= 0 and a + d < mc + MARKER_FRAMES and b + d > mc then return false end
+	return true
+end
+
+-- string.unpack formats that read the checkpoint frames of a raw block and jump over the
+-- frames between them: per checkpoint `nvals` samples, then a `skip`-byte string (cN: far
+-- cheaper to unpack than N x); `groups` checkpoints, the last one without its skip if `last`.
+local stride_formats = {}
+local function stride_format(letter, nvals, skip, groups, last)
+	local key = letter .. ":" .. nvals .. ":" .. skip .. ":" .. groups .. (last and ":last" or "")
+	local f = stride_formats[key]
+	if not f then
+		local one = string.rep(letter, nvals)
+		local with_skip = skip > 0 and (one .. "c" .. skip) or one
+		f = "<" .. string.rep(with_skip, last and groups - 1 or groups) .. (last and one or "")
+		stride_formats[key] = f
+	end
+	return f
+end
+
+local STRIDE_GROUP = 64
+
+-- Decodes the samples compared at checkpoints q, q + step, ... (n of them) of one file:
+-- vals[j * nvals + k] is checkpoint j's sample k (1-based k; channels first, first + 1, ...).
+-- Returns vals, or nil if the file gave fewer frames than asked.
+local function checkpoint_samples(R, q, n, step, first, nvals, vals)
+	local info = R.info
+	local ba, bps = info.block_align, info.bytes_per_sample
+	local frames = (n - 1) * step + 1
+	local bytes, got = R:raw(q, frames)
+	if got < frames then return nil end
+	local skip = step * ba - nvals * bps
+	local per = skip > 0 and nvals + 1 or nvals
+	local pos = 1 + first * bps
+	local letter, scale, unpack = R.letter, R.scale, string.unpack
+	local j = 0
+	while j < n do
+		local g = n - j
+		if g > STRIDE_GROUP then g = STRIDE_GROUP end
+		local v = { unpack(stride_format(letter, nvals, skip, g, j + g == n), bytes, pos) }
+		local o = j * nvals
+		for gg = 0, g - 1 do
+			local b, ob = gg * per, o + gg * nvals
+			for k = 1, nvals do vals[ob + k] = v[b + k] * scale end
+		end
+		pos = v[#v]
+		j = j + g
+	end
+	return vals
+end
+
+-- From take frame t (offset e.d, before limit), whole check_step steps whose checkpoints
+-- (q = t + step - 1, the walk's frame_matches(q, q + d)) all match are passed over a block
+-- at a time: equal raw bytes (same integer format), or the checkpoint frames alone decoded
+-- and compared (|x - y| <= tol, the frame_matches test on a plain, gap-free stretch; the
+-- walk's limit stops before the next gap). Returns the take frame where the walk's own
+-- test goes on: a failing checkpoint, a partial last step, or a stretch that is not plain.
+local WALK_STEPS = 1024
+local function walk_ahead(e, t, limit)
+	if not e.direct_compare or e.take.u8 or e.clean.u8 then return t end
+	local step, d = e.check_step, e.d
+	local T, C = e.take, e.clean
+	local tc, tol = e.take_channels, e.tol
+	local tv, cv = e.scratch, e.scratch2
+	while true do
+		local nsteps = (limit - t) // step
+		if nsteps > WALK_STEPS then nsteps = WALK_STEPS end
+		if nsteps < 4 then return t end
+		local span = nsteps * step
+		if not plain_range(e, t, t + span, d) then return t end
+		tick(e, span // 16)
+		local decided = false
+		if e.same_bytes then
+			local tb, tg = T:raw(t, span)
+			local cb, cg = C:raw(t + d, span)
+			if tg == span and cg == span and tb == cb then
+				t = t + span
+				decided = true
+			end
+		end
+		if not decided then
+			local q = t + step - 1
+			if not checkpoint_samples(T, q, nsteps, step, 0, tc, tv) then return t end
+			if not checkpoint_samples(C, q + d, nsteps, step, e.clean_channel, tc, cv) then return t end
+			for j = 0, nsteps - 1 do
+				local o = j * tc
+				for k = o + 1, o + tc do
+					local dv = tv[k] - cv[k]
+					if not (dv <= tol and dv >= -tol) then return t + j * step end
+				end
+			end
+			t = t + span
+		end
+	end
+end
+
 -- ---- the walk ----
 
 local function walk(e, t)
@@ -601,6 +773,7 @@ local function walk(e, t)
 				e.opt.progress(t, e.take_frames)
 				e.next_progress = t + 1048576
 			end
+			t = walk_ahead(e, t, limit)
 			local q = t + e.check_step
 			if q > limit then q = limit end
 			q = q - 1
@@ -690,11 +863,73 @@ local function segment_matcher(e, d)
 	end
 end
 
+-- Compares take frames [a, a + n) with clean frames [a + d, a + d + n) (a plain range) and
+-- stores the differing take frames in bad[1..nb], rising; returns nb, or nil when a file
+-- gave fewer frames than asked (the caller goes frame by frame). The same test as
+-- segment_frame_matches in the C (|x - y| <= tol on every compared channel, in double), on
+-- blocks: equal raw bytes of two integer files in the same format decide a block at once;
+-- otherwise both blocks are decoded and compared sample by sample.
+local function block_bad(e, a, n, d, bad)
+	local T, C = e.take, e.clean
+	local tbytes, tg = T:raw(a, n)
+	local cbytes, cg = C:raw(a + d, n)
+	tick(e, n // 2)
+	if tg < n or cg < n then return nil end
+	if e.same_bytes and tbytes == cbytes then return 0 end
+	local tc, tol = e.take_channels, e.tol
+	local nb, last = 0, -1
+	if e.direct_compare then
+		-- Same channel count, PCM 16/24 or float32 on both sides: decode and compare in one go.
+		local unpack = string.unpack
+		local tl, cl, ts, cs = T.letter, C.letter, T.scale, C.scale
+		local total = n * tc
+		local tpos, cpos, done = 1, 1, 0
+		while done < total do
+			local batch = total - done
+			if batch > unpack_batch then batch = unpack_batch end
+			local tv = { unpack(batch_format(tl, batch), tbytes, tpos) }
+			local cv = { unpack(batch_format(cl, batch), cbytes, cpos) }
+			tpos, cpos = tv[batch + 1], cv[batch + 1]
+			for i = 1, batch do
+				local dv = tv[i] * ts - cv[i] * cs
+				if not (dv <= tol and dv >= -tol) then
+					local f = (done + i - 1) // tc
+					if f ~= last then
+						nb = nb + 1
+						bad[nb] = a + f
+						last = f
+					end
+				end
+			end
+			done = done + batch
+		end
+		return nb
+	end
+	local tv = T:decode(tbytes, n, e.scratch)
+	local cv = C:decode(cbytes, n, e.scratch2)
+	local cc, ch0 = e.clean_channels, e.clean_channel
+	local m = tc < 64 and tc or 64
+	for i = 0, n - 1 do
+		local tbase, cbase = i * tc + 1, i * cc + ch0 + 1
+		for k = 0, m - 1 do
+			local dv = tv[tbase + k] - cv[cbase + k]
+			if not (dv <= tol and dv >= -tol) then
+				nb = nb + 1
+				bad[nb] = a + i
+				break
+			end
+		end
+	end
+	return nb
+end
+
 -- The walk compares one frame in check_step, so a replaced run shorter than that can fall
 -- between two checkpoints. This pass compares every take frame inside every segment with
 -- its clean frame and reports the differing frames the walk did not as replaced runs
 -- (differing frames fewer than check_step apart form one run). Afterwards every segment
--- frame either matches its clean frame or lies in a replaced glitch.
+-- frame either matches its clean frame or lies in a replaced glitch. The frames between
+-- two glitches the walk reported are compared a block at a time (block_bad); blocks that
+-- are not plain go frame by frame (segment_matcher), as in the C.
 local function verify_segments(e)
 	local r = e.res
 	local walked = r.glitches
@@ -702,11 +937,21 @@ local function verify_segments(e)
 	r.glitches = {}
 	local gi = 1 -- next walk glitch to copy into the new list
 	local ri = 1 -- first walk glitch that may still cover a frame >= t
+	local bad = {}
+	local check_step = e.check_step
 	for si = 1, #r.segments do
 		local s = r.segments[si]
 		local d = s.clean_start - s.take_start
 		local matches = segment_matcher(e, d)
 		local run_start, run_last = -1, -1
+		local function differs(t)
+			if run_start >= 0 and t - run_last > check_step then
+				gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last)
+				run_start = -1
+			end
+			if run_start < 0 then run_start = t end
+			run_last = t
+		end
 		local t = s.take_start
 		while t < s.take_end do
 			while ri <= n_walked and ((walked[ri].kind ~= "replaced" and walked[ri].kind ~= "reordered")
@@ -719,15 +964,23 @@ local function verify_segments(e)
 				run_start = -1
 				t = walked[ri].take_frame + walked[ri].frames
 			else
-				if not matches(t) then
-					if run_start >= 0 and t - run_last > e.check_step then
-						gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last)
-						run_start = -1
+				-- Up to the next glitch the walk reported (if in this segment): frame by
+				-- frame in the C, block by block here.
+				local stop = s.take_end
+				if ri <= n_walked and walked[ri].take_frame < stop then stop = walked[ri].take_frame end
+				while t < stop do
+					local n = stop - t
+					if n > VERIFY_BLOCK then n = VERIFY_BLOCK end
+					local nb = plain_range(e, t, t + n, d) and block_bad(e, t, n, d, bad) or nil
+					if nb then
+						for j = 1, nb do differs(bad[j]) end
+					else
+						for tt = t, t + n - 1 do
+							if not matches(tt) then differs(tt) end
+						end
 					end
-					if run_start < 0 then run_start = t end
-					run_last = t
+					t = t + n
 				end
-				t = t + 1
 			end
 		end
 		if run_start >= 0 then gi = add_verified_run(e, walked, n_walked, gi, run_start, run_last) end
@@ -791,6 +1044,12 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	e.work = 0
 	e.next_progress = 0
 	e.res = res
+	-- Block compares (verify_segments): equal raw bytes decide in the same integer format;
+	-- 16/24-bit PCM and float32 on both sides with the same channels decode in one go.
+	local simple = { f = true, i2 = true, i3 = true }
+	e.same_bytes = ti.channels == ci.channels and not ti.float and not ci.float and ti.bits == ci.bits
+	e.direct_compare = ti.channels == ci.channels and ti.channels <= 64 and simple[e.take.letter] and simple[e.clean.letter]
+	e.scratch, e.scratch2 = {}, {}
 	e.gaps = (meta and meta.gaps) or {}
 	e.n_gaps = #e.gaps
 	local scan = (opt.marker_scan and opt.marker_scan > 0) and opt.marker_scan or 60 * ti.rate

@@ -156,11 +156,16 @@ local function marker_find_channel(rd, channel, n, tol, progress)
 	local cs = 0
 	while cs <= last do
 		local ce = math.min(cs + MARKER_SCAN_CHUNK, last + 1) -- candidates [cs, ce)
-		local data, got = rd:read(cs, ce - cs + MARKER_FRAMES - 1, channel)
-		local m = M.marker_find(data, 1, got, 1, tol)
-		if m and m.frame < ce - cs then
-			m.frame = m.frame + cs
-			return m
+		-- A marker starts with +A: nothing starts in a chunk that is all zero bytes (silence
+		-- in every format but unsigned 8-bit).
+		local raw = rd:raw(cs, ce - cs)
+		if rd.u8 or not audiofile.all_zero(raw) then
+			local data, got = rd:read(cs, ce - cs + MARKER_FRAMES - 1, channel)
+			local m = M.marker_find(data, 1, got, 1, tol)
+			if m and m.frame < ce - cs then
+				m.frame = m.frame + cs
+				return m
+			end
 		end
 		cs = ce
 		if progress then progress(cs, n) end

@@ -2,12 +2,16 @@
 # Benchmark (not a test): the Lua conform engine (reascripts/ghostrec/core.lua, what REAPER
 # runs) on a long stereo 24-bit take with glitches, against ghostrec-sync (C) and `cat` of
 # both files in the same run. Prints wall seconds and checks both reports agree.
-#   tests/bench/lua-conform.sh [BUILD_DIR] [SECONDS] [GLITCHES]     (defaults: build 600 20)
+#   tests/bench/lua-conform.sh [BUILD_DIR] [SECONDS] [GLITCHES] [CLEAN_FORMAT]
+# (defaults: build 600 20 float). CLEAN_FORMAT float: a float32 clean file (the exporter's
+# default) against the 24-bit take, every sample decoded and compared; pcm24: a 24-bit clean
+# file, where equal raw blocks decide most of the take at once.
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
 seconds=${2:-600}
 glitches=${3:-20}
+clean_format=${4:-float}
 lua=${LUA:-lua5.4}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -15,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-"$build/tests/lua/ghostrec-lua-bench-material" "$tmp" "$seconds" "$glitches"
+"$build/tests/lua/ghostrec-lua-bench-material" "$tmp" "$seconds" "$glitches" "$clean_format"
 ls -l "$tmp"/take.wav "$tmp"/clean.wav | awk '{print $5, $9}'
 
 t0=$(now); cat "$tmp/take.wav" "$tmp/clean.wav" > /dev/null; t1=$(now)

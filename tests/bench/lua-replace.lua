@@ -21,6 +21,8 @@ local mock = require("reaper_mock")
 local core = require("ghostrec.core")
 local P = mock.new({ project_path = project })
 _G.reaper = P.reaper
+P.trace_over_ms = tonumber(os.getenv("GHOSTREC_TRACE_MS") or "")
+P.trace_over_real_ms = tonumber(os.getenv("GHOSTREC_TRACE_REAL_MS") or "")
 P.reaper.SetExtState("ghostrec", "inbox", inbox, true)
 P.reaper.SetExtState("ghostrec", "join", "crossfade", true)
 
@@ -67,4 +69,12 @@ run("Replace all (first run)")
 print(string.format("  replaced: %d items after splitting, %d glitch markers", #tr.items, #P.markers))
 -- the exporter triggers it again after the next delivery (another, short take)
 run("Replace all (next trigger, nothing new)")
+-- GHOSTREC_TRACE_MS=N (GHOSTREC_TRACE_REAL_MS=N): where the slices longer than N ms of the
+-- model (of this machine's CPU time) went, most frequent first.
+if P.trace_over_ms or P.trace_over_real_ms then
+	local list = {}
+	for tb, n in pairs(P.traces) do list[#list + 1] = { tb, n } end
+	table.sort(list, function(a, b) return a[2] > b[2] end)
+	for i = 1, math.min(#list, 12) do print(string.format("-- %d samples\n%s", list[i][2], list[i][1])) end
+end
 os.execute('rm -rf "' .. work .. '"')

@@ -12,5 +12,7 @@ old=${4:-40}
 lua=${LUA:-lua5.4}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-"$build/tests/lua/ghostrec-lua-bench-material" "$tmp" "$seconds" "$glitches"
-GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777 "$old"
+# (the material generator holds the whole take several times in memory: ~2 GB per 1000 s)
+/usr/bin/time -f "material: %e s, max RSS %M KiB" "$build/tests/lua/ghostrec-lua-bench-material" "$tmp" "$seconds" "$glitches"
+GHOSTREC_SRC="$here" /usr/bin/time -f "Lua process (REAPER's side): %U s user + %S s system CPU, max RSS %M KiB" \
+	"$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777 "$old"

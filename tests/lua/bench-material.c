@@ -1,8 +1,9 @@
 /* Writes a long take/clean pair for the Lua conform benchmark (tests/bench/lua-conform.sh):
- *   ghostrec-lua-bench-material DIR SECONDS GLITCHES
+ *   ghostrec-lua-bench-material DIR SECONDS GLITCHES [float|pcm24]
  * DIR/take.wav: stereo 24-bit "REAPER take" with GLITCHES random drops / silences /
- * insertions (ASIO block sizes) and the sync marker; DIR/clean.wav: float32 clean take with
- * the ghostrec bext description; DIR/truth.json: the glitch list the engines must report. */
+ * insertions (ASIO block sizes) and the sync marker; DIR/clean.wav: the clean take (float32,
+ * the exporter's default, or 24-bit PCM like the take) with the ghostrec bext description;
+ * DIR/truth.json: the glitch list the engines must report. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,8 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s DIR SECONDS GLITCHES\n", argv[0]);
+	if ((argc != 4 && argc != 5) || (argc == 5 && strcmp(argv[4], "float") != 0 && strcmp(argv[4], "pcm24") != 0)) {
+		fprintf(stderr, "usage: %s DIR SECONDS GLITCHES [float|pcm24]\n", argv[0]);
 		return 2;
 	}
 	const char *dir = argv[1];
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 	p.take_end = p.clean_frames - p.rate;
 	p.take_channel = -1;
 	p.take_format = SF_FORMAT_WAV | SF_FORMAT_PCM_24;
-	p.clean_format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	p.clean_format = SF_FORMAT_WAV | (argc == 5 && strcmp(argv[4], "pcm24") == 0 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT);
 
 	struct gs_event *ev = calloc(count + 1, sizeof(*ev));
 	if (!ev)

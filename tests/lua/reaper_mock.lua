@@ -36,7 +36,8 @@
 --   * Undo blocks and PreventUIRefresh must be balanced at the end of every UI slice
 --     (P.violations; M.check_all fails the test).
 --   * Slice meter: every launch and deferred call is one UI slice; its cost comes from a
---     deterministic model (Lua VM instructions counted by a hook, bytes read and written),
+--     deterministic model (Lua VM instructions counted by a hook, bytes read and written,
+--     values decoded by string.unpack),
 --     so P.max_slice_ms is repeatable. time_precise() advances with it inside a slice.
 local core = require("ghostrec.core")
 
@@ -44,7 +45,9 @@ local M = {}
 -- Modules without REAPER state: shared by every script instance (tests may patch them).
 M.PURE_MODULES = { ["ghostrec.core"] = true, ["ghostrec.audiofile"] = true, ["ghostrec.takemeta"] = true,
 	["ghostrec.marker"] = true, ["ghostrec.conform"] = true }
-M.COST = { instr_per_ms = 150000, bytes_per_ms = 600000 } -- cost model (see tests/bench)
+-- Cost model (see tests/bench): Lua VM instructions, bytes read and written, and values
+-- decoded by string.unpack (C work: on lua5.4 a value costs about as much as 4 instructions).
+M.COST = { instr_per_ms = 150000, bytes_per_ms = 600000, instr_per_unpacked = 4 }
 
 local function round(x) return math.floor(x + 0.5) end
 
@@ -56,7 +59,18 @@ local real = { open = io.open, rename = os.rename, remove = os.remove, create = 
 local HOOK_EVERY = 1000
 local function count_hook()
 	local P = M.active
-	if P and P.metering then P.slice_instr = P.slice_instr + HOOK_EVERY end
+	if P and P.metering then
+		P.slice_instr = P.slice_instr + HOOK_EVERY
+		-- Profiling long slices (benchmarks): where a slice over P.trace_over_ms spends it.
+		if (P.trace_over_ms and P.cost_ms() > P.trace_over_ms) or
+			(P.trace_over_real_ms and (os.clock() - P.slice_t0) * 1000 > P.trace_over_real_ms) then
+			P.trace_n = (P.trace_n or 0) + 1
+			if P.trace_n % 10 == 0 then
+				local tb = debug.traceback("", 2):gsub("^\nstack traceback:\n", "")
+				P.traces[tb] = (P.traces[tb] or 0) + 1
+			end
+		end
+	end
 end
 local function count_bytes(n)
 	local P = M.active
@@ -83,6 +97,21 @@ local function install()
 			if type(v) == "string" then count_bytes(#v) end
 		end
 		return orig_write(f, ...)
+	end
+	-- string.unpack: its values are counted (the scripts decode audio blocks with it; code
+	-- that keeps a local copy from before the mock was loaded is counted by its instructions).
+	local orig_unpack, letters = string.unpack, {}
+	string.unpack = function(fmt, s, pos)
+		local P = M.active
+		if P and P.metering then
+			local n = letters[fmt]
+			if not n then
+				n = select(2, fmt:gsub("%a", ""))
+				letters[fmt] = n
+			end
+			P.slice_instr = P.slice_instr + n * M.COST.instr_per_unpacked
+		end
+		return orig_unpack(fmt, s, pos)
 	end
 	coroutine.create = function(fn)
 		local co = real.create(fn)
@@ -147,7 +176,7 @@ function M.new(opts)
 		console = {}, console_popups = 0, mb = {}, play_state = 0, dir_cache = {}, sources_alive = {},
 		user_inputs = {}, calls = {}, next_id = 1, script_path = opts.script_path or "/mock/script.lua",
 		section_id = 0, command_id = opts.command_id or 55001, clock = 0, dialogs = {}, violations = {},
-		prefs = {}, itemmix = 0, slices = {}, max_slice_ms = 0, slice_instr = 0, slice_bytes = 0,
+		prefs = {}, itemmix = 0, slices = {}, max_slice_ms = 0, traces = {}, slice_instr = 0, slice_bytes = 0,
 		instances = {}, ui_refresh = 0, opens = {}, windows = opts.windows ~= nil,
 		project_path = opts.project_path,
 	}
@@ -210,6 +239,7 @@ function M.new(opts)
 		P.current = inst
 		P.metering, P.slice_instr, P.slice_bytes = true, 0, 0
 		local t0 = os.clock()
+		P.slice_t0 = t0
 		debug.sethook(count_hook, "", HOOK_EVERY)
 		local ok, err = xpcall(fn, debug.traceback, ...)
 		debug.sethook()

@@ -164,6 +164,34 @@ case("slices: 'Replace all' over old recordings and a new take never holds the U
 	print(string.format("     %d slices in all", #P.slices))
 end)
 
+case("slices: a silent marker-less recording compared by content with a longer clean take never holds the UI longer than 100 ms", function()
+	local dir = T.dir("slices-content")
+	local sc = scenario(dir, { take_name = "New-001.wav", clean_frames = RATE * 22 })
+	local P = fresh()
+	set_cfg(P, sc.inbox, "cut")
+	-- 20 s of silence: the content search looks for sound in it all (window by window)
+	local path = dir .. "/Old-001.wav"
+	silent_take(path, 20)
+	P.add_item(P.add_track(), path, 0, 20, 0)
+	local tr = P.add_track()
+	P.add_item(tr, sc.take_path, 0, 2.0, 0)
+	local compared = {}
+	local real = core.conform_run
+	core.conform_run = function(ti, ...)
+		compared[#compared + 1] = ti.path
+		return real(ti, ...)
+	end
+	P.launch(ALL)
+	settle(P)
+	core.conform_run = real
+	T.eq(#P.undo_points, 1, "the new take replaced")
+	T.ok(table.concat(compared, " "):find("Old-001.wav", 1, true), "the old recording was compared by content")
+	local longest = 0
+	for _, ms in ipairs(P.slices) do longest = math.max(longest, ms) end
+	T.ok(longest <= 100, string.format("longest slice %.1f ms (model)", longest))
+	print(string.format("     longest slice %.1f ms (model), %d slices", longest, #P.slices))
+end)
+
 case("slices: the conform runs in a coroutine resumed from defer, several slices for a long take", function()
 	local dir = T.dir("slices-conform")
 	local sc = scenario(dir, { frames = RATE * 8, clean_frames = RATE * 9, glitches = {
