@@ -177,13 +177,19 @@ void capture_maintain(struct capture *c, double now, uint64_t keep_instance, uin
 {
 	if (!c->open)
 		return;
-	if (now - c->last_sync >= 0.5) {
+	int e = 0;
+	if (c->sync_seq && syncer_done(c->syncer, c->sync_seq, &e))
+		c->sync_seq = 0;
+	if (!c->sync_seq && now - c->last_sync >= 0.5) {
 		c->last_sync = now;
-		int e = ghostrec_journal_sync(&c->j);
-		if (e < 0) {
-			c->sync_errors++;
-			snprintf(c->last_error, sizeof(c->last_error), "journal sync: %s", strerror(-e));
-		}
+		if (!c->syncer)
+			e = ghostrec_journal_sync(&c->j);
+		else if (c->j.fd >= 0 && c->j.unsynced && (c->sync_seq = syncer_post(c->syncer, &c->j.fd, 1)))
+			c->j.unsynced = 0; /* in the background: journaling goes on meanwhile */
+	}
+	if (e < 0) {
+		c->sync_errors++;
+		snprintf(c->last_error, sizeof(c->last_error), "journal sync: %s", strerror(-e));
 	}
 	if (now - c->last_rotate >= 1.0) {
 		c->last_rotate = now;

@@ -12,6 +12,7 @@
 #include "common/journal.h"
 #include "jsonw.h"
 #include "node-link.h"
+#include "syncer.h"
 
 struct capture_gap {
 	bool on;
@@ -28,6 +29,8 @@ struct capture {
 	struct capture_gap pending; /* a gap the disk did not take yet */
 	bool disk_full;
 	double last_sync, last_rotate;
+	struct syncer *syncer;    /* runs the periodic journal sync (NULL: the caller's thread) */
+	uint64_t sync_seq;        /* that sync in flight; 0: none */
 	uint64_t frames, gap_frames, gaps, write_errors, sync_errors, rotated;
 	char last_error[256];
 };

@@ -81,6 +81,20 @@ int take_output_sync(struct take_output *o)
 	return r;
 }
 
+uint64_t take_output_sync_post(struct take_output *o, struct syncer *s)
+{
+	int fds[SYNCER_MAX_FDS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < o->n && n < SYNCER_MAX_FDS; i++)
+		if (o->f[i].fd >= 0 && o->f[i].unsynced)
+			fds[n++] = o->f[i].fd;
+	uint64_t seq = n ? syncer_post(s, fds, n) : 0;
+	if (seq)
+		for (unsigned i = 0; i < o->n; i++)
+			o->f[i].unsynced = 0;
+	return seq;
+}
+
 void take_output_close(struct take_output *o)
 {
 	for (unsigned i = 0; i < o->n; i++)
@@ -130,12 +144,16 @@ int take_output_finish(struct take_output *o, const struct take *t, char *err, s
 			SET_ERR("%s: %s", path, strerror(-e));
 			goto out;
 		}
-		/* the marker's cue point, and one labelled region per gap */
+		/* the marker's cue point, and one labelled region per gap; its fsync makes the whole
+		 * file durable (when no cue fits, nothing is appended: sync it here) */
 		e = ghostrec_takemeta_append_cues(path, &m);
-		if (e < 0 && e != -ERANGE) {
+		if (e == -ERANGE)
+			e = fsync(o->f[i].fd) < 0 ? -errno : 0;
+		if (e < 0) {
 			SET_ERR("%s: cannot add cue points: %s", path, strerror(-e));
 			goto out;
 		}
+		takefile_close(&o->f[i]);
 	}
 	o->n = 0;
 	char name[128], side[4400];

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "syncer.h"
 #include "take.h"
 #include "takefile.h"
 
@@ -28,6 +29,9 @@ static inline uint64_t take_output_frames(const struct take_output *o) { return 
  * Returns 0 or -errno. */
 int take_output_append(struct take_output *o, const float *in, uint32_t channels, uint32_t n);
 int take_output_sync(struct take_output *o);
+/* The same in the background (syncer.h): the job's sequence number, 0 when nothing was queued
+ * (nothing to sync, or the syncer is full). */
+uint64_t take_output_sync_post(struct take_output *o, struct syncer *s);
 void take_output_close(struct take_output *o);
 
 /* Finishes every file (t->spooled frames, marker, gaps) and writes the sidecar last.

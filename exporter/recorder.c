@@ -79,6 +79,7 @@ static int add_node(struct recorder *r, void *zctx, const char *name)
 		node_link_close(&r->nodes[n]);
 		return -1;
 	}
+	r->caps[n].syncer = r->syncer;
 	return (int)r->n_nodes++;
 }
 
@@ -88,6 +89,8 @@ int recorder_init(struct recorder *r, const struct exporter_config *cfg, void *z
 	r->cfg = cfg;
 	r->worker = worker;
 	g_zctx = zctx;
+	if (!(r->syncer = syncer_start()))
+		return -1;
 	for (unsigned c = 0; c < TAKE_MAX_CHANNELS; c++)
 		if (!(r->scratch[c] = malloc(CAPTURE_CHUNK_FRAMES * sizeof(float))))
 			return -1;
@@ -112,6 +115,8 @@ void recorder_close(struct recorder *r)
 	for (unsigned c = 0; c < TAKE_MAX_CHANNELS; c++)
 		free(r->scratch[c]);
 	free(r->frames);
+	syncer_stop(r->syncer);
+	r->syncer = NULL;
 }
 
 static bool recording_take(const struct take *t)
@@ -602,12 +607,22 @@ void recorder_tick(struct recorder *r, double now)
 		build(r, a);
 		check_node(r, a, now);
 		/* durable at least once a second, and never more than 4 MiB behind: finishing a take
-		 * then syncs little */
-		if (a->out.n && (now - a->last_sync > SYNC_INTERVAL_S ||
-				 a->out.f[0].unsynced * a->t.channels * 4 > (4u << 20))) {
-			/* the files first, then the state that counts their frames and gaps */
-			if (take_output_sync(&a->out) == 0)
+		 * then syncs little. The syncs run in the background (the main loop goes on journaling
+		 * and building); the files first, then the state that counts their frames and gaps. */
+		int sync_err = 0;
+		if (a->sync_seq && syncer_done(r->syncer, a->sync_seq, &sync_err)) {
+			a->sync_seq = 0;
+			if (sync_err == 0)
 				save(r, a);
+			else if (log_should_report(++r->counters.spool_errors))
+				log_err("take %" PRIu32 ": syncing its files failed: %s", a->t.take_id,
+					strerror(-sync_err));
+		}
+		if (a->out.n && !a->sync_seq && (now - a->last_sync > SYNC_INTERVAL_S ||
+						 a->out.f[0].unsynced * a->t.channels * 4 > (4u << 20))) {
+			a->sync_seq = take_output_sync_post(&a->out, r->syncer);
+			if (!a->sync_seq)
+				save(r, a); /* nothing new in the files (or the syncer is full: next tick) */
 			a->last_sync = now;
 		} else if (a->state_unsaved) {
 			save(r, a);

@@ -32,6 +32,7 @@ struct active_take {
 	bool mark_sent;
 	double mark_sent_at;     /* first attempt: the mark timeout counts from here */
 	double last_sync;
+	uint64_t sync_seq;       /* the files' background sync in flight (syncer.h); 0: none */
 	double gone_since;       /* node absent (or restarted) since; 0: present */
 	int64_t gone_wall_ns;    /* realtime of the last frame heard before that */
 	bool finish_failed;
@@ -47,6 +48,7 @@ struct recorder_counters {
 struct recorder {
 	const struct exporter_config *cfg;
 	struct worker *worker;
+	struct syncer *syncer;   /* the periodic syncs of journals and take files */
 	struct node_link nodes[RECORDER_MAX_NODES];
 	struct capture caps[RECORDER_MAX_NODES];
 	unsigned n_nodes;

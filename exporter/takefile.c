@@ -177,8 +177,6 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 			takefile_truncate(f, f->frames);
 			return e;
 		}
-		/* write-back starts now: the syncs (and the one when the take ends) find little to do */
-		sync_file_range(f->fd, off, (off_t)k * bpf, SYNC_FILE_RANGE_WRITE);
 		done += k;
 	}
 	f->frames += n;
@@ -274,9 +272,6 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 	} else if (e == 0) {
 		e = write_sizes(f, data, true);
 	}
-	if (e == 0 && fsync(f->fd) < 0)
-		e = -errno;
-	takefile_close(f);
 	return e;
 }
 

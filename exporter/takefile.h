@@ -45,9 +45,10 @@ int takefile_truncate(struct takefile *f, uint64_t frames);
 
 int takefile_sync(struct takefile *f);
 
-/* Writes the final sizes (RF64 when the data outgrows RIFF), the bext fields and fsyncs.
+/* Writes the final sizes (RF64 when the data outgrows RIFF) and the bext fields.
  * description: the bext description line; start_utc "YYYY-MM-DDTHH:MM:SS..."; take_id for the
- * originator reference. Closes the file (takemeta adds the cue chunks after). 0 or -errno. */
+ * originator reference. The caller adds the cue chunks (takemeta, which fsyncs the file: one
+ * fsync for the data's tail, the header and the cues) and closes it. 0 or -errno. */
 int takefile_finish(struct takefile *f, const char *description, const char *start_utc, uint32_t take_id);
 
 void takefile_close(struct takefile *f);
