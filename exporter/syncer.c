@@ -19,7 +19,8 @@ struct syncer_job {
 struct syncer {
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;          /* work queued, or stop */
+	pthread_cond_t done_cv;     /* a job is done */
 	struct syncer_job q[SYNCER_QUEUE];
 	uint64_t posted;            /* jobs queued so far (the last one's seq); under mu */
 	_Atomic uint64_t done;      /* jobs done so far, in order */
@@ -55,6 +56,7 @@ static void *run(void *arg)
 		atomic_store(&s->err[(done + 1) % SYNCER_QUEUE], sync_job(&j));
 		pthread_mutex_lock(&s->mu);
 		atomic_store(&s->done, done + 1);
+		pthread_cond_broadcast(&s->done_cv);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -67,7 +69,9 @@ struct syncer *syncer_start(void)
 		return NULL;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->done_cv, NULL);
 	if (pthread_create(&s->thread, NULL, run, s) != 0) {
+		pthread_cond_destroy(&s->done_cv);
 		pthread_cond_destroy(&s->cv);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
@@ -85,6 +89,7 @@ void syncer_stop(struct syncer *s)
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -121,4 +126,12 @@ bool syncer_done(struct syncer *s, uint64_t seq, int *err)
 	if (err)
 		*err = atomic_load(&s->err[seq % SYNCER_QUEUE]);
 	return true;
+}
+
+void syncer_wait(struct syncer *s, uint64_t seq)
+{
+	pthread_mutex_lock(&s->mu);
+	while (atomic_load(&s->done) < seq && seq <= s->posted)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 }

@@ -25,5 +25,7 @@ uint64_t syncer_post(struct syncer *s, const int *fds, unsigned n);
 
 /* Job seq is done; *err gets 0 or the first -errno it met (known for the last SYNCER_QUEUE jobs). */
 bool syncer_done(struct syncer *s, uint64_t seq, int *err);
+/* Blocks until job seq is done (shutdown, tests). */
+void syncer_wait(struct syncer *s, uint64_t seq);
 
 #endif
