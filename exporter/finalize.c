@@ -86,13 +86,9 @@ uint64_t take_output_sync_post(struct take_output *o, struct syncer *s)
 	int fds[SYNCER_MAX_FDS];
 	unsigned n = 0;
 	for (unsigned i = 0; i < o->n && n < SYNCER_MAX_FDS; i++)
-		if (o->f[i].fd >= 0 && o->f[i].unsynced)
+		if (takefile_sync_begin(&o->f[i]) > 0)
 			fds[n++] = o->f[i].fd;
-	uint64_t seq = n ? syncer_post(s, fds, n) : 0;
-	if (seq)
-		for (unsigned i = 0; i < o->n; i++)
-			o->f[i].unsynced = 0;
-	return seq;
+	return n ? syncer_post(s, fds, n) : 0;
 }
 
 void take_output_close(struct take_output *o)
@@ -116,6 +112,17 @@ static void fill_meta(struct ghostrec_takemeta *meta, const struct take *t)
 	snprintf(meta->start_utc, sizeof(meta->start_utc), "%s", t->start_utc);
 	snprintf(meta->node, sizeof(meta->node), "%s", t->node);
 	snprintf(meta->format, sizeof(meta->format), "%s", t->format == TAKE_FORMAT_PCM24 ? "pcm24" : "float32");
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		e = -errno;
+	close(fd);
+	return e;
 }
 
 int take_output_finish(struct take_output *o, const struct take *t, char *err, size_t errsize)
@@ -148,12 +155,11 @@ int take_output_finish(struct take_output *o, const struct take *t, char *err, s
 		 * file durable (when no cue fits, nothing is appended: sync it here) */
 		e = ghostrec_takemeta_append_cues(path, &m);
 		if (e == -ERANGE)
-			e = fsync(o->f[i].fd) < 0 ? -errno : 0;
+			e = fsync_path(path);
 		if (e < 0) {
 			SET_ERR("%s: cannot add cue points: %s", path, strerror(-e));
 			goto out;
 		}
-		takefile_close(&o->f[i]);
 	}
 	o->n = 0;
 	char name[128], side[4400];

@@ -208,7 +208,7 @@ static int write_sizes(struct takefile *f, uint64_t data, bool pad)
 	return e;
 }
 
-int takefile_sync(struct takefile *f)
+int takefile_sync_begin(struct takefile *f)
 {
 	if (f->fd < 0 || !f->unsynced)
 		return 0;
@@ -221,6 +221,14 @@ int takefile_sync(struct takefile *f)
 		if (e < 0)
 			return e;
 	}
+	return 1;
+}
+
+int takefile_sync(struct takefile *f)
+{
+	int e = takefile_sync_begin(f);
+	if (e <= 0)
+		return e;
 	return fdatasync(f->fd) < 0 ? -errno : 0;
 }
 
@@ -272,6 +280,7 @@ int takefile_finish(struct takefile *f, const char *description, const char *sta
 	} else if (e == 0) {
 		e = write_sizes(f, data, true);
 	}
+	takefile_close(f);
 	return e;
 }
 

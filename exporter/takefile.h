@@ -44,11 +44,15 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 int takefile_truncate(struct takefile *f, uint64_t frames);
 
 int takefile_sync(struct takefile *f);
+/* takefile_sync without the fdatasync (the caller has it done, e.g. in the background): the
+ * header's sizes follow the data. 1: there is something to sync, 0: nothing, or -errno. */
+int takefile_sync_begin(struct takefile *f);
 
 /* Writes the final sizes (RF64 when the data outgrows RIFF) and the bext fields.
  * description: the bext description line; start_utc "YYYY-MM-DDTHH:MM:SS..."; take_id for the
- * originator reference. The caller adds the cue chunks (takemeta, which fsyncs the file: one
- * fsync for the data's tail, the header and the cues) and closes it. 0 or -errno. */
+ * originator reference. Closes the file without syncing it: the caller adds the cue chunks
+ * (takemeta, which fsyncs the file: one fsync for the data's tail, the header and the cues) or
+ * syncs it. 0 or -errno. */
 int takefile_finish(struct takefile *f, const char *description, const char *start_utc, uint32_t take_id);
 
 void takefile_close(struct takefile *f);
