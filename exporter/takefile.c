@@ -155,7 +155,12 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 	while (done < n) {
 		uint32_t k = n - done > f->buf_frames ? (uint32_t)f->buf_frames : n - done;
 		uint8_t *p = f->buf;
-		for (uint32_t i = 0; i < k; i++) {
+		const void *src = f->buf;
+		if (in && channel < 0 && !f->pcm24) {
+			/* float32, every channel: the frames are the file's bytes already */
+			k = n - done;
+			src = in + (size_t)done * in_channels;
+		} else for (uint32_t i = 0; i < k; i++) {
 			const float *fr = in ? in + (size_t)(done + i) * in_channels : NULL;
 			for (uint32_t c = 0; c < f->channels; c++) {
 				float x = fr ? fr[channel < 0 ? c : (uint32_t)channel] : 0.0f;
@@ -172,7 +177,7 @@ int takefile_append(struct takefile *f, const float *in, uint32_t in_channels, i
 			}
 		}
 		off_t off = (off_t)(TAKEFILE_DATA_OFFSET + (f->frames + done) * bpf);
-		int e = ghostrec_pwrite_all(f->fd, f->buf, (size_t)k * bpf, off);
+		int e = ghostrec_pwrite_all(f->fd, src, (size_t)k * bpf, off);
 		if (e < 0) {
 			takefile_truncate(f, f->frames);
 			return e;
