@@ -17,10 +17,12 @@
 --     offset.
 --   opt.check_step, opt.max_shift, opt.marker_scan (frames), opt.progress(done, total).
 --   opt.yield: a function the engine calls between bounded slices of work (every
---     opt.yield_work work units, default YIELD_WORK: about 20-50 ms of lua5.4 on a slow
---     core; one unit ~ one frame compared). REAPER's UI thread must not run one slice
---     longer than ~100 ms, so a deferred script runs conform_run inside a coroutine with
---     opt.yield = coroutine.yield and resumes it from its defer callback, e.g.
+--     opt.yield_work work units, default YIELD_WORK: at most about 5-10 ms of lua5.4 on a
+--     slow core; one unit ~ one frame compared one by one). REAPER's UI thread must not run
+--     one slice longer than ~100 ms, so a deferred script runs conform_run inside a
+--     coroutine with opt.yield = coroutine.yield (or a yield that checks the time first, as
+--     slice.maybe_yield does, so one UI cycle does several) and resumes it from its defer
+--     callback, e.g.
 --       local co = coroutine.create(function()
 --         return core.conform_run(ti, ci, meta, { yield = coroutine.yield }) end)
 --       local function step()
@@ -68,7 +70,7 @@ local ANCHOR_TRIES = 16
 local FINE_STEP = 64
 M.CONFORM_CHECK_STEP = 16
 -- Work units between two opt.yield calls (see the header).
-local YIELD_WORK = 12000
+local YIELD_WORK = 3000
 M.CONFORM_YIELD_WORK = YIELD_WORK
 
 -- Counts work; calls opt.yield after every yield_work units.

@@ -146,7 +146,7 @@ end
 -- Finding the marker in a REAPER take
 ---------------------------------------------------------------------------------------------
 
-local MARKER_SCAN_CHUNK = 65536
+local MARKER_SCAN_CHUNK = 16384 -- frames: one chunk is a few ms of lua5.4 (a UI slice holds several)
 
 -- Scans frames [0, n) of one take channel for the first marker, reading in chunks so a
 -- marker near the start costs little; same result as ghostrec_marker_find over the whole

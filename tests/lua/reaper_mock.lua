@@ -37,8 +37,8 @@
 --     (P.violations; M.check_all fails the test).
 --   * Slice meter: every launch and deferred call is one UI slice; its cost comes from a
 --     deterministic model (Lua VM instructions counted by a hook, bytes read and written,
---     values decoded by string.unpack),
---     so P.max_slice_ms is repeatable. time_precise() advances with it inside a slice.
+--     values decoded by string.unpack, a fixed cost per REAPER API call), so
+--     P.max_slice_ms is repeatable. time_precise() advances with it inside a slice.
 local core = require("ghostrec.core")
 
 local M = {}
@@ -47,7 +47,8 @@ M.PURE_MODULES = { ["ghostrec.core"] = true, ["ghostrec.audiofile"] = true, ["gh
 	["ghostrec.marker"] = true, ["ghostrec.conform"] = true }
 -- Cost model (see tests/bench): Lua VM instructions, bytes read and written, and values
 -- decoded by string.unpack (C work: on lua5.4 a value costs about as much as 4 instructions).
-M.COST = { instr_per_ms = 150000, bytes_per_ms = 600000, instr_per_unpacked = 4 }
+-- A REAPER API call costs api_call_instr instructions (the mock's own work is not counted).
+M.COST = { instr_per_ms = 150000, bytes_per_ms = 600000, instr_per_unpacked = 4, api_call_instr = 150 }
 
 local function round(x) return math.floor(x + 0.5) end
 
@@ -59,7 +60,7 @@ local real = { open = io.open, rename = os.rename, remove = os.remove, create = 
 local HOOK_EVERY = 1000
 local function count_hook()
 	local P = M.active
-	if P and P.metering then
+	if P and P.metering and not P.in_api then
 		P.slice_instr = P.slice_instr + HOOK_EVERY
 		-- Profiling long slices (benchmarks): where a slice over P.trace_over_ms spends it.
 		if (P.trace_over_ms and P.cost_ms() > P.trace_over_ms) or
@@ -103,7 +104,7 @@ local function install()
 	local orig_unpack, letters = string.unpack, {}
 	string.unpack = function(fmt, s, pos)
 		local P = M.active
-		if P and P.metering then
+		if P and P.metering and not P.in_api then
 			local n = letters[fmt]
 			if not n then
 				n = select(2, fmt:gsub("%a", ""))
@@ -237,7 +238,7 @@ function M.new(opts)
 	local function slice(inst, fn, ...)
 		local prev = P.current
 		P.current = inst
-		P.metering, P.slice_instr, P.slice_bytes = true, 0, 0
+		P.metering, P.slice_instr, P.slice_bytes, P.in_api = true, 0, 0, false
 		local t0 = os.clock()
 		P.slice_t0 = t0
 		debug.sethook(count_hook, "", HOOK_EVERY)
@@ -1012,6 +1013,23 @@ function M.new(opts)
 		return out
 	end
 
+	-- REAPER's API functions are C: a call costs the slice a fixed M.COST.api_call_instr
+	-- instructions' worth, not the mock's own Lua bookkeeping (which is no model of REAPER's
+	-- cost: e.g. GetMediaItem sorts the items here). Bytes read or written still count.
+	local function api_done(...)
+		P.in_api = false
+		return ...
+	end
+	for name, fn in pairs(R) do
+		if type(fn) == "function" then
+			R[name] = function(...)
+				if P.in_api or not P.metering then return fn(...) end
+				P.in_api = true
+				P.slice_instr = P.slice_instr + M.COST.api_call_instr
+				return api_done(fn(...))
+			end
+		end
+	end
 	P.reaper = R
 	return P
 end
