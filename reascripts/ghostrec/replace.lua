@@ -183,7 +183,8 @@ end
 
 -- Take ids of other recorded files played by the same items or the same record pass (loop
 -- recording with "create new files on loop": only the first pass's file has the marker).
-local function sibling_ids(group)
+-- `takes`: all_takes(), when the caller has it already.
+local function sibling_ids(group, takes)
 	local ids, seen = {}, {}
 	local items, passes = {}, {}
 	for _, e in ipairs(group.takes) do
@@ -191,7 +192,7 @@ local function sibling_ids(group)
 		local pass = reaper.GetMediaItemTakeInfo_Value(e.take, "I_RECPASSID")
 		if pass and pass > 0 then passes[pass] = true end
 	end
-	for _, e in ipairs(all_takes()) do
+	for _, e in ipairs(takes or all_takes()) do
 		if e.file ~= group.file and not paths.is_clean_file(e.file) then
 			local pass = reaper.GetMediaItemTakeInfo_Value(e.take, "I_RECPASSID")
 			if items[e.item] or (pass and passes[pass]) then
@@ -330,7 +331,7 @@ end
 -- clean takes (up to search_recent), or only `only` when given. Automatic runs compare a
 -- file with a clean take once (project memory), and only with clean takes at least as
 -- long as the recording (the exporter records before and after REAPER does).
-local function content_ids(group, cfg, idx, only, auto)
+local function content_ids(group, cfg, idx, only, auto, takes)
 	local ids, seen = {}, {}
 	if auto then
 		local n = select(2, memory.take_id(group.file)) or frames_of(idx, group.file)
@@ -346,7 +347,7 @@ local function content_ids(group, cfg, idx, only, auto)
 			if keep[id] ~= false and (not base or base[id]) then only[id] = true end
 		end
 	end
-	for _, id in ipairs(sibling_ids(group)) do
+	for _, id in ipairs(sibling_ids(group, takes)) do
 		if idx.by_id[id] and not (auto and (memory.was_tried(group.file, id) or not only[id])) then
 			seen[id] = true
 			ids[#ids + 1] = id
@@ -451,11 +452,12 @@ function replace.run_groups(groups, cfg, opts)
 	if not names then return 0, { err } end
 	local idx = clean_index(cfg, names)
 	local plans, failures = {}, {}
+	local takes = all_takes() -- (planning changes nothing; still_valid checks before applying)
 	for _, g in ipairs(groups) do
 		if paths.is_clean_file(g.file) then
 			failures[#failures + 1] = basename(g.file) .. " is already a clean recording"
 		else
-			local ids = content_ids(g, cfg, idx, opts.only, opts.auto)
+			local ids = content_ids(g, cfg, idx, opts.only, opts.auto, takes)
 			local plan, why = replace.plan_group(g, cfg, idx, ids)
 			if plan then
 				plans[#plans + 1] = plan
@@ -576,7 +578,13 @@ function replace.run_arrived(opts)
 		if (not opts.only or opts.only[id]) and not memory.is_done(id) then wanted[id] = true end
 	end
 	local order, seen, markerless = {}, {}, {}
-	for _, e in ipairs(all_takes()) do
+	local takes = all_takes()
+	local by_file = {}
+	for _, e in ipairs(takes) do
+		by_file[e.file] = by_file[e.file] or {}
+		table.insert(by_file[e.file], e)
+	end
+	for _, e in ipairs(takes) do
 		if not paths.is_clean_file(e.file) and not seen[e.file] then
 			seen[e.file] = true
 			local id = replace.take_id_of(e.file)
@@ -591,9 +599,9 @@ function replace.run_arrived(opts)
 	end
 	-- Marker-less recordings: compared by content once with each clean take not yet tried.
 	for _, file in ipairs(markerless) do
-		local g = { file = file, takes = {} }
-		for _, e in ipairs(all_takes()) do if e.file == file then g.takes[#g.takes + 1] = e end end
-		if #content_ids(g, cfg, idx, wanted, true) > 0 then order[#order + 1] = file end
+		local g = { file = file, takes = by_file[file] }
+		if #content_ids(g, cfg, idx, wanted, true, takes) > 0 then order[#order + 1] = file end
+		slice.maybe_yield()
 	end
 	if #order == 0 then
 		slice.release()
