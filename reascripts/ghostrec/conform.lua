@@ -882,8 +882,11 @@ local function block_bad(e, a, n, d, bad)
 	local nb, last = 0, -1
 	if e.direct_compare then
 		-- Same channel count, PCM 16/24 or float32 on both sides: decode and compare in one go.
+		-- In the take's own units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are
+		-- powers of two, so |x - y| <= tol is |v_t - v_c * r| <= tol / ts exactly.
 		local unpack = string.unpack
-		local tl, cl, ts, cs = T.letter, C.letter, T.scale, C.scale
+		local tl, cl = T.letter, C.letter
+		local r, tol_t = C.scale / T.scale, tol / T.scale
 		local total = n * tc
 		local tpos, cpos, done = 1, 1, 0
 		while done < total do
@@ -893,8 +896,8 @@ local function block_bad(e, a, n, d, bad)
 			local cv = { unpack(batch_format(cl, batch), cbytes, cpos) }
 			tpos, cpos = tv[batch + 1], cv[batch + 1]
 			for i = 1, batch do
-				local dv = tv[i] * ts - cv[i] * cs
-				if not (dv <= tol and dv >= -tol) then
+				local dv = tv[i] - cv[i] * r
+				if not (dv <= tol_t and dv >= -tol_t) then
 					local f = (done + i - 1) // tc
 					if f ~= last then
 						nb = nb + 1
