@@ -469,7 +469,34 @@ function M.new(opts)
 		return #it.takes - 1
 	end
 
+	-- The project's items in REAPER's order (by track, then position). Kept while no item was
+	-- added, removed or moved (checked in one pass: the mock's lookups are not quadratic).
+	local cached_items, seen_items, seen_pos = nil, nil, nil
+	local function items_unchanged()
+		if not cached_items then return false end
+		local k = 0
+		for _, tr in ipairs(P.tracks) do
+			for _, it in ipairs(tr.items) do
+				k = k + 1
+				if seen_items[k] ~= it or seen_pos[k] ~= it.D_POSITION then return false end
+			end
+		end
+		return k == #seen_items
+	end
+	local sort_items
 	local function all_items()
+		if items_unchanged() then return cached_items end
+		seen_items, seen_pos = {}, {}
+		for _, tr in ipairs(P.tracks) do
+			for _, it in ipairs(tr.items) do
+				seen_items[#seen_items + 1] = it
+				seen_pos[#seen_pos + 1] = it.D_POSITION
+			end
+		end
+		cached_items = sort_items()
+		return cached_items
+	end
+	function sort_items()
 		local list = {}
 		for _, tr in ipairs(P.tracks) do
 			local sorted = {}
