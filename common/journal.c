@@ -12,9 +12,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include "fileio.h"
+#include "journal_content.h"
 
 #define SET_ERR(...) do { if (err && errsize) snprintf(err, errsize, __VA_ARGS__); } while (0)
-#define SCRATCH_FRAMES 4096u
+#define SCRATCH_FRAMES GHOSTREC_JOURNAL_SCRATCH_FRAMES
 
 static size_t frame_bytes(const struct ghostrec_journal_seg *s)
 {
@@ -110,7 +111,7 @@ static int load(struct ghostrec_journal *j, char *err, size_t errsize)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/index", j->dir);
 	j->n_segs = j->n_gaps = 0;
-	j->bytes = 0;
+	j->bytes = j->fp_bytes = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -152,6 +153,15 @@ static int load(struct ghostrec_journal *j, char *err, size_t errsize)
 		j->segs[k++] = *s;
 	}
 	j->n_segs = k;
+	for (size_t i = 0; i < j->n_segs; i++) {
+		if (j->writable) {
+			ghostrec_jcontent_repair(j, &j->segs[i]); /* counts fp_bytes */
+		} else {
+			ghostrec_jcontent_path(path, sizeof(path), j->dir, j->segs[i].seq);
+			if (stat(path, &st) == 0)
+				j->fp_bytes += (uint64_t)st.st_size;
+		}
+	}
 	return 0;
 }
 
@@ -160,7 +170,7 @@ int ghostrec_journal_open(struct ghostrec_journal *j, const char *dir, bool writ
 {
 	memset(j, 0, sizeof(*j));
 	j->fd = j->index_fd = -1;
-	j->rd_fd = -1;
+	j->rd_fd = j->fp_fd = j->fp_rd_fd = -1;
 	j->writable = writable;
 	if (lim)
 		j->lim = *lim;
@@ -226,6 +236,9 @@ void ghostrec_journal_close(struct ghostrec_journal *j)
 		close(j->index_fd);
 	if (j->rd_fd >= 0)
 		close(j->rd_fd);
+	ghostrec_jcontent_end(j);
+	if (j->fp_rd_fd >= 0)
+		close(j->fp_rd_fd);
 	free(j->segs);
 	free(j->gaps);
 	free(j->scratch);
@@ -233,14 +246,16 @@ void ghostrec_journal_close(struct ghostrec_journal *j)
 	j->gaps = NULL;
 	j->scratch = NULL;
 	j->n_segs = j->n_gaps = 0;
-	j->fd = j->index_fd = j->rd_fd = -1;
+	j->fd = j->index_fd = j->rd_fd = j->fp_rd_fd = -1;
 }
 
 int ghostrec_journal_reload(struct ghostrec_journal *j, char *err, size_t errsize)
 {
 	if (j->rd_fd >= 0)
 		close(j->rd_fd);
-	j->rd_fd = -1;
+	if (j->fp_rd_fd >= 0)
+		close(j->fp_rd_fd);
+	j->rd_fd = j->fp_rd_fd = -1;
 	return load(j, err, errsize);
 }
 
@@ -273,6 +288,7 @@ static int new_segment(struct ghostrec_journal *j, uint64_t instance, uint64_t g
 		j->fd = -1;
 		j->unsynced = 0;
 	}
+	ghostrec_jcontent_end(j);
 	seg_path(path, sizeof(path), j, s.seq);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -284,9 +300,10 @@ static int new_segment(struct ghostrec_journal *j, uint64_t instance, uint64_t g
 		unlink(path);
 		return e;
 	}
-	fsync_dir(j->dir);
 	j->fd = fd;
 	j->segs[j->n_segs++] = s;
+	ghostrec_jcontent_begin(j, &s); /* without it the segment is still found (keys from data) */
+	fsync_dir(j->dir);
 	return 0;
 }
 
@@ -338,6 +355,7 @@ int64_t ghostrec_journal_append(struct ghostrec_journal *j, uint64_t instance, u
 			/* a torn frame: cut it off, the frame was not written */
 			(void)!ftruncate(j->fd, (off_t)((last->frames + whole) * fb));
 		}
+		ghostrec_jcontent_feed(j, j->scratch, channels, last->frame0 + last->frames, whole);
 		last->frames += whole;
 		j->bytes += (uint64_t)whole * fb;
 		j->unsynced += whole;
@@ -372,6 +390,7 @@ int ghostrec_journal_add_gap(struct ghostrec_journal *j, uint64_t instance, uint
 
 int ghostrec_journal_sync(struct ghostrec_journal *j)
 {
+	ghostrec_jcontent_sync(j); /* derived data: a failure here loses nothing */
 	if (j->fd < 0 || j->unsynced == 0)
 		return 0;
 	if (fdatasync(j->fd) < 0)
@@ -390,7 +409,7 @@ static double held_seconds(const struct ghostrec_journal *j)
 
 static bool over_limits(const struct ghostrec_journal *j)
 {
-	if ((j->lim.max_bytes && j->bytes > j->lim.max_bytes) ||
+	if ((j->lim.max_bytes && j->bytes + j->fp_bytes > j->lim.max_bytes) ||
 	    (j->lim.max_seconds > 0 && held_seconds(j) > j->lim.max_seconds))
 		return true;
 	/* the journal never takes the last of the disk from the takes being written */
@@ -462,6 +481,14 @@ int ghostrec_journal_rotate(struct ghostrec_journal *j, uint64_t keep_instance, 
 			close(j->rd_fd);
 			j->rd_fd = -1;
 		}
+		if (j->fp_rd_fd >= 0 && j->fp_rd_seq == s->seq) {
+			close(j->fp_rd_fd);
+			j->fp_rd_fd = -1;
+		}
+		ghostrec_jcontent_path(path, sizeof(path), j->dir, s->seq);
+		struct stat st;
+		if (stat(path, &st) == 0 && unlink(path) == 0)
+			j->fp_bytes -= (uint64_t)st.st_size < j->fp_bytes ? (uint64_t)st.st_size : j->fp_bytes;
 		j->bytes -= s->frames * frame_bytes(s);
 		memmove(j->segs, j->segs + 1, (j->n_segs - 1) * sizeof(*s));
 		j->n_segs--;
@@ -573,5 +600,5 @@ bool ghostrec_journal_frame_at(const struct ghostrec_journal *j, int64_t wall_ns
 
 uint64_t ghostrec_journal_bytes(const struct ghostrec_journal *j)
 {
-	return j->bytes;
+	return j->bytes + j->fp_bytes;
 }

@@ -13,6 +13,7 @@
  * Frames are addressed as (instance, ring frame): the node's absolute ring timeline, which
  * restarts with a new random instance when the node restarts. A hole between two segments of
  * one instance is a gap; a gap line says why (its cause), otherwise it reads as "other".
+ *   seg-<seq>.fp    the segment's content index (journal_content.h)
  * Durability: segment data is fdatasync'ed at least once a second (ghostrec_journal_sync); seg
  * and gap lines are fsync'ed as they are written. */
 #ifndef GHOSTREC_JOURNAL_H
@@ -24,6 +25,7 @@
 
 #define GHOSTREC_JOURNAL_MAX_CHANNELS 8u
 #define GHOSTREC_JOURNAL_CAUSE_MAX 24u
+#define GHOSTREC_JOURNAL_SCRATCH_FRAMES 4096u
 
 struct ghostrec_journal_seg {
 	uint32_t seq;
@@ -65,6 +67,16 @@ struct ghostrec_journal {
 	size_t scratch_frames;
 	int rd_fd;                            /* cached reader of segment rd_seq */
 	uint32_t rd_seq;
+	/* content index (journal_content.h) */
+	int fp_fd;                            /* .fp of the segment being written (-1: none) */
+	bool fp_broken;                       /* a write failed: no more keys for this segment */
+	bool fp_unsynced;
+	uint32_t fp_fill;                     /* frames of the window being collected */
+	float fp_win[8 * GHOSTREC_JOURNAL_MAX_CHANNELS];
+	uint64_t fp_size;                     /* bytes in the .fp being written */
+	uint64_t fp_bytes;                    /* bytes in all .fp files (counted against max_bytes) */
+	int fp_rd_fd;                         /* cached reader of .fp of segment fp_rd_seq */
+	uint32_t fp_rd_seq;
 };
 
 /* Opens (creating for a writer) a node's journal directory, loads the index and the segment
@@ -129,7 +141,7 @@ int ghostrec_journal_read(struct ghostrec_journal *j, const struct ghostrec_jour
 bool ghostrec_journal_frame_at(const struct ghostrec_journal *j, int64_t wall_ns, uint64_t *instance,
 			       uint64_t *frame);
 
-/* Data bytes held and the span (first/last held frame's wall time). */
+/* Bytes held: segment data and content index. */
 uint64_t ghostrec_journal_bytes(const struct ghostrec_journal *j);
 
 /* Has the journal's file system room for bytes more (false also when it cannot tell)? */

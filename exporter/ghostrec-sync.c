@@ -2,6 +2,8 @@
  *
  *   ghostrec-sync --take TAKE.wav --clean CLEAN.wav -o OUT.wav
  *                 [--join cut|crossfade] [--xfade-ms X] [--report REPORT.json]
+ *   ghostrec-sync --take TAKE.wav --journal DIR [--node N] [--clean-out FILE] -o OUT.wav ...
+ *                 (no clean file: the take's audio is found in a capture journal by content)
  *
  * OUT has the take's length, rate, channel count and sample format; every take frame
  * with a clean counterpart is the clean sample mapped through the EDL. */
@@ -18,6 +20,7 @@
 #include "common/audiofile.h"
 #include "common/conform.h"
 #include "common/takemeta.h"
+#include "sync-journal.h"
 
 #define DEFAULT_XFADE_MS 5.0
 
@@ -26,12 +29,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: ghostrec-sync --take TAKE.wav --clean CLEAN.wav -o OUT.wav\n"
 		"                     [--join cut|crossfade] [--xfade-ms X] [--report REPORT.json]\n"
+		"       ghostrec-sync --take TAKE.wav --journal DIR [--node N] [--clean-out FILE]\n"
+		"                     -o OUT.wav [--join ...] [--xfade-ms X] [--report REPORT.json]\n"
 		"\n"
 		"Replaces a take damaged by network glitches (dropped, silenced or inserted audio)\n"
 		"with the pristine ghostrec recording, aligned piece by piece to the sample.\n"
 		"\n"
 		"  --take FILE       the damaged take (WAV/RF64/W64, 16/24/32-bit or float)\n"
 		"  --clean FILE      the clean take written by ghostrec-exporter\n"
+		"  --journal DIR     instead of --clean: find the take's audio by its content in the\n"
+		"                    exporter's capture journal (a node's journal directory, or\n"
+		"                    <spool>/journal, or the spool directory); no marker, no clean file\n"
+		"                    and no /record needed\n"
+		"  --node N          with --journal: only node N's journal\n"
+		"  --clean-out FILE  with --journal: keep the clean excerpt used (float32 WAV, gaps as\n"
+		"                    ghostrec-gap cue regions)\n"
 		"  -o, --output FILE the fixed take: same length, rate, channels and format as TAKE\n"
 		"  --join MODE       at dropped/inserted joins: cut (exact clean samples only) or\n"
 		"                    crossfade (short equal-power crossfade; default)\n"
@@ -114,11 +126,16 @@ static void close_report(FILE *f, const char *path, bool created, bool ok)
 int main(int argc, char **argv)
 {
 	const char *take_path = NULL, *clean_path = NULL, *out_path = NULL, *report_path = NULL;
+	const char *journal_dir = NULL, *node = NULL, *clean_out = NULL;
+	char excerpt[4200] = "", where[4600] = "";
 	int join = GHOSTREC_JOIN_CROSSFADE;
 	double xfade_ms = DEFAULT_XFADE_MS;
 	static const struct option opts[] = {
 		{"take", required_argument, NULL, 't'},
 		{"clean", required_argument, NULL, 'c'},
+		{"journal", required_argument, NULL, 'J'},
+		{"node", required_argument, NULL, 'N'},
+		{"clean-out", required_argument, NULL, 'C'},
 		{"output", required_argument, NULL, 'o'},
 		{"join", required_argument, NULL, 'j'},
 		{"xfade-ms", required_argument, NULL, 'x'},
@@ -137,6 +154,15 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			out_path = optarg;
+			break;
+		case 'J':
+			journal_dir = optarg;
+			break;
+		case 'N':
+			node = optarg;
+			break;
+		case 'C':
+			clean_out = optarg;
 			break;
 		case 'r':
 			report_path = optarg;
@@ -168,8 +194,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !take_path || !clean_path || !out_path) {
-		fprintf(stderr, "ghostrec-sync: need --take, --clean and -o (see --help)\n");
+	if (optind < argc || !take_path || !(clean_path || journal_dir) || !out_path) {
+		fprintf(stderr, "ghostrec-sync: need --take, --clean (or --journal) and -o (see --help)\n");
+		return 2;
+	}
+	if (clean_path && journal_dir) {
+		fprintf(stderr, "ghostrec-sync: --clean and --journal exclude each other\n");
+		return 2;
+	}
+	if (!journal_dir && (node || clean_out)) {
+		fprintf(stderr, "ghostrec-sync: --node and --clean-out go with --journal\n");
 		return 2;
 	}
 
@@ -198,17 +232,54 @@ int main(int argc, char **argv)
 		close_report(report, report_path, report_created, false);
 		return 1;
 	}
+	struct ghostrec_clean_meta meta;
+	struct ghostrec_takemeta gaps;
+	if (journal_dir) {
+		/* the clean audio: the take's range of the journal, found by content */
+		memset(&gaps, 0, sizeof(gaps));
+		if (clean_out) {
+			snprintf(excerpt, sizeof(excerpt), "%s", clean_out);
+		} else {
+			const char *tmp = getenv("TMPDIR");
+			snprintf(excerpt, sizeof(excerpt), "%s/ghostrec-sync-XXXXXX.wav", tmp && *tmp ? tmp : "/tmp");
+			int tfd = mkstemps(excerpt, 4);
+			if (tfd < 0) {
+				fprintf(stderr, "ghostrec-sync: %s: %s\n", excerpt, strerror(errno));
+				ghostrec_audiofile_close(take);
+				close_report(report, report_path, report_created, false);
+				return 1;
+			}
+			close(tfd);
+		}
+		if (sync_journal_excerpt(take, journal_dir, node, excerpt, &gaps, where, sizeof(where), err,
+					 sizeof(err)) != 0 ||
+		    (clean_out && gaps.n_gaps && ghostrec_takemeta_append_cues(excerpt, &gaps) != 0 &&
+		     snprintf(err, sizeof(err), "%s: cannot write its gap regions", excerpt) > 0)) {
+			fprintf(stderr, "ghostrec-sync: %s\n", err);
+			if (!clean_out)
+				unlink(excerpt);
+			ghostrec_takemeta_clear(&gaps);
+			ghostrec_audiofile_close(take);
+			close_report(report, report_path, report_created, false);
+			return 1;
+		}
+		clean_path = excerpt;
+		memset(&meta, 0, sizeof(meta));
+		meta.gaps = gaps.gaps;
+		meta.n_gaps = gaps.n_gaps;
+	}
 	struct ghostrec_audiofile *clean = ghostrec_audiofile_open(clean_path, err, sizeof(err));
 	if (!clean) {
 		fprintf(stderr, "ghostrec-sync: %s\n", err);
+		if (journal_dir && !clean_out)
+			unlink(excerpt);
+		ghostrec_takemeta_clear(&gaps);
 		ghostrec_audiofile_close(take);
 		close_report(report, report_path, report_created, false);
 		return 1;
 	}
-
-	struct ghostrec_clean_meta meta;
-	struct ghostrec_takemeta gaps;
-	read_clean_meta(clean_path, &meta, &gaps);
+	if (!journal_dir)
+		read_clean_meta(clean_path, &meta, &gaps);
 	struct ghostrec_conform_options copt;
 	memset(&copt, 0, sizeof(copt));
 	if (isatty(STDERR_FILENO)) {
@@ -287,6 +358,8 @@ int main(int argc, char **argv)
 		res.n_glitches, counts[GHOSTREC_GLITCH_DROPPED], counts[GHOSTREC_GLITCH_INSERTED],
 		counts[GHOSTREC_GLITCH_REPLACED], counts[GHOSTREC_GLITCH_REPEATED],
 		counts[GHOSTREC_GLITCH_REORDERED], counts[GHOSTREC_GLITCH_GAP], res.n_segments);
+	if (where[0])
+		fprintf(report_path && strcmp(report_path, "-") == 0 ? stderr : stdout, "ghostrec-sync: %s\n", where);
 	status = 0;
 
 done_res:
@@ -297,5 +370,7 @@ done:
 	free(part);
 	ghostrec_audiofile_close(clean);
 	ghostrec_audiofile_close(take);
+	if (journal_dir && !clean_out)
+		unlink(excerpt);
 	return status;
 }

@@ -9,6 +9,10 @@
  * the stream carries marker symbols instead of audio, and its frame is checked against the
  * clean file's metadata.
  *
+ * Without a marker in the stream (no /record was ever sent, so the node never marked: the take
+ * was recovered from the journal by content) there is nothing to check against the clean file's
+ * metadata, and the take's channel is the clean channel that holds the stream.
+ *
  * usage: relay-check EMU_DIR CLEAN.wav OUT.wav EXPECTED.json
  *   prints what it found; writes the true glitch list (take frames, replaced runs trimmed to
  *   their first/last differing frame) to EXPECTED.json; exit 0 when OUT is exact. */
@@ -99,6 +103,43 @@ static int same_run(const float *stream, int64_t sframes, int sch, const float *
 	return 1;
 }
 
+/* Where every stream frame is in the clean file's channel cc (sc[s] = clean frame or -1); the
+ * marker's frames from stream frame mf on carry symbols, not audio. Returns how many stream
+ * frames were not found, -2 when out of memory. */
+static int64_t map_stream(const float *stream, const struct ghostrec_audioinfo *si, const float *clean,
+			  const struct ghostrec_audioinfo *ci, int cc, int64_t mf, int64_t *sc)
+{
+	struct clean_index ix;
+	if (index_build(&ix, clean, ci->frames, ci->channels, cc) != 0)
+		return -2;
+	int64_t prev = -1, unknown = 0;
+	for (int64_t s = 0; s < si->frames; s++) {
+		int64_t c = -1;
+		if (s >= mf && s < mf + GHOSTREC_MARKER_FRAMES) {
+			/* the marker replaced the audio here: the clean file has the pristine input */
+			c = prev >= 0 ? prev + 1 : -1;
+		} else if (prev >= 0 && same_run(stream, si->frames, si->channels, clean, ci->frames, ci->channels, cc, s,
+						 prev + 1, 1)) {
+			c = prev + 1;
+		} else if (s + KEY_SAMPLES <= si->frames) {
+			uint64_t k = key_of(stream + s * si->channels, (size_t)si->channels);
+			size_t at = (size_t)k & ix.mask;
+			while (ix.keys[at] && ix.keys[at] != k)
+				at = (at + 1) & ix.mask;
+			if (ix.keys[at] && same_run(stream, si->frames, si->channels, clean, ci->frames, ci->channels, cc, s,
+						    ix.pos[at], VERIFY_SAMPLES))
+				c = ix.pos[at];
+		}
+		if (c < 0)
+			unknown++;
+		sc[s] = c;
+		prev = c;
+	}
+	free(ix.keys);
+	free(ix.pos);
+	return unknown;
+}
+
 /* End (exclusive) of the run of consecutive clean frames starting at take frame i. */
 static int64_t run_end(const int64_t *map, int64_t i, int64_t frames)
 {
@@ -137,64 +178,63 @@ int main(int argc, char **argv)
 
 	/* Marker: in the stream (node output as carried), and in the clean file's metadata. */
 	struct ghostrec_marker_match m;
-	if (!ghostrec_marker_find(stream, (size_t)si.frames, (size_t)si.channels, ghostrec_marker_tolerance(32), &m)) {
-		fprintf(stderr, "relay-check: no marker in the relayed stream\n");
-		return 1;
-	}
 	struct ghostrec_takemeta tm;
 	uint64_t cue;
 	char err[512];
-	if (ghostrec_takemeta_read_wav(clean_path, &tm, &cue, err, sizeof(err)) != 0) {
-		fprintf(stderr, "relay-check: %s\n", err);
-		return 1;
-	}
-	int take_channel = si.channels == 1 ? m.marker.channel : -1;
-	printf("marker: take_id %u channel %u at stream frame %llu, clean frame %llu (cue %llu)\n",
-	       m.marker.take_id, m.marker.channel, (unsigned long long)m.frame,
-	       (unsigned long long)tm.marker_frame, (unsigned long long)cue);
-
-	/* Where every stream frame is in the clean file. */
-	int cc = take_channel < 0 ? 0 : take_channel;
-	struct clean_index ix;
-	int64_t *sc = malloc(sizeof(int64_t) * (size_t)(si.frames + 1));
-	if (!sc || index_build(&ix, clean, ci.frames, ci.channels, cc) != 0)
-		return 1;
-	int64_t prev = -1, unknown = 0;
-	for (int64_t s = 0; s < si.frames; s++) {
-		int64_t c = -1;
-		if (s >= (int64_t)m.frame && s < (int64_t)(m.frame + GHOSTREC_MARKER_FRAMES)) {
-			/* the marker replaced the audio here: the clean file has the pristine input */
-			c = prev >= 0 ? prev + 1 : -1;
-		} else if (prev >= 0 && same_run(stream, si.frames, si.channels, clean, ci.frames, ci.channels, cc, s, prev + 1, 1)) {
-			c = prev + 1;
-		} else if (s + KEY_SAMPLES <= si.frames) {
-			uint64_t k = key_of(stream + s * si.channels, (size_t)si.channels);
-			size_t at = (size_t)k & ix.mask;
-			while (ix.keys[at] && ix.keys[at] != k)
-				at = (at + 1) & ix.mask;
-			if (ix.keys[at] && same_run(stream, si.frames, si.channels, clean, ci.frames, ci.channels, cc, s,
-						    ix.pos[at], VERIFY_SAMPLES))
-				c = ix.pos[at];
+	memset(&tm, 0, sizeof(tm));
+	int have_marker = ghostrec_marker_find(stream, (size_t)si.frames, (size_t)si.channels,
+					       ghostrec_marker_tolerance(32), &m);
+	int take_channel = -1;
+	if (have_marker) {
+		if (ghostrec_takemeta_read_wav(clean_path, &tm, &cue, err, sizeof(err)) != 0) {
+			fprintf(stderr, "relay-check: %s\n", err);
+			return 1;
 		}
-		if (c < 0)
-			unknown++;
-		sc[s] = c;
-		prev = c;
+		take_channel = si.channels == 1 ? m.marker.channel : -1;
+		printf("marker: take_id %u channel %u at stream frame %llu, clean frame %llu (cue %llu)\n",
+		       m.marker.take_id, m.marker.channel, (unsigned long long)m.frame,
+		       (unsigned long long)tm.marker_frame, (unsigned long long)cue);
+	} else {
+		/* the node never marked: no marker range anywhere */
+		memset(&m, 0, sizeof(m));
+		m.frame = (uint64_t)si.frames + GHOSTREC_MARKER_FRAMES;
+		printf("no marker in the relayed stream (the node was never asked to mark)\n");
 	}
+
+	/* Where every stream frame is in the clean file (without a marker: on the clean channel
+	 * where the most stream frames are found). */
+	int64_t *sc = malloc(sizeof(int64_t) * (size_t)(si.frames + 1));
+	if (!sc)
+		return 1;
+	int cc_first = take_channel < 0 ? 0 : take_channel, cc_last = cc_first, cc = cc_first;
+	if (!have_marker && si.channels == 1)
+		cc_last = ci.channels - 1;
+	int64_t unknown = -1;
+	for (int try_cc = cc_first; try_cc <= cc_last; try_cc++) {
+		int64_t u = map_stream(stream, &si, clean, &ci, try_cc, (int64_t)m.frame, sc);
+		if (u < -1)
+			return 1;
+		if (unknown < 0 || u < unknown) {
+			unknown = u;
+			cc = try_cc;
+		}
+	}
+	if (cc != cc_last && map_stream(stream, &si, clean, &ci, cc, (int64_t)m.frame, sc) < -1)
+		return 1;
+	if (!have_marker)
+		take_channel = si.channels == 1 ? cc : -1;
 	/* A marker at the very start of the stream: place it from the audio right after it. */
 	int64_t after = (int64_t)(m.frame + GHOSTREC_MARKER_FRAMES);
-	if (after < si.frames && sc[after] >= 0)
+	if (have_marker && after < si.frames && sc[after] >= 0)
 		for (int64_t s = (int64_t)m.frame; s < after; s++)
 			if (sc[s] < 0) {
 				sc[s] = sc[after] - (after - s);
 				unknown--;
 			}
-	int meta_bad = sc[m.frame] != (int64_t)tm.marker_frame;
+	int meta_bad = have_marker && sc[m.frame] != (int64_t)tm.marker_frame;
 	if (meta_bad)
 		printf("FAIL: the marker is at clean frame %lld by content, %lld by the clean file's metadata\n",
 		       (long long)sc[m.frame], (long long)tm.marker_frame);
-	free(ix.keys);
-	free(ix.pos);
 
 	/* The truth in clean frames. */
 	struct gs_params p;

@@ -36,7 +36,9 @@
  *          [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K]
  *          [--miss P] [--spacing K] [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]
  *          [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S]
- *          [--lose-marker]
+ *          [--lose-marker] [--no-osc]
+ * --no-osc: REAPER's OSC never reaches anyone (nothing is sent; --osc-port is not needed): the
+ * take starts after the warm-up all the same, and no marker is ever asked for.
  * Exit status: 0 a take was recorded, 3 PWAR's router refused the packets (nothing arrived),
  * 1 other failures, 2 usage.
  */
@@ -100,6 +102,7 @@ struct opts {
 	int format;
 	int take_channel;   /* -1 = stereo take */
 	int lose_marker;    /* lose the packet that carries the sync marker */
+	int no_osc;         /* send no OSC at all */
 };
 
 struct app {
@@ -539,19 +542,23 @@ static void on_timer(void *data, uint64_t expirations)
 	    atomic_load(&a->rx_frames) >= (uint64_t)(a->o.warmup * 48000.0)) {
 		atomic_store(&a->record_request, 1);
 		/* REAPER: recording starts, OSC follows */
-		lo_send(a->osc, "/record", "f", 1.0f);
-		fprintf(stderr, "relay-emu: /record 1 sent\n");
+		if (!a->o.no_osc) {
+			lo_send(a->osc, "/record", "f", 1.0f);
+			fprintf(stderr, "relay-emu: /record 1 sent\n");
+		} else {
+			fprintf(stderr, "relay-emu: recording starts (no OSC sent)\n");
+		}
 	}
 	if (rec == 1) {
 		/* REAPER floods /time while recording; the exporter must ignore it */
 		double t = (double)atomic_load(&a->rec_frames) / 48000.0;
-		if (t - a->last_time_osc >= 0.05) {
+		if (!a->o.no_osc && t - a->last_time_osc >= 0.05) {
 			lo_send(a->osc, "/time", "f", (float)t);
 			a->last_time_osc = t;
 		}
 	}
 	if (rec == 2) {
-		if (a->done_ticks++ == 0) {
+		if (a->done_ticks++ == 0 && !a->o.no_osc) {
 			lo_send(a->osc, "/record", "f", 0.0f);
 			lo_send(a->osc, "/stop", "f", 1.0f);
 			fprintf(stderr, "relay-emu: /record 0 sent\n");
@@ -631,7 +638,8 @@ static void usage(FILE *f)
 		   "         [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K] [--miss P]\n"
 		   "         [--spacing K]\n"
 		   "         [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]\n"
-		   "         [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S] [--lose-marker]\n");
+		   "         [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S] [--lose-marker]\n"
+		   "         [--no-osc]\n");
 }
 
 static int parse_mode(const char *s)
@@ -645,8 +653,8 @@ static int parse_mode(const char *s)
 /* A clear one-line reason, or NULL when the options describe something that can exist. */
 static const char *check_opts(const struct opts *o)
 {
-	if (!o->out_dir || o->osc_port <= 0)
-		return "--out and --osc-port are required";
+	if (!o->out_dir || (o->osc_port <= 0 && !o->no_osc))
+		return "--out and --osc-port (or --no-osc) are required";
 	if (o->take_channel >= MAX_CH)
 		return "--take-channel must be 0 or 1";
 	if (o->loss < 0 || o->loss > 1 || o->reorder < 0 || o->reorder > 1 || o->duplicate < 0 || o->duplicate > 1 ||
@@ -696,7 +704,7 @@ int main(int argc, char **argv)
 		{"loss-after", required_argument, NULL, 'a'}, {"format", required_argument, NULL, 'f'},
 		{"take-channel", required_argument, NULL, 'c'}, {"stereo", no_argument, NULL, 'S'},
 		{"warmup", required_argument, NULL, 'w'}, {"linger", required_argument, NULL, 'L'},
-		{"lose-marker", no_argument, NULL, 'M'},
+		{"lose-marker", no_argument, NULL, 'M'}, {"no-osc", no_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int opt, m;
@@ -734,6 +742,7 @@ int main(int argc, char **argv)
 		case 'w': o->warmup = atof(optarg); break;
 		case 'L': o->linger = atof(optarg); break;
 		case 'M': o->lose_marker = 1; break;
+		case 'O': o->no_osc = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -797,7 +806,7 @@ int main(int argc, char **argv)
 	a->dest = sin;
 
 	char port[16];
-	snprintf(port, sizeof(port), "%d", o->osc_port);
+	snprintf(port, sizeof(port), "%d", o->osc_port > 0 ? o->osc_port : 9);
 	a->osc = lo_address_new("127.0.0.1", port);
 
 	pw_init(&argc, &argv);
