@@ -68,17 +68,20 @@ static int gap_line(char *buf, size_t size, const struct ghostrec_journal_gap *g
 			g->frames, g->cause);
 }
 
-/* Appends one line to the index and makes it durable. On failure the index is cut back. */
+/* Appends one line to the index, before any data it describes is written. It is made durable
+ * by the next ghostrec_journal_sync, ahead of that data: an fsync here would stall the capture
+ * right when it has to catch up with the ring (a new segment after a restart). On failure the
+ * index is cut back. */
 static int index_append(struct ghostrec_journal *j, const char *line, size_t len)
 {
 	struct stat st;
 	if (fstat(j->index_fd, &st) < 0)
 		return -errno;
 	int e = ghostrec_write_all(j->index_fd, line, len);
-	if (e == 0 && fsync(j->index_fd) < 0)
-		e = -errno;
 	if (e < 0)
 		(void)!ftruncate(j->index_fd, st.st_size);
+	else
+		j->index_dirty = true;
 	return e;
 }
 
@@ -227,6 +230,8 @@ int ghostrec_journal_open(struct ghostrec_journal *j, const char *dir, bool writ
 
 void ghostrec_journal_close(struct ghostrec_journal *j)
 {
+	if (j->writable && j->index_fd >= 0)
+		ghostrec_journal_sync(j);
 	if (j->fd >= 0) {
 		if (j->unsynced)
 			fdatasync(j->fd);
@@ -303,7 +308,7 @@ static int new_segment(struct ghostrec_journal *j, uint64_t instance, uint64_t g
 	j->fd = fd;
 	j->segs[j->n_segs++] = s;
 	ghostrec_jcontent_begin(j, &s); /* without it the segment is still found (keys from data) */
-	fsync_dir(j->dir);
+	j->dir_dirty = true;
 	return 0;
 }
 
@@ -390,6 +395,16 @@ int ghostrec_journal_add_gap(struct ghostrec_journal *j, uint64_t instance, uint
 
 int ghostrec_journal_sync(struct ghostrec_journal *j)
 {
+	/* the index first: a segment's line is durable no later than its data */
+	if (j->index_dirty && j->index_fd >= 0) {
+		if (fsync(j->index_fd) < 0)
+			return -errno;
+		j->index_dirty = false;
+	}
+	if (j->dir_dirty) {
+		fsync_dir(j->dir);
+		j->dir_dirty = false;
+	}
 	ghostrec_jcontent_sync(j); /* derived data: a failure here loses nothing */
 	if (j->fd < 0 || j->unsynced == 0)
 		return 0;

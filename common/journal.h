@@ -14,8 +14,9 @@
  * restarts with a new random instance when the node restarts. A hole between two segments of
  * one instance is a gap; a gap line says why (its cause), otherwise it reads as "other".
  *   seg-<seq>.fp    the segment's content index (journal_content.h)
- * Durability: segment data is fdatasync'ed at least once a second (ghostrec_journal_sync); seg
- * and gap lines are fsync'ed as they are written. */
+ * Durability: ghostrec_journal_sync (at least twice a second) fsyncs the index lines written
+ * since the last one, then the segment data: a line is always written before the data it
+ * describes and durable no later than it. */
 #ifndef GHOSTREC_JOURNAL_H
 #define GHOSTREC_JOURNAL_H
 
@@ -62,6 +63,7 @@ struct ghostrec_journal {
 	int index_fd;
 	uint64_t unsynced;                    /* frames appended since the last fdatasync */
 	uint64_t bytes;                       /* data bytes in all segments */
+	bool index_dirty, dir_dirty;          /* lines / new files not yet fsync'ed */
 	bool writable;
 	float *scratch;                       /* interleave buffer */
 	size_t scratch_frames;
@@ -101,11 +103,13 @@ int64_t ghostrec_journal_append(struct ghostrec_journal *j, uint64_t instance, u
 				uint32_t rate, uint32_t channels, uint64_t frame, int64_t wall_ns,
 				const float *const *src, uint32_t n);
 
-/* Records why [frame, frame + frames) of `instance` is not held. Durable on return. 0 or -errno. */
+/* Records why [frame, frame + frames) of `instance` is not held (written before any later data;
+ * durable with the next sync). 0 or -errno. */
 int ghostrec_journal_add_gap(struct ghostrec_journal *j, uint64_t instance, uint64_t frame,
 			     uint64_t frames, const char *cause);
 
-/* fdatasync of the segment being written (call at least once a second). 0 or -errno. */
+/* Makes what was written durable: index lines (fsync), new files (directory), content index
+ * and segment data (fdatasync). Call at least twice a second. 0 or -errno. */
 int ghostrec_journal_sync(struct ghostrec_journal *j);
 
 /* Removes the oldest segments while the journal is over its limits, never a segment holding
