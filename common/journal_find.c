@@ -1,6 +1,8 @@
 /* Finding a take in a journal by content (see journal_find.h). */
 #include "journal_find.h"
 
+#include "marker.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +32,36 @@ size_t ghostrec_jfind_probe_starts(int64_t frames, uint32_t rate, int64_t *start
 	for (size_t i = 0; i < n; i++)
 		starts[i] = n > 1 ? (int64_t)((double)room * (double)i / (double)(n - 1)) : 0;
 	return n;
+}
+
+double ghostrec_jfind_tolerance(int bits)
+{
+	double a = ghostrec_marker_tolerance(bits), b = ghostrec_marker_tolerance(32);
+	return a > b ? a : b;
+}
+
+int ghostrec_jfind_range(const struct ghostrec_journal *j, const struct ghostrec_jfind_result *r,
+			 int64_t take_frames, uint64_t *from, uint64_t *to)
+{
+	int64_t margin = (int64_t)(GHOSTREC_JFIND_MARGIN_S * r->rate);
+	int64_t lo = r->offset_min - margin, hi = r->offset_max + take_frames + margin;
+	uint64_t held_from = UINT64_MAX, held_to = 0;
+	for (size_t i = 0; i < j->n_segs; i++) {
+		const struct ghostrec_journal_seg *s = &j->segs[i];
+		if (s->instance != r->instance || !s->frames)
+			continue;
+		if (s->frame0 < held_from)
+			held_from = s->frame0;
+		if (s->frame0 + s->frames > held_to)
+			held_to = s->frame0 + s->frames;
+	}
+	*from = lo < 0 ? 0 : (uint64_t)lo;
+	*to = hi < 0 ? 0 : (uint64_t)hi;
+	if (*from < held_from)
+		*from = held_from;
+	if (*to > held_to)
+		*to = held_to;
+	return *to > *from ? 0 : -1;
 }
 
 struct entry {

@@ -33,6 +33,18 @@ struct ghostrec_jfind_result {
 	uint64_t keys_scanned, hits, hits_verified;
 };
 
+/* The tolerance for a take of `bits` bits (32: float) against the journal's float32. */
+double ghostrec_jfind_tolerance(int bits);
+
+/* Clean audio this far before and after a found take's range is part of its excerpt. */
+#define GHOSTREC_JFIND_MARGIN_S 1.0
+
+/* The journal range a found take needs: its offsets' span plus the take's length, a margin
+ * either side, within what the journal holds of that timeline. Returns 0, or -1 when the journal
+ * no longer holds any of it. */
+int ghostrec_jfind_range(const struct ghostrec_journal *j, const struct ghostrec_jfind_result *r,
+			 int64_t take_frames, uint64_t *from, uint64_t *to);
+
 /* Take frames where probes start for a take of `frames` frames: evenly spread, first at 0, at
  * most max (<= GHOSTREC_JFIND_MAX_PROBES) and about two a second. Returns how many. */
 size_t ghostrec_jfind_probe_starts(int64_t frames, uint32_t rate, int64_t *starts, size_t max);

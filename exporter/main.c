@@ -13,6 +13,7 @@
 
 #include "ghostrec-config.h"
 #include "exporter.h"
+#include "requests.h"
 #include "log.h"
 #include "spool.h"
 
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
 		if (items[1].revents & ZMQ_POLLIN)
 			serve_ctl(&ex);
 		recorder_tick(&ex.rec, exporter_now());
+		requests_poll(&ex.rec, exporter_now());
 		if (exporter_now() - ex.graph_checked_at >= GRAPH_CHECK_S) {
 			ex.graph_checked_at = exporter_now();
 			graph_watch_tick(ex.gw, graph_quantum(&ex.rec));

@@ -744,6 +744,9 @@ int recorder_mark_only(struct recorder *r, uint32_t *take_id)
 	return sent;
 }
 
+static uint32_t export_range(struct recorder *r, unsigned n, uint64_t inst, uint64_t f0, uint64_t f1,
+			     const char *out_path, char *err, size_t errsize);
+
 uint32_t recorder_export(struct recorder *r, const char *node, bool is_frames, int64_t from, int64_t to,
 			 const char *out_path, char *err, size_t errsize)
 {
@@ -769,6 +772,24 @@ uint32_t recorder_export(struct recorder *r, const char *node, bool is_frames, i
 		snprintf(err, errsize, "the journal of node %s does not hold that time range in one timeline", nl->name);
 		return 0;
 	}
+	return export_range(r, (unsigned)n, inst, f0, f1, out_path, err, errsize);
+}
+
+uint32_t recorder_export_range(struct recorder *r, unsigned n, uint64_t inst, uint64_t f0, uint64_t f1, char *err,
+			       size_t errsize)
+{
+	if (n >= r->n_nodes) {
+		snprintf(err, errsize, "no such node");
+		return 0;
+	}
+	return export_range(r, n, inst, f0, f1, "", err, errsize);
+}
+
+static uint32_t export_range(struct recorder *r, unsigned n, uint64_t inst, uint64_t f0, uint64_t f1,
+			     const char *out_path, char *err, size_t errsize)
+{
+	struct capture *c = &r->caps[n];
+	struct node_link *nl = &r->nodes[n];
 	if (f1 <= f0) {
 		snprintf(err, errsize, "empty range (to is not after from)");
 		return 0;

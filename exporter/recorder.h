@@ -79,6 +79,11 @@ bool recorder_recording(const struct recorder *r);
 uint32_t recorder_export(struct recorder *r, const char *node, bool is_frames, int64_t from, int64_t to,
 			 const char *out_path, char *err, size_t errsize);
 
+/* A range [from, to) of timeline `instance` of node n's journal as a take, delivered like any
+ * take (REAPER's requests, requests.h). Returns the take id, or 0 with a reason. */
+uint32_t recorder_export_range(struct recorder *r, unsigned n, uint64_t instance, uint64_t from, uint64_t to,
+			       char *err, size_t errsize);
+
 /* Node links, journaling, marker lookups, take building, hand-over of finished takes. */
 void recorder_tick(struct recorder *r, double now);
 

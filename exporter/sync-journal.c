@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/conform.h"
 #include "common/journal.h"
 #include "common/journal_find.h"
 
@@ -139,8 +138,7 @@ int sync_journal_excerpt(struct ghostrec_audiofile *take, const char *dir, const
 		return -1;
 	}
 	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
-	struct ghostrec_audioinfo clean_like = { .bits = 32, .is_float = 1 };
-	double tol = ghostrec_conform_tolerance(ti, &clean_like);
+	double tol = ghostrec_jfind_tolerance(ti->is_float ? 32 : ti->bits);
 	struct ghostrec_jfind_probe probes[GHOSTREC_JFIND_MAX_PROBES];
 	float *pbuf = malloc(sizeof(float) * GHOSTREC_JFIND_MAX_PROBES * GHOSTREC_JFIND_PROBE_FRAMES);
 	float *fbuf = malloc(sizeof(float) * GHOSTREC_JFIND_PROBE_FRAMES * (size_t)ti->channels);
@@ -185,26 +183,10 @@ int sync_journal_excerpt(struct ghostrec_audiofile *take, const char *dir, const
 	struct ghostrec_journal j;
 	if (ghostrec_journal_open(&j, dirs[best], false, NULL, err, errsize) < 0)
 		return -1;
-	/* the range, a margin either side, within what the journal holds of that timeline */
-	int64_t margin = (int64_t)(SYNC_JOURNAL_MARGIN_S * ti->rate);
-	int64_t lo = br.offset_min - margin, hi = br.offset_max + ti->frames + margin;
-	uint64_t held_from = UINT64_MAX, held_to = 0;
-	for (size_t i = 0; i < j.n_segs; i++) {
-		const struct ghostrec_journal_seg *s = &j.segs[i];
-		if (s->instance != br.instance || !s->frames)
-			continue;
-		if (s->frame0 < held_from)
-			held_from = s->frame0;
-		if (s->frame0 + s->frames > held_to)
-			held_to = s->frame0 + s->frames;
-	}
-	uint64_t from = lo < 0 ? 0 : (uint64_t)lo, to = (uint64_t)hi;
-	if (from < held_from)
-		from = held_from;
-	if (to > held_to)
-		to = held_to;
+	uint64_t from, to;
+	int found = ghostrec_jfind_range(&j, &br, ti->frames, &from, &to) == 0;
 	int rc = -1;
-	if (to <= from) {
+	if (!found) {
 		SET_ERR("the journal no longer holds the take's range");
 	} else {
 		rc = write_excerpt(&j, br.instance, br.rate, br.channels, from, to, out_wav, gaps, err, errsize);

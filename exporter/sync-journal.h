@@ -10,9 +10,6 @@
 #include "common/audiofile.h"
 #include "common/takemeta.h"
 
-/* Clean audio this far before and after the take's found range goes into the excerpt. */
-#define SYNC_JOURNAL_MARGIN_S 1.0
-
 /* dir: a node's journal directory (holding `index`), or a directory with such directories
  * (`<spool>/journal`, or the spool directory itself). node: only that node's journal (NULL:
  * every one found). Writes the excerpt to out_wav, its gaps (excerpt frames) to gaps and a
