@@ -94,17 +94,22 @@ void capture_pump(struct capture *c, struct node_link *nl, double now, float **s
 		flush_gap(c, nl->name);
 		c->instance = info.instance;
 		c->have_pos = true;
+		/* the oldest frame of a full ring is the one the writer overwrites next: starting right
+		 * there races it and loses a few frames at a time for as long as the catch-up takes, so
+		 * a start there is moved a little later (one gap, not a dribble of them) */
+		uint64_t margin = info.capacity / 8 < info.rate / 10 ? info.capacity / 8 : info.rate / 10;
+		bool racing = info.write_frame - info.oldest_frame >= info.capacity &&
+			      info.write_frame - info.oldest_frame > 2 * margin;
 		if (held && end <= info.write_frame) {
-			c->pos = end;
-			if (info.oldest_frame > end)
-				add_gap(c, nl->name, end, info.oldest_frame - end, "exporter-down");
-			if (c->pos < info.oldest_frame)
-				c->pos = info.oldest_frame;
+			uint64_t p = end > info.oldest_frame ? end : info.oldest_frame;
+			if (racing && p < info.oldest_frame + margin)
+				p = info.oldest_frame + margin;
+			if (p > end)
+				add_gap(c, nl->name, end, p - end, "exporter-down");
+			c->pos = p;
 			log_info("node %s: journal continues at frame %" PRIu64, nl->name, c->pos);
 		} else {
-			/* a new timeline: start a little after the oldest frame, which the writer is about
-			 * to overwrite (starting right there races it and always loses a few frames) */
-			uint64_t margin = info.capacity / 8 < info.rate / 10 ? info.capacity / 8 : info.rate / 10;
+			/* a new timeline: from a little after the oldest frame too */
 			c->pos = info.write_frame - info.oldest_frame > 2 * margin ? info.oldest_frame + margin :
 				 info.oldest_frame;
 			log_info("node %s: journal starts at frame %" PRIu64 " (instance %016" PRIx64 ")", nl->name,
