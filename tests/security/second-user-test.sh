@@ -164,7 +164,11 @@ wav=$(ls "$T/victim/outbox"/ghostrec-*.wav | head -1)
 spool="$T/victim/state/pw-ghost-rec/spool"
 echo "delivered $(basename "$wav"): outbox $(stat -c %a "$T/victim/outbox"), files $(stat -c %a "$T/victim/outbox"/* | sort -u | tr '\n' ' ')spool $(stat -c %a "$spool")"
 [ "$(stat -c %a "$T/victim/outbox")" = 700 ] || fail "outbox mode $(stat -c %a "$T/victim/outbox")"
-for f in "$T/victim/outbox"/*; do [ "$(stat -c %a "$f")" = 600 ] || fail "$f mode $(stat -c %a "$f")"; done
+# files 0600, folders (requests/, where REAPER's requests go) 0700
+for f in "$T/victim/outbox"/*; do
+	want=600; [ -d "$f" ] && want=700
+	[ "$(stat -c %a "$f")" = $want ] || fail "$f mode $(stat -c %a "$f")"
+done
 [ "$(stat -c %a "$spool")" = 700 ] || fail "spool mode $(stat -c %a "$spool")"
 
 # 5. what the attacker cannot do
