@@ -173,7 +173,7 @@ int ghostrec_journal_open(struct ghostrec_journal *j, const char *dir, bool writ
 {
 	memset(j, 0, sizeof(*j));
 	j->fd = j->index_fd = -1;
-	j->rd_fd = j->fp_fd = j->fp_rd_fd = -1;
+	j->rd_fd = j->fp_fd = j->fp_rd_fd = j->dir_fd = -1;
 	j->writable = writable;
 	if (lim)
 		j->lim = *lim;
@@ -244,6 +244,9 @@ void ghostrec_journal_close(struct ghostrec_journal *j)
 	ghostrec_jcontent_end(j);
 	if (j->fp_rd_fd >= 0)
 		close(j->fp_rd_fd);
+	if (j->dir_fd >= 0)
+		close(j->dir_fd);
+	j->dir_fd = -1;
 	free(j->segs);
 	free(j->gaps);
 	free(j->scratch);
@@ -391,6 +394,28 @@ int ghostrec_journal_add_gap(struct ghostrec_journal *j, uint64_t instance, uint
 		return e;
 	j->gaps[j->n_gaps++] = g;
 	return 0;
+}
+
+unsigned ghostrec_journal_sync_fds(struct ghostrec_journal *j, int *fds, unsigned max)
+{
+	unsigned n = 0;
+	if (max < 4)
+		return 0;
+	if (j->index_dirty && j->index_fd >= 0)
+		fds[n++] = j->index_fd;
+	if (j->dir_dirty) {
+		if (j->dir_fd < 0)
+			j->dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (j->dir_fd >= 0)
+			fds[n++] = j->dir_fd;
+	}
+	if (j->fp_fd >= 0 && j->fp_unsynced)
+		fds[n++] = j->fp_fd;
+	if (j->fd >= 0 && j->unsynced)
+		fds[n++] = j->fd;
+	j->index_dirty = j->dir_dirty = j->fp_unsynced = false;
+	j->unsynced = 0;
+	return n;
 }
 
 int ghostrec_journal_sync(struct ghostrec_journal *j)

@@ -64,6 +64,7 @@ struct ghostrec_journal {
 	uint64_t unsynced;                    /* frames appended since the last fdatasync */
 	uint64_t bytes;                       /* data bytes in all segments */
 	bool index_dirty, dir_dirty;          /* lines / new files not yet fsync'ed */
+	int dir_fd;                           /* the directory, for syncs made elsewhere */
 	bool writable;
 	float *scratch;                       /* interleave buffer */
 	size_t scratch_frames;
@@ -111,6 +112,11 @@ int ghostrec_journal_add_gap(struct ghostrec_journal *j, uint64_t instance, uint
 /* Makes what was written durable: index lines (fsync), new files (directory), content index
  * and segment data (fdatasync). Call at least twice a second. 0 or -errno. */
 int ghostrec_journal_sync(struct ghostrec_journal *j);
+
+/* The same sync done by someone else (a sync thread): fills fds, in the order they must be
+ * fdatasync'ed (index, directory, content index, segment data; at most 4), and counts them as
+ * synced. Returns how many. The descriptors stay the journal's (duplicate them). */
+unsigned ghostrec_journal_sync_fds(struct ghostrec_journal *j, int *fds, unsigned max);
 
 /* Removes the oldest segments while the journal is over its limits, never a segment holding
  * frames at or after `keep_from` of `keep_instance` (a take still being built; pass 0, UINT64_MAX

@@ -189,8 +189,20 @@ void capture_maintain(struct capture *c, double now, uint64_t keep_instance, uin
 		c->last_sync = now;
 		if (!c->syncer)
 			e = ghostrec_journal_sync(&c->j);
-		else if (c->j.fd >= 0 && c->j.unsynced && (c->sync_seq = syncer_post(c->syncer, &c->j.fd, 1)))
-			c->j.unsynced = 0; /* in the background: journaling goes on meanwhile */
+		else {
+			/* in the background: journaling goes on meanwhile (index lines before the data) */
+			bool idx = c->j.index_dirty, dir = c->j.dir_dirty, fp = c->j.fp_unsynced;
+			uint64_t unsynced = c->j.unsynced;
+			int fds[4];
+			unsigned n = ghostrec_journal_sync_fds(&c->j, fds, 4);
+			if (n && !(c->sync_seq = syncer_post(c->syncer, fds, n))) {
+				/* the queue is full: try again next time */
+				c->j.index_dirty = idx;
+				c->j.dir_dirty = dir;
+				c->j.fp_unsynced = fp;
+				c->j.unsynced = unsynced;
+			}
+		}
 	}
 	if (e < 0) {
 		c->sync_errors++;
