@@ -40,8 +40,11 @@ int capture_open(struct capture *c, const char *spool_dir, const char *node,
 void capture_close(struct capture *c);
 
 /* Journals what the ring holds now; scratch: GHOSTREC_RING_MAX_CHANNELS buffers of
- * CAPTURE_CHUNK_FRAMES floats. */
-#define CAPTURE_CHUNK_FRAMES 8192u
+ * CAPTURE_CHUNK_FRAMES floats. A chunk is read from the ring before it is written: catching up
+ * with a full ring after a restart, the first chunk (and the margin before it) is what the
+ * journal's first writes may take before the node's writer reaches the frames after it
+ * (0.68 s at 48 kHz). */
+#define CAPTURE_CHUNK_FRAMES 32768u
 void capture_pump(struct capture *c, struct node_link *nl, double now, float **scratch);
 
 /* Sync (at least once a second) and rotation; keep_*: the oldest frame a take still needs. */
