@@ -15,9 +15,13 @@ function M.basename(p) return (p or ""):match("[^/\\]*$") end
 function M.dirname(p) return ((p or ""):match("^(.*)[/\\][^/\\]*$")) or "" end
 
 -- A clean take's file name (docs/contracts.md): returns take id, channel (or nil), kind
--- ("wav" | "json"), or nil. Names are compared whole: nothing else counts.
+-- ("wav" | "json" | "takeformat": the clean audio in a take's integers, made in the
+-- project's media folder, ghostrec.takeformat), or nil. Names are compared whole: nothing
+-- else counts.
 function M.parse_clean_name(name)
-	local id, ch = name:match("^ghostrec%-(%d+)%-ch(%d+)%.wav$")
+	local id, ch = name:match("^ghostrec%-(%d+)%-ch(%d+)x%d+%-%d+bit%-%w+%.wav$")
+	if id then return tonumber(id), tonumber(ch), "takeformat" end
+	id, ch = name:match("^ghostrec%-(%d+)%-ch(%d+)%.wav$")
 	if id then return tonumber(id), tonumber(ch), "wav" end
 	id = name:match("^ghostrec%-(%d+)%.wav$")
 	if id then return tonumber(id), nil, "wav" end
@@ -29,7 +33,7 @@ end
 -- Is this one of our clean files (in the inbox, done/ or the project's media folder)?
 function M.is_clean_file(path)
 	local id, _, kind = M.parse_clean_name(M.basename(path))
-	return id ~= nil and kind == "wav"
+	return id ~= nil and (kind == "wav" or kind == "takeformat")
 end
 
 -- Does this folder exist? REAPER lists no files of a missing folder, but an empty folder

@@ -388,6 +388,31 @@ local function local_copy(path)
 	return dst
 end
 
+-- A 16/24-bit recording plays the clean audio in its own integers (ghostrec.takeformat):
+-- written once into the project's media folder, from the clean file, with the integer
+-- convention learned from the recording, so the replaced take equals the recording bit for
+-- bit wherever REAPER recorded it undamaged (a null test is digital silence there).
+-- Returns the path or nil, message.
+local function take_format_copy(plan)
+	local ti, ci, report = plan.take_info, plan.clean_info, plan.report
+	local conv = core.learn_convention(report, ti, ci, { yield = slice.maybe_yield })
+	local id = plan.take_id or paths.parse_clean_name(basename(plan.clean_path))
+	local media = replace.media_dir()
+	reaper.RecursiveCreateDirectory(media, 0)
+	local dst = join(media, core.file_name(id, report.clean_channel, ti.channels, ti.bits, conv))
+	if paths.file_size(dst) == core.file_bytes(ti, ci) then return dst end
+	local tmp = dst .. ".part"
+	os.remove(tmp)
+	slice.on_abort(tmp, function() os.remove(tmp) end)
+	local ok, err = core.write_clean_as_take(report, ti, ci, conv, tmp, { yield = slice.maybe_yield })
+	slice.on_abort(tmp, nil)
+	if not ok then os.remove(tmp); return nil, err end
+	os.remove(dst)
+	ok, err = os.rename(tmp, dst)
+	if not ok then os.remove(tmp); return nil, "cannot rename " .. tmp .. ": " .. tostring(err) end
+	return dst
+end
+
 -- Do the plan's takes still exist and play the recording (another instance may have
 -- replaced them meanwhile, or the user deleted them)?
 local function still_valid(plan)
@@ -472,7 +497,13 @@ function replace.run_groups(groups, cfg, opts)
 	end
 	local ready = {}
 	for _, plan in ipairs(plans) do
-		local path, cerr = local_copy(plan.clean_path)
+		local path, cerr
+		if core.takes_integers(plan.take_info) then
+			path, cerr = take_format_copy(plan)
+			if path then plan.chanmode = nil end -- it holds the take's channels only
+		else
+			path, cerr = local_copy(plan.clean_path)
+		end
 		if path then
 			plan.source_path, plan.clean_path = plan.clean_path, path
 			ready[#ready + 1] = plan

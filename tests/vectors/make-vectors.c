@@ -47,6 +47,7 @@ struct vector {
 	size_t n_fixed;
 	const struct ghostrec_gap *gaps; /* clean-file gaps (cue regions in clean.wav) */
 	size_t n_gaps;
+	int take_scale;          /* 16/24-bit take integers: 0 libsndfile, GS_SCALE_POW2(M1) */
 };
 
 #define K_DROP GHOSTREC_GLITCH_DROPPED
@@ -119,33 +120,50 @@ static const struct gs_event before_marker_ev[] = {
 	{44100 * 3 / 2 - 512, K_DROP, 512}, {44100 * 3, K_DROP, 512},
 };
 
+/* Null tests (the material of test-conform's null cases): 16- and 24-bit takes whose
+ * integers were written with either common scaling, mono and stereo. */
+static const struct gs_event null_ev[] = {
+	{48000 * 3, K_DROP, 512}, {48000 * 4, K_REPEAT, 512}, {48000 * 5, K_SWAP, 128},
+	{48000 * 6, K_SILENCE, 256}, {48000 * 7, K_INSERT, 128},
+};
+#define NULL_VECTOR(name, ch, fmt, scale) \
+	{name, "ok", 48000, 48000, 2, ch, fmt, WAVF, 10, 1.0, 9.5, 1.5, 1, 1, 0, 0, 0, 0, null_ev, 5, NULL, 0, scale}
+
 static const struct vector vectors[] = {
-	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0},
-	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0},
-	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0, NULL, 0, NULL, 0},
-	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0, NULL, 0, NULL, 0},
-	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0, NULL, 0, NULL, 0},
-	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50, NULL, 0, NULL, 0},
-	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0, NULL, 0, NULL, 0},
-	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0, NULL, 0, NULL, 0},
-	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0, NULL, 0, NULL, 0},
-	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0, NULL, 0, NULL, 0},
+	{"drops-pcm24-mono", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 8, 0, 0, NULL, 0, NULL, 0, 0},
+	{"silence-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, SILENCE, 8, 0, 0, NULL, 0, NULL, 0, 0},
+	{"inserts-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, INSERT, 8, 0, 0, NULL, 0, NULL, 0, 0},
+	{"mixed-pcm24-96k", "ok", 96000, 96000, 1, -1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, DROP | SILENCE | INSERT, 10, 0, 0, NULL, 0, NULL, 0, 0},
+	{"mixed-rf64-clean24", "ok", 48000, 48000, 2, 0, RF64_24, RF64_24, 8, 1.0, 7.5, 1.5, 1, 0, DROP | SILENCE | INSERT, 8, 0, 0, NULL, 0, NULL, 0, 0},
+	{"marker-destroyed", "ok", 44100, 44100, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, DROP, 6, 0, 50, NULL, 0, NULL, 0, 0},
+	{"punch-in-no-marker", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 40, 30.0, 38.0, 2.0, 0, 1, DROP | INSERT, 8, 0, 0, NULL, 0, NULL, 0, 0},
+	{"no-meta-mono-by-content", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 8, 2.5, 7.5, 1.5, 0, 0, DROP | SILENCE, 6, 0, 0, NULL, 0, NULL, 0, 0},
+	{"bad-rate-mismatch", "error", 48000, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 1, 1, DROP, 2, 0, 0, NULL, 0, NULL, 0, 0},
+	{"bad-unrelated", "error", 44100, 44100, 2, 0, WAV24, WAVF, 4, 1.0, 3.5, 1.5, 0, 0, DROP, 2, 0x5a5a5a5a, 0, NULL, 0, NULL, 0, 0},
 	{"back-to-back-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 back_to_back_48, sizeof(back_to_back_48) / sizeof(back_to_back_48[0]), NULL, 0},
+	 back_to_back_48, sizeof(back_to_back_48) / sizeof(back_to_back_48[0]), NULL, 0, 0},
 	{"gap-short-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 gap_short_ev, 3, gap_short, 1},
+	 gap_short_ev, 3, gap_short, 1, 0},
 	{"gap-long-float-stereo", "ok", 48000, 48000, 2, -1, WAVF, WAVF, 12, 1.0, 11.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 gap_long_ev, 5, gap_long, 1},
+	 gap_long_ev, 5, gap_long, 1, 0},
 	{"gap-head-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 9, 1.0, 8.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 gap_head_ev, 3, gap_head, 2},
+	 gap_head_ev, 3, gap_head, 2, 0},
 	{"repeat-swap-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 8, 1.0, 7.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 repeat_swap_ev, 6, NULL, 0},
+	 repeat_swap_ev, 6, NULL, 0, 0},
 	{"late-duplicate-pcm16-mono", "ok", 44100, 44100, 2, 1, WAV16, WAVF, 7, 1.0, 6.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 late_dup_ev, 5, NULL, 0},
+	 late_dup_ev, 5, NULL, 0, 0},
 	{"adjacent-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 7, 1.0, 6.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 adjacent_ev, sizeof(adjacent_ev) / sizeof(adjacent_ev[0]), NULL, 0},
+	 adjacent_ev, sizeof(adjacent_ev) / sizeof(adjacent_ev[0]), NULL, 0, 0},
 	{"drop-before-marker-pcm16-mono", "ok", 44100, 44100, 2, 0, WAV16, WAVF, 5, 1.0, 4.5, 1.5, 1, 1, 0, 0, 0, 0,
-	 before_marker_ev, 2, NULL, 0},
+	 before_marker_ev, 2, NULL, 0, 0},
+	NULL_VECTOR("null-pcm16-mono-pow2", 0, WAV16, GS_SCALE_POW2),
+	NULL_VECTOR("null-pcm16-mono-pow2m1", 0, WAV16, GS_SCALE_POW2M1),
+	NULL_VECTOR("null-pcm16-stereo-pow2", -1, WAV16, GS_SCALE_POW2),
+	NULL_VECTOR("null-pcm16-stereo-pow2m1", -1, WAV16, GS_SCALE_POW2M1),
+	NULL_VECTOR("null-pcm24-mono-pow2", 0, WAV24, GS_SCALE_POW2),
+	NULL_VECTOR("null-pcm24-mono-pow2m1", 0, WAV24, GS_SCALE_POW2M1),
+	NULL_VECTOR("null-pcm24-stereo-pow2", -1, WAV24, GS_SCALE_POW2),
+	NULL_VECTOR("null-pcm24-stereo-pow2m1", -1, WAV24, GS_SCALE_POW2M1),
 };
 
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
@@ -175,6 +193,7 @@ static int build(const struct vector *v, const char *dir, struct gs_params *p, s
 	p->take_channel = v->take_channel;
 	p->take_format = v->take_format;
 	p->clean_format = v->clean_format;
+	p->take_scale = v->take_scale;
 	int64_t from = p->marker_frame + 4 * GHOSTREC_MARKER_FRAMES + 8192;
 	if (from < p->take_start + 8192)
 		from = p->take_start + 8192;
@@ -233,6 +252,30 @@ static int build(const struct vector *v, const char *dir, struct gs_params *p, s
 		fprintf(f, "%s\n  {\"take_frame\": %lld, \"kind\": \"%s\", \"frames\": %lld}", i ? "," : "",
 			(long long)t->glitches[i].take_frame, ghostrec_glitch_kind_name(t->glitches[i].kind),
 			(long long)t->glitches[i].frames);
+	/* Take frames REAPER did not record undamaged, [from, to): no clean counterpart (inserted,
+	 * clean gap), the marker, replaced and reordered runs. Every other frame of a fixed take
+	 * must equal the take (null test). */
+	fprintf(f, "],\n \"damaged\": [");
+	int64_t run = -1;
+	int first = 1;
+	for (int64_t i = 0; i <= t->take_frames; i++) {
+		int damaged = 0;
+		if (i < t->take_frames) {
+			damaged = t->map[i] < 0 || (p->with_marker && t->map[i] >= p->marker_frame &&
+						    t->map[i] < p->marker_frame + GHOSTREC_MARKER_FRAMES);
+			for (size_t j = 0; j < t->n_glitches && t->glitches[j].take_frame <= i; j++)
+				damaged |= (t->glitches[j].kind == GHOSTREC_GLITCH_REPLACED ||
+					    t->glitches[j].kind == GHOSTREC_GLITCH_REORDERED) &&
+					   i < t->glitches[j].take_frame + t->glitches[j].frames;
+		}
+		if (damaged && run < 0)
+			run = i;
+		if (!damaged && run >= 0) {
+			fprintf(f, "%s[%lld, %lld]", first ? "" : ", ", (long long)run, (long long)i);
+			first = 0;
+			run = -1;
+		}
+	}
 	fprintf(f, "]}\n");
 	return fclose(f) == 0 ? 0 : -1;
 }

@@ -1,0 +1,234 @@
+-- @noindex
+-- ghostrec take format: the clean audio in a 16/24-bit take's own integers, so the replaced
+-- take nulls against the recording. A line-by-line translation of the integer part of
+-- common/conform_render.c (conventions, learn_convention), pure Lua 5.3/5.4.
+--
+-- REAPER stores arriving float samples as integers with its own scaling (x 2^(n-1) or
+-- x (2^(n-1) - 1)); played against the float clean file, a take frame REAPER recorded
+-- undamaged would differ by up to an LSB. The convention is learned from the take frames
+-- that match their clean frames (the conform report's segments), and the clean channels
+-- the take plays are written with it: at every undamaged frame that file holds the take's
+-- integers exactly, and repaired frames use the same convention.
+--
+-- API:
+--   M.takes_integers(take_info) -> true for 16/24-bit integer takes (what this is for)
+--   M.learn_convention(report, take_info, clean_info[, opt]) -> conv (M.CONV_*)
+--   M.convert(conv, bits, x) -> the n-bit integer for float sample x
+--   M.file_name(take_id, clean_channel, channels, bits, conv) -> "ghostrec-<id>-ch<c>x<n>-<bits>bit-<conv>.wav"
+--   M.write_clean_as_take(report, take_info, clean_info, conv, path[, opt]) -> true | nil, err
+--     every clean frame, channels report.clean_channel .. + take channels - 1, as a WAV
+--     (RF64 past 4 GiB) with the take's rate and bits; opt.yield() between blocks.
+local audiofile = require("ghostrec.audiofile")
+
+local M = {}
+
+local spack, sunpack = string.pack, string.unpack
+local floor = math.floor
+
+-- Float -> n-bit integer conventions (the sample value k, clipped to n bits); the numbers
+-- are conform_render.c's.
+M.CONV_SNDFILE_CLIP = 0   -- libsndfile with clipping: lrintf(x * 2^31) >> (32 - n) (float)
+M.CONV_ROUND_POW2 = 1     -- round(x * 2^(n-1))
+M.CONV_ROUND_POW2M1 = 2   -- round(x * (2^(n-1) - 1))
+M.CONV_SNDFILE_NOCLIP = 3 -- libsndfile without clipping: lrintf(x * (2^(n-1) - 1)) (float)
+local CONV_COUNT = 4
+M.CONV_NAMES = { [0] = "sfclip", [1] = "pow2", [2] = "pow2m1", [3] = "sfnoclip" }
+
+local function fround(x)
+	return (sunpack("<f", spack("<f", x)))
+end
+
+-- Round half to even for |v| < 2^51, as lrint in the default rounding mode (adding and
+-- removing 1.5 * 2^52 leaves the rounded integer; Lua floats are doubles).
+local ROUND_MAGIC = 6755399441055744.0
+local function round_even(v)
+	return floor((v + ROUND_MAGIC) - ROUND_MAGIC)
+end
+
+function M.convert(conv, bits, x)
+	local lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+	local k
+	if conv == 0 then
+		local v = x * 2147483648.0 -- exact in float: a power of two
+		if v >= 2147483648.0 then return hi end
+		if v <= -2147483648.0 then return lo end
+		k = round_even(v) // (1 << (32 - bits)) -- arithmetic shift
+	elseif conv == 1 then
+		k = round_even(x * (1 << (bits - 1)))
+	elseif conv == 2 then
+		k = round_even(x * hi)
+	else
+		k = round_even(fround(x * hi))
+	end
+	if k < lo then return lo end
+	if k > hi then return hi end
+	return k
+end
+local convert = M.convert
+
+function M.takes_integers(info)
+	return not info.float and (info.bits == 16 or info.bits == 24)
+end
+
+-- The take's own integer for a sample read as float (exactly k / 2^(n-1)).
+local function take_int(bits, x)
+	return floor(x * (1 << (bits - 1)))
+end
+
+-- Learns the take's convention from up to LEARN_SAMPLES samples where the conventions
+-- disagree, taken from segment frames (take frame vs its clean frame). Ties and no
+-- evidence keep CONV_SNDFILE_CLIP.
+local LEARN_SAMPLES = 65536
+local RENDER_BLOCK = 65536
+
+function M.learn_convention(report, ti, ci, opt)
+	opt = opt or {}
+	local bits = ti.bits
+	local T, terr = audiofile.reader(ti)
+	if not T then return M.CONV_SNDFILE_CLIP, terr end
+	local C, cerr = audiofile.reader(ci)
+	if not C then T:close(); return M.CONV_SNDFILE_CLIP, cerr end
+	local votes = { [0] = 0, 0, 0, 0 }
+	local seen = 0
+	local tch, cch, ch0 = ti.channels, ci.channels, report.clean_channel
+	local hit = {}
+	for _, s in ipairs(report.segments) do
+		if seen >= LEARN_SAMPLES then break end
+		local d = s.clean_start - s.take_start
+		local b0 = s.take_start
+		while b0 < s.take_end and seen < LEARN_SAMPLES do
+			local n = s.take_end - b0 < RENDER_BLOCK and s.take_end - b0 or RENDER_BLOCK
+			local tb, tn = T:read(b0, n)
+			local cb, cn = C:read(b0 + d, n)
+			if tn ~= n or cn ~= n then
+				T:close(); C:close()
+				return M.CONV_SNDFILE_CLIP
+			end
+			for f = 0, n - 1 do
+				for k = 0, tch - 1 do
+					local want = take_int(bits, tb[f * tch + k + 1])
+					local x = cb[f * cch + ch0 + k + 1]
+					local c0 = convert(0, bits, x)
+					local differ = false
+					for c = 0, CONV_COUNT - 1 do
+						local v = c == 0 and c0 or convert(c, bits, x)
+						hit[c] = v == want
+						if v ~= c0 then differ = true end
+					end
+					if differ then
+						for c = 0, CONV_COUNT - 1 do
+							if hit[c] then votes[c] = votes[c] + 1 end
+						end
+						seen = seen + 1
+					end
+				end
+			end
+			b0 = b0 + RENDER_BLOCK
+			if opt.yield then opt.yield() end
+		end
+	end
+	T:close()
+	C:close()
+	local best = M.CONV_SNDFILE_CLIP
+	for c = 1, CONV_COUNT - 1 do
+		if votes[c] > votes[best] then best = c end
+	end
+	return best
+end
+
+function M.file_name(take_id, clean_channel, channels, bits, conv)
+	return string.format("ghostrec-%d-ch%dx%d-%dbit-%s.wav", take_id, clean_channel, channels, bits, M.CONV_NAMES[conv])
+end
+
+-- RIFF/WAVE header for `frames` frames of `channels` x `bits` PCM (RF64 with a ds64 chunk
+-- when the data does not fit in 4 GiB).
+local function wav_header(rate, channels, bits, frames)
+	local block = channels * bits // 8
+	local data = frames * block
+	local fmt = spack("<c4I4I2I2I4I4I2I2", "fmt ", 16, 1, channels, rate, rate * block, block, bits)
+	if data + 36 <= 0xFFFFFFFF then
+		return "RIFF" .. spack("<I4", 36 + data) .. "WAVE" .. fmt .. "data" .. spack("<I4", data)
+	end
+	local ds64 = spack("<c4I4I8I8I8I4", "ds64", 28, 36 + 28 + 8 + data, data, frames, 0)
+	return "RF64" .. spack("<I4", 0xFFFFFFFF) .. "WAVE" .. ds64 .. fmt .. "data" .. spack("<I4", 0xFFFFFFFF)
+end
+
+-- Size in bytes of the file write_clean_as_take writes (a finished one is reused).
+function M.file_bytes(ti, ci)
+	return #wav_header(ti.rate, ti.channels, ti.bits, ci.frames) + ci.frames * ti.channels * ti.bits // 8
+end
+
+local WRITE_BLOCK = 16384
+local PACK_BATCH = 2048
+
+-- Packers per convention: one loop per convention, as in conform_render.c (this runs for
+-- every sample of the take).
+local function block_converter(conv, bits)
+	local lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+	local shift = 1 << (32 - bits)
+	local p2 = 1.0 * (1 << (bits - 1))
+	local fhi = 1.0 * hi
+	local function clip(k) if k < lo then return lo elseif k > hi then return hi end return k end
+	if conv == 0 then
+		return function(x)
+			local v = x * 2147483648.0
+			if v >= 2147483648.0 then return hi end
+			if v <= -2147483648.0 then return lo end
+			return clip(floor((v + ROUND_MAGIC) - ROUND_MAGIC) // shift)
+		end
+	elseif conv == 1 then
+		return function(x) return clip(floor((x * p2 + ROUND_MAGIC) - ROUND_MAGIC)) end
+	elseif conv == 2 then
+		return function(x) return clip(floor((x * fhi + ROUND_MAGIC) - ROUND_MAGIC)) end
+	end
+	return function(x) return clip(floor((fround(x * fhi) + ROUND_MAGIC) - ROUND_MAGIC)) end
+end
+
+function M.write_clean_as_take(report, ti, ci, conv, path, opt)
+	opt = opt or {}
+	local bits, tch, cch = ti.bits, ti.channels, ci.channels
+	local ch0 = report.clean_channel or 0
+	if not M.takes_integers(ti) then return nil, "the take is not 16/24-bit integer" end
+	if ch0 + tch > cch then return nil, "the clean file lacks the take's channels" end
+	local C, err = audiofile.reader(ci)
+	if not C then return nil, err end
+	local f
+	f, err = io.open(path, "wb")
+	if not f then C:close(); return nil, "cannot write " .. path .. ": " .. tostring(err) end
+	local ok = f:write(wav_header(ti.rate, tch, bits, ci.frames))
+	local cv = block_converter(conv, bits)
+	local letter = bits == 16 and "i2" or "i3"
+	local fmt_full = "<" .. string.rep(letter, PACK_BATCH)
+	local vals = {}
+	local start = 0
+	while ok and start < ci.frames do
+		local cb, n = C:read(start, WRITE_BLOCK)
+		if n <= 0 then ok = false break end
+		local parts = {}
+		local m = 0
+		for fr = 0, n - 1 do
+			local base = fr * cch + ch0 + 1
+			for k = 0, tch - 1 do
+				m = m + 1
+				vals[m] = cv(cb[base + k])
+				if m == PACK_BATCH then
+					parts[#parts + 1] = spack(fmt_full, table.unpack(vals, 1, m))
+					m = 0
+				end
+			end
+		end
+		if m > 0 then parts[#parts + 1] = spack("<" .. string.rep(letter, m), table.unpack(vals, 1, m)) end
+		ok = f:write(table.concat(parts)) and ok
+		start = start + n
+		if opt.yield then opt.yield() end
+	end
+	C:close()
+	local closed = f:close()
+	if not ok or not closed then
+		os.remove(path)
+		return nil, "cannot write " .. path .. " (disk full?)"
+	end
+	return true
+end
+
+return M
