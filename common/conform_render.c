@@ -4,7 +4,8 @@
  * 16/24-bit takes are written as integers, null-identical to the take: frames that keep
  * the take's audio get its own integers back, and the clean audio is converted with the
  * integer convention the take's writer used, learned from the take frames that match their
- * clean frames (REAPER's x 2^(n-1) or x (2^(n-1) - 1), or libsndfile's). At every frame
+ * clean frames (REAPER's x 2^(n-1) or x (2^(n-1) - 1), ties to even, up or away from zero, or
+ * libsndfile's). At every frame
  * REAPER recorded undamaged the fixed take then equals the take bit for bit. */
 #include "conform.h"
 
@@ -20,6 +21,9 @@ enum {
 	CONV_ROUND_POW2,     /* round(x * 2^(n-1)) */
 	CONV_ROUND_POW2M1,   /* round(x * (2^(n-1) - 1)) */
 	CONV_SNDFILE_NOCLIP, /* libsndfile without clipping: lrintf(x * (2^(n-1) - 1)) (float) */
+	CONV_POW2_HALF_UP,   /* floor(x * 2^(n-1) + 0.5): ties up (a 24-bit float32 sample of
+			      * 0.5 or more is a tie at x 2^(n-1) every second value) */
+	CONV_POW2_HALF_AWAY, /* round(x * 2^(n-1)): ties away from zero (C's round) */
 	CONV_COUNT,
 };
 
@@ -54,6 +58,12 @@ static inline int32_t convert(int conv, int bits, float x)
 		break;
 	case CONV_ROUND_POW2M1:
 		k = round_even((double)x * (double)hi);
+		break;
+	case CONV_POW2_HALF_UP:
+		k = (int64_t)floor((double)x * (double)((int64_t)1 << (bits - 1)) + 0.5);
+		break;
+	case CONV_POW2_HALF_AWAY:
+		k = (int64_t)round((double)x * (double)((int64_t)1 << (bits - 1)));
 		break;
 	default:
 		k = round_even((double)(x * (float)hi));
@@ -96,6 +106,12 @@ static void block_to_int(int conv, int bits, const float *buf, const uint8_t *ma
 		break;
 	case CONV_ROUND_POW2M1:
 		CONVERT_LOOP(CONV_ROUND_POW2M1);
+		break;
+	case CONV_POW2_HALF_UP:
+		CONVERT_LOOP(CONV_POW2_HALF_UP);
+		break;
+	case CONV_POW2_HALF_AWAY:
+		CONVERT_LOOP(CONV_POW2_HALF_AWAY);
 		break;
 	default:
 		CONVERT_LOOP(CONV_SNDFILE_NOCLIP);

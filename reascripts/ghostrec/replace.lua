@@ -396,10 +396,13 @@ end
 local function take_format_copy(plan)
 	local ti, ci, report = plan.take_info, plan.clean_info, plan.report
 	local conv = core.learn_convention(report, ti, ci, { yield = slice.maybe_yield })
-	local id = plan.take_id or paths.parse_clean_name(basename(plan.clean_path))
+	local id, ch = paths.parse_clean_name(basename(plan.clean_path))
+	id = plan.take_id or id
+	-- (a per-channel clean file's channel 0 is the take's channel N: named absolutely)
+	local first = (ch or 0) + report.clean_channel
 	local media = replace.media_dir()
 	reaper.RecursiveCreateDirectory(media, 0)
-	local dst = join(media, core.file_name(id, report.clean_channel, ti.channels, ti.bits, conv))
+	local dst = join(media, core.file_name(id, first, ti.channels, ti.bits, conv))
 	if paths.file_size(dst) == core.file_bytes(ti, ci) then return dst end
 	local tmp = dst .. ".part"
 	os.remove(tmp)
@@ -497,12 +500,11 @@ function replace.run_groups(groups, cfg, opts)
 	end
 	local ready = {}
 	for _, plan in ipairs(plans) do
-		local path, cerr
-		if core.takes_integers(plan.take_info) then
+		-- (the clean file is copied for 16/24-bit recordings too: the project keeps it)
+		local path, cerr = local_copy(plan.clean_path)
+		if path and core.takes_integers(plan.take_info) then
 			path, cerr = take_format_copy(plan)
 			if path then plan.chanmode = nil end -- it holds the take's channels only
-		else
-			path, cerr = local_copy(plan.clean_path)
 		end
 		if path then
 			plan.source_path, plan.clean_path = plan.clean_path, path

@@ -31,8 +31,10 @@ M.CONV_SNDFILE_CLIP = 0   -- libsndfile with clipping: lrintf(x * 2^31) >> (32 -
 M.CONV_ROUND_POW2 = 1     -- round(x * 2^(n-1))
 M.CONV_ROUND_POW2M1 = 2   -- round(x * (2^(n-1) - 1))
 M.CONV_SNDFILE_NOCLIP = 3 -- libsndfile without clipping: lrintf(x * (2^(n-1) - 1)) (float)
-local CONV_COUNT = 4
-M.CONV_NAMES = { [0] = "sfclip", [1] = "pow2", [2] = "pow2m1", [3] = "sfnoclip" }
+M.CONV_POW2_HALF_UP = 4   -- floor(x * 2^(n-1) + 0.5): ties up
+M.CONV_POW2_HALF_AWAY = 5 -- round(x * 2^(n-1)): ties away from zero (C's round)
+local CONV_COUNT = 6
+M.CONV_NAMES = { [0] = "sfclip", [1] = "pow2", [2] = "pow2m1", [3] = "sfnoclip", [4] = "pow2up", [5] = "pow2away" }
 
 local function fround(x)
 	return (sunpack("<f", spack("<f", x)))
@@ -57,6 +59,11 @@ function M.convert(conv, bits, x)
 		k = round_even(x * (1 << (bits - 1)))
 	elseif conv == 2 then
 		k = round_even(x * hi)
+	elseif conv == 4 then
+		k = floor(x * (1 << (bits - 1)) + 0.5)
+	elseif conv == 5 then
+		local v = x * (1 << (bits - 1))
+		if v < 0 then k = -floor(-v + 0.5) else k = floor(v + 0.5) end
 	else
 		k = round_even(fround(x * hi))
 	end
@@ -88,7 +95,7 @@ function M.learn_convention(report, ti, ci, opt)
 	if not T then return M.CONV_SNDFILE_CLIP, terr end
 	local C, cerr = audiofile.reader(ci)
 	if not C then T:close(); return M.CONV_SNDFILE_CLIP, cerr end
-	local votes = { [0] = 0, 0, 0, 0 }
+	local votes = { [0] = 0, 0, 0, 0, 0, 0 }
 	local seen = 0
 	local tch, cch, ch0 = ti.channels, ci.channels, report.clean_channel
 	local hit = {}
@@ -105,6 +112,7 @@ function M.learn_convention(report, ti, ci, opt)
 				return M.CONV_SNDFILE_CLIP
 			end
 			for f = 0, n - 1 do
+				if opt.yield and f % 512 == 511 then opt.yield() end
 				for k = 0, tch - 1 do
 					local want = take_int(bits, tb[f * tch + k + 1])
 					local x = cb[f * cch + ch0 + k + 1]
@@ -158,30 +166,17 @@ function M.file_bytes(ti, ci)
 	return #wav_header(ti.rate, ti.channels, ti.bits, ci.frames) + ci.frames * ti.channels * ti.bits // 8
 end
 
-local WRITE_BLOCK = 16384
+local WRITE_BLOCK = 2048 -- frames between two opt.yield calls
 local PACK_BATCH = 2048
 
--- Packers per convention: one loop per convention, as in conform_render.c (this runs for
--- every sample of the take).
-local function block_converter(conv, bits)
-	local lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-	local shift = 1 << (32 - bits)
-	local p2 = 1.0 * (1 << (bits - 1))
-	local fhi = 1.0 * hi
-	local function clip(k) if k < lo then return lo elseif k > hi then return hi end return k end
-	if conv == 0 then
-		return function(x)
-			local v = x * 2147483648.0
-			if v >= 2147483648.0 then return hi end
-			if v <= -2147483648.0 then return lo end
-			return clip(floor((v + ROUND_MAGIC) - ROUND_MAGIC) // shift)
-		end
-	elseif conv == 1 then
-		return function(x) return clip(floor((x * p2 + ROUND_MAGIC) - ROUND_MAGIC)) end
-	elseif conv == 2 then
-		return function(x) return clip(floor((x * fhi + ROUND_MAGIC) - ROUND_MAGIC)) end
-	end
-	return function(x) return clip(floor((fround(x * fhi) + ROUND_MAGIC) - ROUND_MAGIC)) end
+-- Scale, offset and shift per convention, so one loop converts every sample of the take:
+-- k = floor((x * scale + MAGIC) - MAGIC) // div, clipped; sndfile's no-clip rounds the
+-- product to float first (fr).
+local function conv_params(conv, bits)
+	if conv == 0 then return 2147483648.0, 1 << (32 - bits), false end
+	if conv == 1 or conv >= 4 then return 1.0 * (1 << (bits - 1)), 1, false end
+	if conv == 2 then return 1.0 * ((1 << (bits - 1)) - 1), 1, false end
+	return 1.0 * ((1 << (bits - 1)) - 1), 1, true
 end
 
 function M.write_clean_as_take(report, ti, ci, conv, path, opt)
@@ -196,7 +191,10 @@ function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 	f, err = io.open(path, "wb")
 	if not f then C:close(); return nil, "cannot write " .. path .. ": " .. tostring(err) end
 	local ok = f:write(wav_header(ti.rate, tch, bits, ci.frames))
-	local cv = block_converter(conv, bits)
+	local scale, div, fr = conv_params(conv, bits)
+	local lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+	local clip0 = conv == 0 -- libsndfile clips before rounding, at +-2^31
+	local plain = not clip0 and not fr and div == 1 and conv < 4
 	local letter = bits == 16 and "i2" or "i3"
 	local fmt_full = "<" .. string.rep(letter, PACK_BATCH)
 	local vals = {}
@@ -206,14 +204,41 @@ function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 		if n <= 0 then ok = false break end
 		local parts = {}
 		local m = 0
-		for fr = 0, n - 1 do
-			local base = fr * cch + ch0 + 1
-			for k = 0, tch - 1 do
+		if plain and tch == cch then
+			-- x 2^(n-1) or x (2^(n-1) - 1), all channels: the common case, one plain loop
+			for i = 1, n * tch do
+				local q = floor((cb[i] * scale + ROUND_MAGIC) - ROUND_MAGIC)
+				if q < lo then q = lo elseif q > hi then q = hi end
 				m = m + 1
-				vals[m] = cv(cb[base + k])
+				vals[m] = q
 				if m == PACK_BATCH then
 					parts[#parts + 1] = spack(fmt_full, table.unpack(vals, 1, m))
 					m = 0
+				end
+			end
+		else
+			for fr0 = 0, n - 1 do
+				local base = fr0 * cch + ch0 + 1
+				for k = 0, tch - 1 do
+					local v = cb[base + k] * scale
+					if fr then v = fround(v) end
+					local q
+					if clip0 and v >= 2147483648.0 then
+						q = hi
+					elseif clip0 and v <= -2147483648.0 then
+						q = lo
+					elseif conv >= 4 then
+						q = convert(conv, bits, cb[base + k])
+					else
+						q = floor((v + ROUND_MAGIC) - ROUND_MAGIC) // div
+						if q < lo then q = lo elseif q > hi then q = hi end
+					end
+					m = m + 1
+					vals[m] = q
+					if m == PACK_BATCH then
+						parts[#parts + 1] = spack(fmt_full, table.unpack(vals, 1, m))
+						m = 0
+					end
 				end
 			end
 		end

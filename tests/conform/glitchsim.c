@@ -323,7 +323,7 @@ int32_t gs_take_int(const struct gs_params *p, int bits, float x)
 {
 	double hi = (double)(((int64_t)1 << (bits - 1)) - 1), lo = -(double)((int64_t)1 << (bits - 1));
 	double s = p->take_scale == GS_SCALE_POW2M1 ? hi : -lo;
-	double v = nearbyint((double)x * s);
+	double v = p->take_scale == GS_SCALE_POW2_UP ? floor((double)x * s + 0.5) : nearbyint((double)x * s);
 	return (int32_t)(v < lo ? lo : v > hi ? hi : v);
 }
 

@@ -62,6 +62,7 @@ struct gs_params {
 
 #define GS_SCALE_POW2 1
 #define GS_SCALE_POW2M1 2
+#define GS_SCALE_POW2_UP 3   /* floor(x * 2^(n-1) + 0.5): ties up */
 
 /* The integer (k, not left-justified) a take written with p->take_scale holds for x. */
 int32_t gs_take_int(const struct gs_params *p, int bits, float x);

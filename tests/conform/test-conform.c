@@ -280,7 +280,8 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 		if (take_scale) {
 			int64_t differ = null_test(out_path, take_path, &p, &t);
 			printf("%s, take scaled x%s: %lld samples differ from the take at undamaged frames\n",
-			       c->name, take_scale == GS_SCALE_POW2 ? "2^(n-1)" : "(2^(n-1)-1)", (long long)differ);
+			       c->name, take_scale == GS_SCALE_POW2 ? "2^(n-1)" : take_scale == GS_SCALE_POW2M1 ? "(2^(n-1)-1)"
+			       : "2^(n-1), ties up", (long long)differ);
 			CHECK(differ == 0, "%s (take scale %d): fixed take does not null against the take: %lld samples",
 			      c->name, take_scale, (long long)differ);
 		}
@@ -495,7 +496,7 @@ int main(void)
 		{"null-pcm24-stereo", 48000, 2, -1, WAV24, WAVF, 10, 1.0, 9.5, 1, 1.5, 1, 0, 0, pwar_48, 5,
 		 GHOSTREC_ALIGN_MARKER, 0},
 	};
-	for (take_scale = GS_SCALE_POW2; take_scale <= GS_SCALE_POW2M1; take_scale++)
+	for (take_scale = GS_SCALE_POW2; take_scale <= GS_SCALE_POW2_UP; take_scale++)
 		for (size_t i = 0; i < sizeof(null_cases) / sizeof(null_cases[0]); i++)
 			run_case(&null_cases[i], tmpdir);
 

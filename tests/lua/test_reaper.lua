@@ -79,7 +79,9 @@ case("windows: an empty inbox is an empty inbox, a missing one is reported, path
 	settle(P)
 	T.eq(#P.undo_points, 1, "replaced")
 	for _, x in ipairs(tr.items) do
-		T.eq(x.takes[1].source.filename, "D:\\proj\\Media\\ghostrec-" .. sc.take_id .. ".wav", "clean copy in the media folder")
+		-- a 24-bit recording: the clean audio in its integers, made in the media folder
+		T.ok(x.takes[1].source.filename:match("^D:\\proj\\Media\\ghostrec%-" .. sc.take_id .. "%-ch0x2%-24bit%-%w+%.wav$"),
+			"clean audio in the media folder: " .. x.takes[1].source.filename)
 	end
 	check_scene(P, tr, sc, 1.0, 0, "windows")
 	-- a folder that is not there
@@ -325,7 +327,7 @@ case("media: clean file copied into the project's media folder, delivery moved t
 	T.eq(#P.undo_points, 1, "replaced")
 	local copy = media(P, sc.clean_path)
 	T.eq(T.read_file(copy), T.read_file(sc.inbox .. "/done/ghostrec-" .. sc.take_id .. ".wav"), "copy == delivery")
-	for _, x in ipairs(tr.items) do T.eq(x.takes[1].source.filename, copy, "source is the copy") end
+	for _, x in ipairs(tr.items) do T.ok(S.plays_clean(P, x.takes[1].source.filename, copy), "source is made from the copy") end
 	T.ok(not exists(sc.clean_path), "delivery moved out of the inbox")
 	T.ok(exists(sc.inbox .. "/done/ghostrec-" .. sc.take_id .. ".json"), "sidecar moved along")
 	T.ok(not ls(sc.inbox):find("reapeaks", 1, true), "no peaks file in the inbox: " .. ls(sc.inbox))
@@ -369,6 +371,7 @@ local function loop_files(dir, loop)
 			p == 1 and { frame = 2000, take_id = 6161, channel = 0 } or nil, glitches[p], { 1, 2 })
 		local path = string.format("%s/Loop-%03d.wav", dir, p)
 		G.write_wav(path, RATE, take, "pcm24")
+		truth.bits = 24
 		passes[p] = { path = path, take = take, truth = truth }
 	end
 	local inbox = dir .. "/inbox"
@@ -401,7 +404,7 @@ for _, how in ipairs({ "watcher", "selected" }) do
 		for p = 1, 3 do
 			for _, x in ipairs(tr.items) do
 				x.cur = p
-				T.eq(x.takes[p].source.filename, P.project_path .. "/ghostrec-6161.wav", "pass " .. p .. " replaced")
+				T.ok(S.plays_clean(P, x.takes[p].source.filename, P.project_path .. "/ghostrec-6161.wav"), "pass " .. p .. " replaced")
 			end
 			local out = P.render_track(tr, RATE, f0 + loop, 2)
 			local mask = {}
@@ -560,6 +563,7 @@ case("geometry: a stereo take of a 4-channel clean take plays the pair the marke
 	local take, truth = G.make_take(clean, 12000, RATE * 2, { frame = 3000, take_id = 808, channel = 2 },
 		{ { at = 30000, kind = "dropped", frames = 256 } }, { 3, 4 })
 	G.write_wav(dir .. "/Keys-001.wav", RATE, take, "pcm24")
+	truth.bits = 24
 	local inbox = dir .. "/inbox"
 	os.execute('mkdir -p "' .. inbox .. '"')
 	G.write_clean(inbox, 808, RATE, clean, 15000)
@@ -569,7 +573,12 @@ case("geometry: a stereo take of a 4-channel clean take plays the pair the marke
 	P.add_item(tr, dir .. "/Keys-001.wav", 1.0, 2.0, 0, { B_UISEL = 1 })
 	run_script(P, "ghostrec_Replace selected takes with clean recordings.lua")
 	T.eq(#P.undo_points, 1, "replaced: " .. table.concat(P.console) .. (P.mb[1] and P.mb[1].msg or ""))
-	for _, x in ipairs(tr.items) do T.eq(x.takes[1].I_CHANMODE, 69, "stereo pair 3/4") end
+	-- a 24-bit recording: the pair alone, in its integers (ghostrec.takeformat), plays as is
+	for _, x in ipairs(tr.items) do
+		T.ok(x.takes[1].source.filename:match("/ghostrec%-808%-ch2x2%-24bit%-%w+%.wav$"), "stereo pair 3/4: " ..
+			x.takes[1].source.filename)
+		T.eq(x.takes[1].I_CHANMODE, 0, "stereo pair 3/4 plays as is")
+	end
 	local out = P.render_track(tr, RATE, RATE * 3, 2)
 	local mask = join_mask(truth, function(tf) return RATE + tf end, 0)
 	for k = 1, 2 do
@@ -734,7 +743,7 @@ case("gaps: where the clean take holds no audio the recording plays on, cut, not
 		end
 	end
 	-- elsewhere: the pristine audio (the truth's segments, split at the gap)
-	local truth = { segments = {} }
+	local truth = { segments = {}, bits = sc.truth.bits }
 	for _, s in ipairs(sc.truth.segments) do
 		if s.take_start < 50000 and s.take_end > 50000 then
 			truth.segments[#truth.segments + 1] = { take_start = s.take_start, take_end = 50000, clean_start = s.clean_start }

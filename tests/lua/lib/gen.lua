@@ -27,6 +27,11 @@ local function quant(x, bits)
 	return v
 end
 
+-- The sample a `bits` PCM take holds for x, as the reader returns it (k / 2^(bits-1)).
+function G.quantized(x, bits)
+	return quant(x, bits) / ((bits == 16) and 32768 or 8388608)
+end
+
 -- chans: array of channel arrays (1-based, equal length). fmt: "pcm16" | "pcm24" | "float32".
 -- meta (optional): bext_description, cue_frame (ghostrec-marker cue point).
 -- container: "wav" (default) | "rf64" | "w64".

@@ -25,6 +25,16 @@ end
 -- Where the scripts put a clean file: the project's media folder.
 local function media(P, path) return P.project_path .. "/" .. path:match("[^/\\]*$") end
 
+-- Does a take play clean file `path` (its copy in the media folder, or for a 16/24-bit
+-- recording the clean audio in the recording's integers made there: ghostrec.takeformat)?
+local function plays_clean(P, filename, path)
+	if filename == media(P, path) then return true end
+	local paths = require("ghostrec.paths")
+	local id, _, kind = paths.parse_clean_name(filename:match("[^/\\]*$"))
+	return kind == "takeformat" and id == paths.parse_clean_name(path:match("[^/\\]*$")) and
+		filename == P.project_path .. "/" .. filename:match("[^/\\]*$")
+end
+
 local function set_cfg(P, inbox, join, xfade_ms, markers)
 	P.reaper.SetExtState("ghostrec", "inbox", inbox, true)
 	P.reaper.SetExtState("ghostrec", "join", join or "crossfade", true)
@@ -96,13 +106,16 @@ local function pristine(clean_ch, truth, tf)
 	return nil
 end
 
--- Compares rendered timeline frames [f0, f1) with the pristine audio.
+-- Compares rendered timeline frames [f0, f1) with the pristine audio; for a 16/24-bit take
+-- (truth.bits) the pristine audio in the take's integers (the scripts play the clean audio
+-- converted with the take's own convention: ghostrec.takeformat).
 local function check_render(out, clean_ch, truth, f0, f1, timeline_to_take, mask, what)
 	local checked = 0
 	for f = f0, f1 - 1 do
 		if not mask[f] then
 			local tf = timeline_to_take(f)
 			local want = pristine(clean_ch, truth, tf)
+			if want and truth.bits then want = G.quantized(want, truth.bits) end
 			if want then
 				if out[f + 1] ~= want then
 					error(string.format("%s: timeline frame %d (take frame %d): got %.9g, pristine %.9g", what, f, tf,
@@ -132,7 +145,9 @@ local function scenario(dir, opts)
 			{ at = 80000, kind = "dropped", frames = 1024 },
 		}, opts.take_channels or { 1, 2 })
 	local take_path = dir .. "/" .. (opts.take_name or "Track 1-001.wav")
-	G.write_wav(take_path, opts.take_rate or RATE, take, opts.format or "pcm24")
+	local fmt = opts.format or "pcm24"
+	G.write_wav(take_path, opts.take_rate or RATE, take, fmt)
+	truth.bits = (fmt == "pcm16") and 16 or ((fmt == "pcm24") and 24 or nil)
 	local inbox = dir .. "/inbox"
 	os.execute('mkdir -p "' .. inbox .. '"')
 	local clean_path
@@ -158,6 +173,7 @@ local function glitch_markers_at(P, item_pos, startoffs_frames, truth)
 end
 
 
+S.plays_clean = plays_clean
 S.fresh, S.media, S.set_cfg, S.recordings, S.run_script, S.snapshot = fresh, media, set_cfg, recordings, run_script, snapshot
 S.join_mask, S.pristine, S.check_render, S.scenario, S.glitch_markers_at = join_mask, pristine, check_render, scenario,
 	glitch_markers_at
