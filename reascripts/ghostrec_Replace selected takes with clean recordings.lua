@@ -5,6 +5,7 @@
 --   [nomain] ghostrec/core.lua
 --   [nomain] ghostrec/audiofile.lua
 --   [nomain] ghostrec/takemeta.lua
+--   [nomain] ghostrec/takeformat.lua
 --   [nomain] ghostrec/marker.lua
 --   [nomain] ghostrec/conform.lua
 --   [nomain] ghostrec/replace.lua

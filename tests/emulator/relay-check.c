@@ -303,14 +303,20 @@ int main(int argc, char **argv)
 		int64_t j = run_end(t.map, i, ti.frames), c = t.map[i], len = j - i;
 		if (e >= 0 && c > e) {
 			int64_t k = j < ti.frames && t.map[j] >= 0 ? run_end(t.map, j, ti.frames) : j;
-			if (k > j && t.map[j] == e && k - j == c - e) {
-				/* the missing audio comes right after: two runs in swapped order
-				 * (reported as one glitch; the fixed take has them in clean order) */
-				PUSH(i, GHOSTREC_GLITCH_REORDERED, k - i);
-				for (int64_t x = i; x < k; x++)
-					t.map[x] = e + (x - i);
+			int64_t b0 = k > j ? t.map[j] : -1;
+			if (k > j && b0 >= e && b0 < c && k - j >= c - b0) {
+				/* the missing audio (or its end: audio lost right before the pair is
+				 * dropped) comes right after: two runs in swapped order, reported as
+				 * one glitch; the fixed take has them in clean order. The run after
+				 * may go on past them (a duplicate of the first: repeated, below). */
+				if (b0 > e)
+					PUSH(i, GHOSTREC_GLITCH_DROPPED, b0 - e);
+				int64_t span = len + (c - b0);
+				PUSH(i, GHOSTREC_GLITCH_REORDERED, span);
+				for (int64_t x = i; x < i + span; x++)
+					t.map[x] = b0 + (x - i);
 				e = c + len;
-				i = k;
+				i += span;
 				continue;
 			}
 			PUSH(i, GHOSTREC_GLITCH_DROPPED, c - e);
