@@ -212,10 +212,21 @@ takes)
 	wait_json '.counters.delivered == 3' || fail "take 3 not delivered"
 	say "take 4: stopped by /stop"
 	osc /record f 1.0
+	wait_json '[.takes[] | select(.state == "recording")] | length == 1' 5 || fail "take 4 did not start"
 	sleep 0.6
-	osc /stop
 	say "take 5: starts at once, its preroll reaching back into take 4's postroll (overlapping ranges of the journal), stopped by a bundle"
-	osc /record f 1.0
+	# /stop and the next /record 1 in one packet: the stop frame and the next mark request are
+	# one exporter tick apart whatever the machine's load (separate packets may be seconds apart
+	# on a starved machine, and then the takes do not overlap)
+	python3 - "$OSC_PORT" <<-'PY'
+	import socket, struct, sys
+	def s(x):
+	    b = x.encode() + b'\0'
+	    return b + b'\0' * ((4 - len(b) % 4) % 4)
+	els = [s('/stop') + s(','), s('/record') + s(',f') + struct.pack('>f', 1.0)]
+	pkt = b'#bundle\0' + struct.pack('>Q', 1) + b''.join(struct.pack('>i', len(e)) + e for e in els)
+	socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(pkt, ('127.0.0.1', int(sys.argv[1])))
+	PY
 	wait_json '[.takes[] | select(.state == "recording")] | length == 1' 5 || fail "take 5 did not start"
 	sleep 0.7
 	python3 - "$OSC_PORT" <<-'PY'
