@@ -15,6 +15,7 @@
 --   [nomain] ghostrec/paths.lua
 --   [nomain] ghostrec/memory.lua
 --   [nomain] ghostrec/place.lua
+--   [nomain] ghostrec/request.lua
 --   [main] ghostrec_Settings.lua
 --   [main] ghostrec_Watch inbox and replace takes automatically.lua
 --   [main] ghostrec_Replace all takes whose clean recording has arrived.lua
