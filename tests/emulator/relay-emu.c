@@ -22,7 +22,8 @@
  * or NODE:output_* -> ghostrec-emu-relay:in_* for the other relays), linked with pw-link.
  * The relay sends one packet per quantum to a loopback UDP socket; a receiver thread plays
  * the network and the Windows side. Damage is decided per packet from a seed (deterministic)
- * between `--loss-after` seconds into the take and half a second before its end.
+ * between `--loss-after` seconds into the take (never before the sync marker has come through
+ * whole, however late the mark) and half a second before its end.
  *
  * Writes into --out DIR:
  *   take.wav     the "REAPER take"
@@ -144,6 +145,8 @@ struct app {
 	int have_stream;
 	uint64_t stream_base;        /* relay frame of stream.wav's first frame */
 	uint64_t req_frame;          /* relay frame when REAPER started recording */
+	int marker_seen;             /* the take's sync marker has come through whole */
+	uint64_t marker_end;         /* relay frame after the packet that completed it */
 	struct netsim net;
 	struct pwar_model *pwar;
 	int last_refusal;
@@ -398,6 +401,11 @@ static int damage_window(struct app *a, uint64_t frame)
 {
 	if (atomic_load(&a->recording) != 1 || frame < a->req_frame)
 		return 0;
+	/* the marker comes when the exporter's mark reaches the node, which a loaded machine may
+	 * delay past loss_after: the damage waits for it (a marker hit by the network has tests of
+	 * its own, --lose-marker) */
+	if (!a->o.no_osc && !a->o.lose_marker && (!a->marker_seen || frame < a->marker_end + 4800))
+		return 0;
 	double rel = (double)(frame - a->req_frame) / 48000.0;
 	return rel >= a->o.loss_after && rel <= a->o.seconds - 0.5;
 }
@@ -415,21 +423,25 @@ static void stream_append(struct app *a, uint64_t frame, const float *samples, u
 
 /* --lose-marker: does the marker end in the packet just appended to the stream? (The
  * marker is longer than PWAR's packets; losing the packet that completes it damages it.) */
-static int marker_ends_here(struct app *a, uint32_t n)
+static int marker_completed_in(const struct app *a, uint32_t n)
 {
-	if (a->marker_lost)
-		return 0;
 	size_t ch = (size_t)a->send_channels;
 	int64_t from = (int64_t)a->stream_len - (int64_t)n - GHOSTREC_MARKER_FRAMES + 1;
 	for (int64_t j = from < 0 ? 0 : from; j + GHOSTREC_MARKER_FRAMES <= (int64_t)a->stream_len; j++) {
 		struct ghostrec_marker_match mm;
 		if (ghostrec_marker_decode_at(a->stream + (size_t)j * ch, (size_t)((int64_t)a->stream_len - j), ch,
-					      ghostrec_marker_tolerance(32), &mm)) {
-			a->marker_lost = 1;
+					      ghostrec_marker_tolerance(32), &mm))
 			return 1;
-		}
 	}
 	return 0;
+}
+
+static int marker_ends_here(struct app *a, uint32_t n)
+{
+	if (a->marker_lost || !marker_completed_in(a, n))
+		return 0;
+	a->marker_lost = 1;
+	return 1;
 }
 
 static void *rx_main(void *data)
@@ -470,6 +482,11 @@ static void *rx_main(void *data)
 			a->req_frame = h->frame;
 			atomic_store(&a->recording, 1);
 			rec = 1;
+		}
+		if (rec == 1 && !a->marker_seen && !a->o.no_osc && !a->o.lose_marker &&
+		    marker_completed_in(a, h->n_samples)) {
+			a->marker_seen = 1;
+			a->marker_end = h->frame + h->n_samples;
 		}
 		netsim_packet(&a->net, h->seq, (int64_t)h->frame, samples, h->n_samples, damage_window(a, h->frame),
 			      rec == 1 && a->o.lose_marker && marker_ends_here(a, h->n_samples));
