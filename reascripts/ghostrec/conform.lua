@@ -656,6 +656,153 @@ local function plain_range(e, a, b, d)
 	return true
 end
 
+-- ---- block compares ----
+
+-- Samples [done, done + k) of two raw blocks (string.unpack letters tl, cl, from byte
+-- positions tp, cp), compared one by one: differing frames (tc samples each, the first at
+-- take frame a) appended to bad[nb + 1 ...] unless already there (last: the last one
+-- stored, relative to a). Returns nb, last.
+local function compare_run(tbytes, cbytes, tp, cp, k, tl, cl, done, r, tol, tc, a, bad, nb, last)
+	local tv = { string.unpack(batch_format(tl, k), tbytes, tp) }
+	local cv = { string.unpack(batch_format(cl, k), cbytes, cp) }
+	for i = 1, k do
+		local dv = tv[i] - cv[i] * r
+		if not (dv <= tol and dv >= -tol) then
+			local f = (done + i - 1) // tc
+			if f ~= last then
+				nb = nb + 1
+				bad[nb] = a + f
+				last = f
+			end
+		end
+	end
+	return nb, last
+end
+
+-- The direct block compare for take letter tl and clean letter cl: fn(tbytes, cbytes,
+-- total, r, tol, tc, a, bad) -> nb, the frames where some |v_t - v_c * r| > tol among the
+-- first `total` samples. COMPARE_RUN samples at a time are unpacked into locals (one
+-- string.unpack call per file, no table) and passed by straight-line code generated once
+-- when every dv * dv <= (tol * TOL2_SAFE)^2: a test that never passes a sample the exact
+-- one fails (|dv| is then below tol by a margin far above the rounding of dv * dv; NaN
+-- fails too). A run where any sample fails it goes through compare_run, the exact test,
+-- which finds the differing frames (if any: a sample just within tol lands there too).
+local COMPARE_RUN = 64
+local TOL2_SAFE = 1 - 2 ^ -20
+local compare_fns = {}
+local function direct_compare_fn(T, C)
+	local tl, cl = T.letter, C.letter
+	local key = tl .. "/" .. cl
+	local fn = compare_fns[key]
+	if fn then return fn end
+	local tn, cn, tests = {}, {}, {}
+	for i = 1, COMPARE_RUN do
+		tn[i], cn[i] = "t" .. i, "c" .. i
+		tests[i] = string.format("do local dv = t%d - c%d * r if not (dv * dv <= tol2) then goto slow end end", i, i)
+	end
+	local tstep = COMPARE_RUN * T.info.bytes_per_sample
+	local cstep = COMPARE_RUN * C.info.bytes_per_sample
+	local src = table.concat({
+		"local compare_run, ft, fc, tl, cl, TOL2_SAFE = ...",
+		"return function(tbytes, cbytes, total, r, tol, tc, a, bad)",
+		"local nb, last = 0, -1",
+		"local tol2 = tol * TOL2_SAFE",
+		"tol2 = tol2 * tol2",
+		"local tp, cp, done = 1, 1, 0",
+		"while done + " .. COMPARE_RUN .. " <= total do",
+		"local " .. table.concat(tn, ", ") .. " = string.unpack(ft, tbytes, tp)",
+		"local " .. table.concat(cn, ", ") .. " = string.unpack(fc, cbytes, cp)",
+		table.concat(tests, "\n"),
+		"goto next",
+		"::slow::",
+		"nb, last = compare_run(tbytes, cbytes, tp, cp, " .. COMPARE_RUN .. ", tl, cl, done, r, tol, tc, a, bad, nb, last)",
+		"::next::",
+		"tp, cp, done = tp + " .. tstep .. ", cp + " .. cstep .. ", done + " .. COMPARE_RUN,
+		"end",
+		"if done < total then",
+		"nb = compare_run(tbytes, cbytes, tp, cp, total - done, tl, cl, done, r, tol, tc, a, bad, nb, last)",
+		"end",
+		"return nb",
+		"end" }, "\n")
+	fn = assert(load(src, "=ghostrec.conform block compare", "t"))(compare_run,
+		batch_format(tl, COMPARE_RUN), batch_format(cl, COMPARE_RUN), tl, cl, TOL2_SAFE)
+	compare_fns[key] = fn
+	return fn
+end
+
+-- Compares take frames [a, a + n) with clean frames [a + d, a + d + n) (a plain range) and
+-- stores the differing take frames in bad[1..nb], rising; returns nb, or nil when a file
+-- gave fewer frames than asked (the caller goes frame by frame). The same test as
+-- segment_frame_matches in the C (|x - y| <= tol on every compared channel, in double), on
+-- blocks: equal raw bytes of two integer files in the same format decide a block at once;
+-- otherwise both blocks are decoded and compared sample by sample.
+local function block_bad(e, a, n, d, bad)
+	local T, C = e.take, e.clean
+	local tbytes, tg = T:raw(a, n)
+	local cbytes, cg = C:raw(a + d, n)
+	tick(e, n // 2)
+	if tg < n or cg < n then return nil end
+	if e.same_bytes and tbytes == cbytes then return 0 end
+	local tc, tol = e.take_channels, e.tol
+	local nb, last = 0, -1
+	if e.direct_compare then
+		-- Same channel count, PCM 16/24 or float32 on both sides: decode and compare in one go.
+		-- In the take's own units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are
+		-- powers of two, so |x - y| <= tol is |v_t - v_c * r| <= tol / ts exactly.
+		return direct_compare_fn(T, C)(tbytes, cbytes, n * tc, C.scale / T.scale, tol / T.scale, tc, a, bad)
+	end
+	local tv = T:decode(tbytes, n, e.scratch)
+	local cv = C:decode(cbytes, n, e.scratch2)
+	local cc, ch0 = e.clean_channels, e.clean_channel
+	local m = tc < 64 and tc or 64
+	for i = 0, n - 1 do
+		local tbase, cbase = i * tc + 1, i * cc + ch0 + 1
+		for k = 0, m - 1 do
+			local dv = tv[tbase + k] - cv[cbase + k]
+			if not (dv <= tol and dv >= -tol) then
+				nb = nb + 1
+				bad[nb] = a + i
+				break
+			end
+		end
+	end
+	return nb
+end
+
+
+-- The walk and the verification compare the same frames on the same offset: blocks of GRID
+-- take frames ([i * GRID, (i + 1) * GRID), on a fixed grid) are compared once, whole, and
+-- their differing frames kept for both (by offset and block). The walk passes a checkpoint
+-- that is not among them, the verification reports them. A block that is not plain, or
+-- that a file could not give whole, is not compared here (nil): the callers go their own
+-- way there. Blocks with many differing frames are not kept (compared again if needed).
+local GRID = 4096
+local GRID_KEEP = 256
+local NO_BAD = {}
+local function grid_bad(e, i, d)
+	local per_d = e.grid[d]
+	if not per_d then
+		per_d = {}
+		e.grid[d] = per_d
+	end
+	local bad = per_d[i]
+	if bad ~= nil then return bad or nil end
+	local a = i * GRID
+	if not plain_range(e, a, a + GRID, d) then
+		per_d[i] = false
+		return nil
+	end
+	bad = {}
+	local nb = block_bad(e, a, GRID, d, bad)
+	if not nb then
+		per_d[i] = false
+		return nil
+	end
+	if nb == 0 then bad = NO_BAD end
+	if nb <= GRID_KEEP then per_d[i] = bad end
+	return bad
+end
+
 -- string.unpack formats that read the checkpoint frames of a raw block and jump over the
 -- frames between them: per checkpoint `nvals` samples, then a `skip`-byte string (cN: far
 -- cheaper to unpack than N x); `groups` checkpoints, the last one without its skip if `last`.
@@ -710,7 +857,7 @@ end
 -- walk's limit stops before the next gap). Returns the take frame where the walk's own
 -- test goes on: a failing checkpoint, a partial last step, or a stretch that is not plain.
 local WALK_STEPS = 1024
-local function walk_ahead(e, t, limit)
+local function walk_ahead_stride(e, t, limit)
 	if not e.direct_compare or e.take.u8 or e.clean.u8 then return t end
 	local step, d = e.check_step, e.d
 	local T, C = e.take, e.clean
@@ -745,6 +892,29 @@ local function walk_ahead(e, t, limit)
 			end
 			t = t + span
 		end
+	end
+end
+
+-- The same, on the grid's compared blocks where there are some (grid_bad): a whole step
+-- is passed when its checkpoint is not among the block's differing frames.
+local function walk_ahead(e, t, limit)
+	local step, d = e.check_step, e.d
+	while true do
+		local q = t + step - 1
+		if q >= limit then return t end
+		local i = q // GRID
+		local bad = grid_bad(e, i, d)
+		if not bad then return walk_ahead_stride(e, t, limit) end
+		-- checkpoints q, q + step, ... before the block's end and the limit
+		local q_end = (i + 1) * GRID
+		if q_end > limit then q_end = limit end
+		local n = (q_end - 1 - q) // step + 1
+		tick(e, n)
+		for j = 1, #bad do
+			local b = bad[j]
+			if b >= q and (b - q) % step == 0 and b < q_end then return t + (b - q) end
+		end
+		t = t + n * step
 	end
 end
 
@@ -865,69 +1035,6 @@ local function segment_matcher(e, d)
 	end
 end
 
--- Compares take frames [a, a + n) with clean frames [a + d, a + d + n) (a plain range) and
--- stores the differing take frames in bad[1..nb], rising; returns nb, or nil when a file
--- gave fewer frames than asked (the caller goes frame by frame). The same test as
--- segment_frame_matches in the C (|x - y| <= tol on every compared channel, in double), on
--- blocks: equal raw bytes of two integer files in the same format decide a block at once;
--- otherwise both blocks are decoded and compared sample by sample.
-local function block_bad(e, a, n, d, bad)
-	local T, C = e.take, e.clean
-	local tbytes, tg = T:raw(a, n)
-	local cbytes, cg = C:raw(a + d, n)
-	tick(e, n // 2)
-	if tg < n or cg < n then return nil end
-	if e.same_bytes and tbytes == cbytes then return 0 end
-	local tc, tol = e.take_channels, e.tol
-	local nb, last = 0, -1
-	if e.direct_compare then
-		-- Same channel count, PCM 16/24 or float32 on both sides: decode and compare in one go.
-		-- In the take's own units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are
-		-- powers of two, so |x - y| <= tol is |v_t - v_c * r| <= tol / ts exactly.
-		local unpack = string.unpack
-		local tl, cl = T.letter, C.letter
-		local r, tol_t = C.scale / T.scale, tol / T.scale
-		local total = n * tc
-		local tpos, cpos, done = 1, 1, 0
-		while done < total do
-			local batch = total - done
-			if batch > unpack_batch then batch = unpack_batch end
-			local tv = { unpack(batch_format(tl, batch), tbytes, tpos) }
-			local cv = { unpack(batch_format(cl, batch), cbytes, cpos) }
-			tpos, cpos = tv[batch + 1], cv[batch + 1]
-			for i = 1, batch do
-				local dv = tv[i] - cv[i] * r
-				if not (dv <= tol_t and dv >= -tol_t) then
-					local f = (done + i - 1) // tc
-					if f ~= last then
-						nb = nb + 1
-						bad[nb] = a + f
-						last = f
-					end
-				end
-			end
-			done = done + batch
-		end
-		return nb
-	end
-	local tv = T:decode(tbytes, n, e.scratch)
-	local cv = C:decode(cbytes, n, e.scratch2)
-	local cc, ch0 = e.clean_channels, e.clean_channel
-	local m = tc < 64 and tc or 64
-	for i = 0, n - 1 do
-		local tbase, cbase = i * tc + 1, i * cc + ch0 + 1
-		for k = 0, m - 1 do
-			local dv = tv[tbase + k] - cv[cbase + k]
-			if not (dv <= tol and dv >= -tol) then
-				nb = nb + 1
-				bad[nb] = a + i
-				break
-			end
-		end
-	end
-	return nb
-end
-
 -- The walk compares one frame in check_step, so a replaced run shorter than that can fall
 -- between two checkpoints. This pass compares every take frame inside every segment with
 -- its clean frame and reports the differing frames the walk did not as replaced runs
@@ -974,14 +1081,24 @@ local function verify_segments(e)
 				local stop = s.take_end
 				if ri <= n_walked and walked[ri].take_frame < stop then stop = walked[ri].take_frame end
 				while t < stop do
-					local n = stop - t
-					if n > VERIFY_BLOCK then n = VERIFY_BLOCK end
-					local nb = plain_range(e, t, t + n, d) and block_bad(e, t, n, d, bad) or nil
-					if nb then
-						for j = 1, nb do differs(bad[j]) end
+					local i = t // GRID
+					local n = (i + 1) * GRID - t
+					if n > stop - t then n = stop - t end
+					local gbad = grid_bad(e, i, d)
+					if gbad then
+						-- compared already (the walk, mostly)
+						for j = 1, #gbad do
+							local b = gbad[j]
+							if b >= t and b < t + n then differs(b) end
+						end
 					else
-						for tt = t, t + n - 1 do
-							if not matches(tt) then differs(tt) end
+						local nb = plain_range(e, t, t + n, d) and block_bad(e, t, n, d, bad) or nil
+						if nb then
+							for j = 1, nb do differs(bad[j]) end
+						else
+							for tt = t, t + n - 1 do
+								if not matches(tt) then differs(tt) end
+							end
 						end
 					end
 					t = t + n
@@ -1055,6 +1172,7 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	e.same_bytes = ti.channels == ci.channels and not ti.float and not ci.float and ti.bits == ci.bits
 	e.direct_compare = ti.channels == ci.channels and ti.channels <= 64 and simple[e.take.letter] and simple[e.clean.letter]
 	e.scratch, e.scratch2 = {}, {}
+	e.grid = {} -- grid_bad's compared blocks, by offset and block
 	e.gaps = (meta and meta.gaps) or {}
 	e.n_gaps = #e.gaps
 	local scan = (opt.marker_scan and opt.marker_scan > 0) and opt.marker_scan or 60 * ti.rate
