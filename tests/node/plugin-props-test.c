@@ -161,17 +161,8 @@ static void check_ring_and_marker_settings(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s PLUGIN.so libspa-support.so\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	plugin = argv[1];
 	char rundir[] = "/tmp/props-test-XXXXXX";
-	if (!mkdtemp(rundir))
-		return 1;
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-	spa_env_init(&env, argv[2]);
+	plugin = spa_env_test_begin(&env, argc, argv, rundir);
 
 	static const char *const def[] = { "input_FL/FL", "input_FR/FR", "output_FL/FL", "output_FR/FR", NULL };
 	check_layout("defaults", NULL, 0, 2, def);
@@ -210,12 +201,5 @@ int main(int argc, char **argv)
 	check_rejected("audio.channels contradicting audio.position", mismatch, 2);
 
 	check_ring_and_marker_settings();
-
-	spa_env_clear(&env);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/pw-ghost-rec", rundir);
-	rmdir(path);
-	rmdir(rundir);
-	printf("%s\n", failures ? "FAILED" : "PASSED");
-	return failures ? 1 : 0;
+	return spa_env_test_end(&env, rundir, failures);
 }

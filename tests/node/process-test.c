@@ -298,26 +298,11 @@ static void test_marker_across_cycles(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s PLUGIN.so libspa-support.so\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	plugin = argv[1];
 	char rundir[] = "/tmp/process-test-XXXXXX";
-	if (!mkdtemp(rundir))
-		return 1;
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-	spa_env_init(&env, argv[2]);
+	plugin = spa_env_test_begin(&env, argc, argv, rundir);
 	test_quanta_and_edges();
 	test_quantum_beyond_ring();
 	test_input_passed_through();
 	test_marker_across_cycles();
-	spa_env_clear(&env);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/pw-ghost-rec", rundir);
-	rmdir(path);
-	rmdir(rundir);
-	printf("%s\n", failures ? "FAILED" : "PASSED");
-	return failures ? 1 : 0;
+	return spa_env_test_end(&env, rundir, failures);
 }

@@ -275,20 +275,11 @@ static int request(const char *ep, const char *req, char *reply, size_t size, st
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s PLUGIN.so libspa-support.so\n", argv[0]);
-		return 2;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	resolve_real();
-	char rundir[] = "/tmp/rt-trap-XXXXXX";
-	if (!mkdtemp(rundir))
-		FAIL("mkdtemp");
-	setenv("XDG_RUNTIME_DIR", rundir, 1);
-
 	/* Support objects from the system's libspa-support.so. */
 	struct spa_env env;
-	spa_env_init(&env, argv[2]);
+	char rundir[] = "/tmp/rt-trap-XXXXXX";
+	const char *plugin = spa_env_test_begin(&env, argc, argv, rundir);
 	struct spa_loop_control *main_ctrl = env.main_ctrl;
 
 	char node_name[64];
@@ -301,7 +292,7 @@ int main(int argc, char **argv)
 	};
 	struct spa_dict info = SPA_DICT_INIT_ARRAY(items);
 	struct harness hs = { 0 };
-	tap_harness_init(&hs.tap, &env, argv[1], &info, CHANNELS);
+	tap_harness_init(&hs.tap, &env, plugin, &info, CHANNELS);
 	hs.cap = 8000 * QUANTUM;
 	for (uint32_t c = 0; c < CHANNELS; c++) {
 		hs.captured[c] = calloc(hs.cap, sizeof(float));
@@ -404,11 +395,5 @@ int main(int argc, char **argv)
 		free(hs.captured[c]);
 		free(hs.played[c]);
 	}
-	spa_env_clear(&env);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/pw-ghost-rec", rundir);
-	rmdir(path);
-	rmdir(rundir);
-	printf("%s\n", failures ? "FAILED" : "PASSED");
-	return failures ? 1 : 0;
+	return spa_env_test_end(&env, rundir, failures);
 }

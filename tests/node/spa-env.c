@@ -2,9 +2,12 @@
 #include "spa-env.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <spa/utils/names.h>
 
@@ -99,4 +102,29 @@ void spa_env_clear(struct spa_env *env)
 	spa_env_free_handle(env->log);
 	spa_env_free_handle(env->system);
 	memset(env, 0, sizeof(*env));
+}
+
+const char *spa_env_test_begin(struct spa_env *env, int argc, char **argv, char *rundir)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s PLUGIN.so libspa-support.so\n", argv[0]);
+		exit(2);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(rundir))
+		DIE("mkdtemp %s: %s", rundir, strerror(errno));
+	setenv("XDG_RUNTIME_DIR", rundir, 1);
+	spa_env_init(env, argv[2]);
+	return argv[1];
+}
+
+int spa_env_test_end(struct spa_env *env, const char *rundir, int failures)
+{
+	spa_env_clear(env);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/pw-ghost-rec", rundir);
+	rmdir(path);
+	rmdir(rundir);
+	printf("%s\n", failures ? "FAILED" : "PASSED");
+	return failures ? 1 : 0;
 }

@@ -31,4 +31,13 @@ void *spa_env_iface(struct spa_handle *h, const char *type);
 void spa_env_init(struct spa_env *env, const char *support_lib);
 void spa_env_clear(struct spa_env *env);
 
+/* The in-process plugin tests' common frame. spa_env_test_begin checks the arguments
+ * (PLUGIN.so libspa-support.so, else exits 2), makes stdout line-buffered, makes a private
+ * XDG_RUNTIME_DIR from rundir (a mkdtemp template, rewritten in place), creates the support
+ * objects and returns the plugin's path. spa_env_test_end clears them, removes the runtime dir
+ * (with the pw-ghost-rec dir the node made in it), prints PASSED or FAILED and returns the
+ * exit status. */
+const char *spa_env_test_begin(struct spa_env *env, int argc, char **argv, char *rundir);
+int spa_env_test_end(struct spa_env *env, const char *rundir, int failures);
+
 #endif
