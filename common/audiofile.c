@@ -1,10 +1,20 @@
-/* Audio files as float frames through libsndfile: see audiofile.h. */
+/* Audio files as float frames through libsndfile: see audiofile.h.
+ *
+ * Plain little-endian PCM (16/24/32-bit) and float32 data in WAV, WAVEX, RF64 and W64 are
+ * read straight from the file (a small mapped window that slides along it) and decoded
+ * here with libsndfile's normalisation, checked against libsndfile on open: the same
+ * floats without its copies and small reads. Everything else goes through libsndfile. */
 #include "audiofile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Block cache: a few blocks of this many frames. Four blocks let a walker compare two
  * places in one file (a checkpoint and a search window) without re-reading. */
@@ -17,8 +27,27 @@ struct cache_slot {
 	float *data;        /* CACHE_BLOCK_FRAMES * channels */
 };
 
+/* Raw sample layouts read without libsndfile. */
+enum { RAW_NONE = 0, RAW_S16, RAW_S24, RAW_S32, RAW_F32 };
+
+/* The mapped window slides along the data; at least this many bytes are mapped at once
+ * (file-backed pages count in the resident set only while mapped). */
+#define RAW_WINDOW (1u << 20)
+
+struct raw_reader {
+	int kind;           /* RAW_* */
+	int fd;             /* our own descriptor of the file (-1 if none) */
+	int64_t data_offset;
+	size_t bytes;       /* bytes per sample */
+	size_t bpf;         /* bytes per frame */
+	unsigned char *map; /* window [map_off, map_off + map_len) of the file, or NULL */
+	int64_t map_off;
+	size_t map_len;
+};
+
 struct ghostrec_audiofile {
 	SNDFILE *sf;
+	struct raw_reader raw;
 	int writing;
 	int write_failed;
 	int64_t position;   /* where libsndfile's read pointer is, to skip needless seeks */
@@ -112,6 +141,7 @@ static struct ghostrec_audiofile *wrap_reader(SNDFILE *sf, const SF_INFO *sfi, c
 		return NULL;
 	}
 	af->sf = sf;
+	af->raw.fd = -1;
 	af->info.frames = sfi->frames;
 	af->info.rate = sfi->samplerate;
 	af->info.channels = sfi->channels;
@@ -125,16 +155,166 @@ static struct ghostrec_audiofile *wrap_reader(SNDFILE *sf, const SF_INFO *sfi, c
 	return af;
 }
 
+/* ---- raw reads ---- */
+
+static void raw_unmap(struct raw_reader *r)
+{
+	if (r->map)
+		munmap(r->map, r->map_len);
+	r->map = NULL;
+	r->map_len = 0;
+}
+
+/* The bytes of frames [start, start + n) (inside the file), through the mapped window;
+ * NULL if they cannot be mapped (the caller reads them through libsndfile instead). */
+static const unsigned char *raw_span(struct raw_reader *r, int64_t start, int64_t n)
+{
+	int64_t off = r->data_offset + start * (int64_t)r->bpf;
+	int64_t len = n * (int64_t)r->bpf;
+	if (r->map && off >= r->map_off && off + len <= r->map_off + (int64_t)r->map_len)
+		return r->map + (off - r->map_off);
+	raw_unmap(r);
+	int64_t page = (int64_t)sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	int64_t moff = off - off % page;
+	int64_t mlen = off + len - moff;
+	if (mlen < (int64_t)RAW_WINDOW)
+		mlen = RAW_WINDOW;
+	void *m = mmap(NULL, (size_t)mlen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, (off_t)moff);
+	if (m == MAP_FAILED)
+		return NULL;
+	r->map = m;
+	r->map_off = moff;
+	r->map_len = (size_t)mlen;
+	return r->map + (off - moff);
+}
+
+/* n samples of layout `kind` -> floats, exactly as libsndfile normalises them. */
+static void raw_decode(int kind, const unsigned char *p, size_t n, float *out)
+{
+	switch (kind) {
+	case RAW_S16:
+		for (size_t i = 0; i < n; i++)
+			out[i] = (float)(int16_t)((uint16_t)p[2 * i] | (uint16_t)p[2 * i + 1] << 8) *
+				 (1.0f / 32768.0f);
+		break;
+	case RAW_S24:
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *q = p + 3 * i;
+			int32_t v = (int32_t)((uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24);
+			out[i] = (float)v * (1.0f / 2147483648.0f);
+		}
+		break;
+	case RAW_S32:
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *q = p + 4 * i;
+			int32_t v = (int32_t)((uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+					      (uint32_t)q[3] << 24);
+			out[i] = (float)v * (1.0f / 2147483648.0f);
+		}
+		break;
+	default:
+		memcpy(out, p, n * sizeof(float));
+		break;
+	}
+}
+
+/* Sets up raw reads of an opened file when its data is a plain little-endian layout this
+ * file decodes, at the offset where libsndfile found it, and when a few probes decode to
+ * what libsndfile reads there; otherwise leaves them off. */
+static void raw_setup(struct ghostrec_audiofile *af, int fd)
+{
+	struct raw_reader *r = &af->raw;
+	const struct ghostrec_audioinfo *in = &af->info;
+	int container = in->format & SF_FORMAT_TYPEMASK;
+	int endian = in->format & SF_FORMAT_ENDMASK;
+	if ((container != SF_FORMAT_WAV && container != SF_FORMAT_WAVEX && container != SF_FORMAT_RF64 &&
+	     container != SF_FORMAT_W64) ||
+	    (endian != SF_ENDIAN_FILE && endian != SF_ENDIAN_LITTLE) || in->frames <= 0 ||
+	    in->channels > 1024)
+		return;
+	switch (in->format & SF_FORMAT_SUBMASK) {
+	case SF_FORMAT_PCM_16:
+		r->kind = RAW_S16, r->bytes = 2;
+		break;
+	case SF_FORMAT_PCM_24:
+		r->kind = RAW_S24, r->bytes = 3;
+		break;
+	case SF_FORMAT_PCM_32:
+		r->kind = RAW_S32, r->bytes = 4;
+		break;
+	case SF_FORMAT_FLOAT:
+		r->kind = RAW_F32, r->bytes = 4;
+		break;
+	default:
+		return;
+	}
+	r->fd = fd;
+	r->bpf = r->bytes * (size_t)in->channels;
+	struct stat st;
+	if (sf_seek(af->sf, 0, SEEK_SET) != 0 || (r->data_offset = lseek(fd, 0, SEEK_CUR)) < 0 ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (int64_t)st.st_size < r->data_offset ||
+	    ((int64_t)st.st_size - r->data_offset) / (int64_t)r->bpf < in->frames) {
+		r->kind = RAW_NONE;
+		return;
+	}
+	/* Probes at the start, inside and at the end: bit for bit what libsndfile reads. */
+	enum { PROBE = 256 };
+	size_t ch = (size_t)in->channels;
+	float *a = malloc(sizeof(float) * PROBE * ch), *b = malloc(sizeof(float) * PROBE * ch);
+	int ok = a && b;
+	int64_t n = in->frames < PROBE ? in->frames : PROBE;
+	int64_t at[4] = {0, in->frames / 3, 2 * (in->frames / 3), in->frames - n};
+	for (int i = 0; i < 4 && ok; i++) {
+		if (at[i] + n > in->frames)
+			at[i] = in->frames - n;
+		const unsigned char *p = raw_span(r, at[i], n);
+		ok = p && sf_seek(af->sf, at[i], SEEK_SET) == at[i] && sf_readf_float(af->sf, a, n) == n;
+		if (ok) {
+			raw_decode(r->kind, p, (size_t)n * ch, b);
+			ok = memcmp(a, b, sizeof(float) * (size_t)n * ch) == 0;
+		}
+	}
+	free(a);
+	free(b);
+	af->position = -1;
+	if (!ok) {
+		raw_unmap(r);
+		r->kind = RAW_NONE;
+	}
+}
+
 struct ghostrec_audiofile *ghostrec_audiofile_open(const char *path, char *err, size_t errsize)
 {
 	SF_INFO sfi;
 	memset(&sfi, 0, sizeof(sfi));
-	SNDFILE *sf = sf_open(path, SFM_READ, &sfi);
+	/* Our own descriptor, shared with libsndfile, for the raw reads. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	SNDFILE *sf = fd >= 0 ? sf_open_fd(fd, SFM_READ, &sfi, SF_FALSE) : NULL;
+	if (!sf && fd >= 0) {
+		/* libsndfile's own open says why, in its words */
+		close(fd);
+		fd = -1;
+		memset(&sfi, 0, sizeof(sfi));
+	}
+	if (!sf)
+		sf = sf_open(path, SFM_READ, &sfi);
 	if (!sf) {
 		snprintf(err, errsize, "%s: cannot read audio file: %s", path, sf_strerror(NULL));
 		return NULL;
 	}
-	return wrap_reader(sf, &sfi, path, err, errsize);
+	struct ghostrec_audiofile *af = wrap_reader(sf, &sfi, path, err, errsize);
+	if (!af) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	af->raw.fd = fd;
+	if (fd >= 0)
+		raw_setup(af, fd);
+	return af;
 }
 
 /* libsndfile virtual I/O over a memory image. */
@@ -234,6 +414,7 @@ struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
 		return NULL;
 	}
 	af->sf = sf;
+	af->raw.fd = -1;
 	af->writing = 1;
 	af->info = *like;
 	af->info.channels = channels;
@@ -254,6 +435,9 @@ int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
 		sf_write_sync(af->sf);
 	if (sf_close(af->sf) != 0)
 		rc = -1;
+	raw_unmap(&af->raw);
+	if (af->raw.fd >= 0)
+		close(af->raw.fd);
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		free(af->slots[i].data);
 	free(af->memfile);
@@ -287,6 +471,15 @@ int ghostrec_audiofile_read(struct ghostrec_audiofile *af, int64_t start, int64_
 	int64_t in_file = 0;
 	if (start < af->info.frames)
 		in_file = n < af->info.frames - start ? n : af->info.frames - start;
+	if (in_file > 0 && af->raw.kind) {
+		const unsigned char *p = raw_span(&af->raw, start, in_file);
+		if (p) {
+			raw_decode(af->raw.kind, p, (size_t)(in_file * ch), out);
+			for (int64_t i = in_file * ch; i < n * ch; i++)
+				out[i] = 0.0f;
+			return 0;
+		}
+	}
 	if (in_file > 0) {
 		if (af->position != start) {
 			if (sf_seek(af->sf, start, SEEK_SET) != start) {
@@ -362,6 +555,63 @@ int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *f
 		return -1;
 	sf_count_t put = sf_writef_int(af->sf, frames, n); /* ints are never scaled */
 	if (put != n) {
+		af->write_failed = 1;
+		return -1;
+	}
+	af->info.frames += n;
+	return 0;
+}
+
+/* Plain little-endian 16/24-bit PCM in a container whose data is one contiguous run. */
+static int pcm_layout(const struct ghostrec_audioinfo *in)
+{
+	int container = in->format & SF_FORMAT_TYPEMASK;
+	int endian = in->format & SF_FORMAT_ENDMASK;
+	int sub = in->format & SF_FORMAT_SUBMASK;
+	return (container == SF_FORMAT_WAV || container == SF_FORMAT_WAVEX ||
+		container == SF_FORMAT_RF64 || container == SF_FORMAT_W64) &&
+	       (endian == SF_ENDIAN_FILE || endian == SF_ENDIAN_LITTLE) &&
+	       (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24);
+}
+
+int ghostrec_audiofile_has_pcm(const struct ghostrec_audiofile *af)
+{
+	if (!pcm_layout(&af->info))
+		return 0;
+	return af->writing || af->raw.kind == RAW_S16 || af->raw.kind == RAW_S24;
+}
+
+int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, int64_t n, void *out)
+{
+	if (af->writing || (af->raw.kind != RAW_S16 && af->raw.kind != RAW_S24) || n < 0)
+		return -1;
+	unsigned char *o = out;
+	size_t bpf = af->raw.bpf;
+	if (start < 0) {
+		int64_t before = n < -start ? n : -start;
+		memset(o, 0, (size_t)before * bpf);
+		o += (size_t)before * bpf;
+		start += before;
+		n -= before;
+	}
+	int64_t in_file = start < af->info.frames ? (n < af->info.frames - start ? n : af->info.frames - start) : 0;
+	if (in_file > 0) {
+		const unsigned char *p = raw_span(&af->raw, start, in_file);
+		if (!p)
+			return -1;
+		memcpy(o, p, (size_t)in_file * bpf);
+	}
+	if (n > in_file && n > 0)
+		memset(o + (size_t)(in_file > 0 ? in_file : 0) * bpf, 0, (size_t)(n - (in_file > 0 ? in_file : 0)) * bpf);
+	return 0;
+}
+
+int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *bytes, int64_t n)
+{
+	if (!af->writing || !pcm_layout(&af->info))
+		return -1;
+	sf_count_t len = (sf_count_t)n * af->info.channels * (af->info.bits / 8);
+	if (sf_write_raw(af->sf, bytes, len) != len) {
 		af->write_failed = 1;
 		return -1;
 	}

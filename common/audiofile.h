@@ -60,6 +60,19 @@ int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames,
  * k is k << 8, a 16-bit one k << 16): written exactly, no scaling. Returns 0 or -1. */
 int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *frames, int64_t n);
 
+/* Sample bytes as the file stores them, for 16- and 24-bit PCM in WAV, WAVEX, RF64 and
+ * W64 (little-endian, bits / 8 bytes a sample, interleaved): 1 when af (a reader or a
+ * writer) can be read or written that way, else 0 (use the float / int calls). */
+int ghostrec_audiofile_has_pcm(const struct ghostrec_audiofile *af);
+
+/* Copies the bytes of frames [start, start + n) into out (n * channels * bits / 8 bytes);
+ * frames outside the file read as 0. Returns 0, or -1 (no such access, read error). */
+int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, int64_t n, void *out);
+
+/* Appends n frames of such bytes to a writer, exactly as given (in large writes). Returns 0
+ * or -1. */
+int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *bytes, int64_t n);
+
 /* The libsndfile handle, for metadata readers (bext, cue). */
 void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af);
 

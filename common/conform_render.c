@@ -93,6 +93,56 @@ static inline int32_t take_int(int bits, float x)
 				o[k] = (int32_t)((uint32_t)convert(conv, bits, x[k]) << sh); \
 	}
 
+/* The same for a file's own sample bytes (ghostrec_audiofile_has_pcm): mapped frames
+ * converted into them, the others already hold the take's bytes. */
+#define PACK_LOOP(conv, nb)                                                               \
+	for (int64_t i = 0; i < frames; i++) {                                            \
+		if (!mapped[i])                                                           \
+			continue;                                                         \
+		const float *x = buf + i * ch;                                            \
+		unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);                 \
+		for (int k = 0; k < ch; k++) {                                            \
+			uint32_t v = (uint32_t)convert(conv, bits, x[k]);                 \
+			o[k * (nb)] = (unsigned char)v;                                   \
+			o[k * (nb) + 1] = (unsigned char)(v >> 8);                        \
+			if ((nb) == 3)                                                    \
+				o[k * (nb) + 2] = (unsigned char)(v >> 16);               \
+		}                                                                         \
+	}
+
+#define PACK_CONV(conv)                   \
+	do {                              \
+		if (bits == 24)           \
+			PACK_LOOP(conv, 3) \
+		else                      \
+			PACK_LOOP(conv, 2) \
+	} while (0)
+
+static void block_to_pcm(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
+			 int ch, unsigned char *bytes)
+{
+	switch (conv) {
+	case CONV_SNDFILE_CLIP:
+		PACK_CONV(CONV_SNDFILE_CLIP);
+		break;
+	case CONV_ROUND_POW2:
+		PACK_CONV(CONV_ROUND_POW2);
+		break;
+	case CONV_ROUND_POW2M1:
+		PACK_CONV(CONV_ROUND_POW2M1);
+		break;
+	case CONV_POW2_HALF_UP:
+		PACK_CONV(CONV_POW2_HALF_UP);
+		break;
+	case CONV_POW2_HALF_AWAY:
+		PACK_CONV(CONV_POW2_HALF_AWAY);
+		break;
+	default:
+		PACK_CONV(CONV_SNDFILE_NOCLIP);
+		break;
+	}
+}
+
 static void block_to_int(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
 			 int ch, int32_t *out)
 {
@@ -226,7 +276,12 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	uint8_t *mapped = malloc(RENDER_BLOCK);
 	/* 16/24-bit takes: integers, null-identical (see the top of this file) */
 	int bits = !ti->is_float && (ti->bits == 16 || ti->bits == 24) ? ti->bits : 0;
-	int32_t *ibuf = bits ? malloc(sizeof(int32_t) * RENDER_BLOCK * (size_t)tch) : NULL;
+	/* ... straight as the file's bytes when both files have them (the take's bytes are
+	 * copied where it keeps its audio, not decoded and encoded again) */
+	int pcm = bits && ghostrec_audiofile_has_pcm(take) && ghostrec_audiofile_has_pcm(out);
+	int32_t *ibuf = bits ? malloc(pcm ? (size_t)(bits / 8) * RENDER_BLOCK * (size_t)tch
+					  : sizeof(int32_t) * RENDER_BLOCK * (size_t)tch)
+			     : NULL;
 	if (!buf || !cbuf || !mapped || (bits && !ibuf)) {
 		free(buf);
 		free(cbuf);
@@ -243,7 +298,7 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 		if (opt && opt->progress)
 			opt->progress(opt->progress_data, b0, ti->frames);
 		/* Frames with no clean counterpart keep the take's own samples. */
-		if (ghostrec_audiofile_read(take, b0, b1 - b0, buf) != 0) {
+		if (!pcm && ghostrec_audiofile_read(take, b0, b1 - b0, buf) != 0) {
 			snprintf(err, errsize, "cannot read the take at frame %lld", (long long)b0);
 			rc = -1;
 			break;
@@ -295,7 +350,20 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 						  a->take_end - h, 2 * h, da, db);
 			}
 		}
-		if (rc == 0 && bits) {
+		if (rc == 0 && pcm) {
+			unsigned char *bytes = (unsigned char *)ibuf;
+			if (memchr(mapped, 0, (size_t)(b1 - b0)) &&
+			    ghostrec_audiofile_read_pcm(take, b0, b1 - b0, bytes) != 0) {
+				snprintf(err, errsize, "cannot read the take at frame %lld", (long long)b0);
+				rc = -1;
+				break;
+			}
+			block_to_pcm(conv, bits, buf, mapped, b1 - b0, tch, bytes);
+			if (ghostrec_audiofile_write_pcm(out, bytes, b1 - b0) != 0) {
+				snprintf(err, errsize, "cannot write the output file");
+				rc = -1;
+			}
+		} else if (rc == 0 && bits) {
 			block_to_int(conv, bits, buf, mapped, b1 - b0, tch, ibuf);
 			if (ghostrec_audiofile_write_int(out, ibuf, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
