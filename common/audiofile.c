@@ -30,9 +30,18 @@ struct cache_slot {
 /* Raw sample layouts read without libsndfile. */
 enum { RAW_NONE = 0, RAW_S16, RAW_S24, RAW_S32, RAW_F32 };
 
-/* The mapped window slides along the data; at least this many bytes are mapped at once
- * (file-backed pages count in the resident set only while mapped). */
-#define RAW_WINDOW (1u << 20)
+/* Mapped windows slide along the data; at least this many bytes are mapped at once, in a
+ * few windows so that reads at two or three places of a file (a walk and a search) do not
+ * map and unmap every time (file-backed pages count in the resident set only while mapped). */
+#define RAW_WINDOW (512u << 10)
+#define RAW_WINDOWS 4
+
+struct raw_window {
+	unsigned char *map; /* [off, off + len) of the file, or NULL */
+	int64_t off;
+	size_t len;
+	uint64_t last_use;
+};
 
 struct raw_reader {
 	int kind;           /* RAW_* */
@@ -40,9 +49,8 @@ struct raw_reader {
 	int64_t data_offset;
 	size_t bytes;       /* bytes per sample */
 	size_t bpf;         /* bytes per frame */
-	unsigned char *map; /* window [map_off, map_off + map_len) of the file, or NULL */
-	int64_t map_off;
-	size_t map_len;
+	struct raw_window win[RAW_WINDOWS];
+	uint64_t use_clock;
 };
 
 struct ghostrec_audiofile {
@@ -159,21 +167,34 @@ static struct ghostrec_audiofile *wrap_reader(SNDFILE *sf, const SF_INFO *sfi, c
 
 static void raw_unmap(struct raw_reader *r)
 {
-	if (r->map)
-		munmap(r->map, r->map_len);
-	r->map = NULL;
-	r->map_len = 0;
+	for (int i = 0; i < RAW_WINDOWS; i++) {
+		if (r->win[i].map)
+			munmap(r->win[i].map, r->win[i].len);
+		r->win[i].map = NULL;
+		r->win[i].len = 0;
+	}
 }
 
-/* The bytes of frames [start, start + n) (inside the file), through the mapped window;
- * NULL if they cannot be mapped (the caller reads them through libsndfile instead). */
+/* The bytes of frames [start, start + n) (inside the file), through the mapped windows
+ * (valid until the next call); NULL if they cannot be mapped (the caller reads them through
+ * libsndfile instead). */
 static const unsigned char *raw_span(struct raw_reader *r, int64_t start, int64_t n)
 {
 	int64_t off = r->data_offset + start * (int64_t)r->bpf;
 	int64_t len = n * (int64_t)r->bpf;
-	if (r->map && off >= r->map_off && off + len <= r->map_off + (int64_t)r->map_len)
-		return r->map + (off - r->map_off);
-	raw_unmap(r);
+	struct raw_window *w = &r->win[0];
+	for (int i = 0; i < RAW_WINDOWS; i++) {
+		struct raw_window *x = &r->win[i];
+		if (x->map && off >= x->off && off + len <= x->off + (int64_t)x->len) {
+			x->last_use = ++r->use_clock;
+			return x->map + (off - x->off);
+		}
+		if (x->last_use < w->last_use)
+			w = x;
+	}
+	if (w->map)
+		munmap(w->map, w->len);
+	w->map = NULL;
 	int64_t page = (int64_t)sysconf(_SC_PAGESIZE);
 	if (page <= 0)
 		page = 4096;
@@ -184,10 +205,11 @@ static const unsigned char *raw_span(struct raw_reader *r, int64_t start, int64_
 	void *m = mmap(NULL, (size_t)mlen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, (off_t)moff);
 	if (m == MAP_FAILED)
 		return NULL;
-	r->map = m;
-	r->map_off = moff;
-	r->map_len = (size_t)mlen;
-	return r->map + (off - moff);
+	w->map = m;
+	w->off = moff;
+	w->len = (size_t)mlen;
+	w->last_use = ++r->use_clock;
+	return w->map + (off - moff);
 }
 
 /* n samples of layout `kind` -> floats, exactly as libsndfile normalises them. */

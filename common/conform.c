@@ -89,6 +89,24 @@ struct engine {
 	struct ghostrec_conform_result *res;
 	int oom;
 	float *scan_buf;          /* SCAN_BLOCK clean frames for scan_clean */
+
+	/* The walk compares every frame of the stretches it passes (in blocks), and keeps what
+	 * it found for the verification (verify_frame for each of them): `covers`, in take
+	 * order, with the frames among them that differ. */
+	struct walk_block *wb;
+	struct cover *covers;
+	size_t n_covers, cap_covers;
+	int64_t *misses;
+	size_t n_misses, cap_misses;
+	int covers_full;          /* stopped keeping them (too many differing frames) */
+};
+
+/* Take frames [a, b) on offset d, all compared; misses[m0, m1) are those that differ. */
+#define COVER_MAX_MISSES (1u << 18)
+
+struct cover {
+	int64_t a, b, d;
+	size_t m0, m1;
 };
 
 const char *ghostrec_glitch_kind_name(int kind)
@@ -725,6 +743,170 @@ static void head_gap(struct engine *e, int64_t start, int64_t d)
 	add_glitch(e, from, GHOSTREC_GLITCH_GAP, start - from);
 }
 
+/* ---- the walk's block compares ---- */
+
+/* Does the verification (and the walk, outside gaps) need frame_matches for (t, c) rather
+ * than the plain sample compare? (the marker, frames outside either file) */
+static int needs_frame_matches(const struct engine *e, int64_t t, int64_t c)
+{
+	return (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES) ||
+	       (e->marker_clean >= 0 && c >= e->marker_clean && c < e->marker_clean + GHOSTREC_MARKER_FRAMES) ||
+	       t < 0 || c < 0 || t >= e->take_frames || c >= e->clean_frames;
+}
+
+/* Take frames [t0, t0 + n) against clean frames t + d, all compared at once: ok[i] is what
+ * the verification's per-frame test (verify_frame) says for t0 + i. */
+#define WALK_BLOCK 4096
+
+struct walk_block {
+	int64_t t0, n, d;
+	uint8_t ok[WALK_BLOCK];
+	uint8_t bad[WALK_BLOCK * 2];  /* per sample, for the common layouts */
+	float *tb, *cb;
+};
+
+static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t n, int64_t d)
+{
+	struct walk_block *w = e->wb;
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (w) {
+			w->tb = malloc(sizeof(float) * WALK_BLOCK * (size_t)e->take_channels);
+			w->cb = malloc(sizeof(float) * WALK_BLOCK * (size_t)e->clean_channels);
+		}
+		if (!w || !w->tb || !w->cb) {
+			if (w) {
+				free(w->tb);
+				free(w->cb);
+			}
+			free(w);
+			e->oom = 1;
+			return NULL;
+		}
+		e->wb = w;
+	}
+	if (n > WALK_BLOCK)
+		n = WALK_BLOCK;
+	w->t0 = t0;
+	w->n = n;
+	w->d = d;
+	int64_t c0 = t0 + d;
+	int tch = e->take_channels, cch = e->clean_channels;
+	int nch = tch < 64 ? tch : 64;
+	double tol = e->tol;
+	if (ghostrec_audiofile_read(e->take, t0, n, w->tb) != 0 ||
+	    ghostrec_audiofile_read(e->clean, c0, n, w->cb) != 0) {
+		for (int64_t i = 0; i < n; i++)
+			w->ok[i] = (uint8_t)frame_matches(e, t0 + i, c0 + i);
+		return w;
+	}
+	if (tch == cch && nch == tch && tch <= 2 && e->clean_channel == 0) {
+		/* same layout: one flat compare over the samples */
+		const float *x = w->tb, *y = w->cb;
+		size_t ns = (size_t)n * (size_t)tch;
+		for (size_t j = 0; j < ns; j++)
+			w->bad[j] = fabs((double)x[j] - (double)y[j]) > tol;
+		if (tch == 1)
+			for (int64_t i = 0; i < n; i++)
+				w->ok[i] = !w->bad[i];
+		else
+			for (int64_t i = 0; i < n; i++)
+				w->ok[i] = !(w->bad[2 * i] | w->bad[2 * i + 1]);
+	} else if (tch == 1 && cch <= 2) {
+		const float *x = w->tb, *y = w->cb + e->clean_channel;
+		for (int64_t i = 0; i < n; i++)
+			w->ok[i] = !(fabs((double)x[i] - (double)y[i * cch]) > tol);
+	} else {
+		for (int64_t i = 0; i < n; i++) {
+			const float *x = w->tb + i * tch;
+			const float *y = w->cb + i * cch + e->clean_channel;
+			int ok = 1;
+			for (int k = 0; k < nch && ok; k++)
+				ok = sample_matches(x[k], y[k], tol);
+			w->ok[i] = (uint8_t)ok;
+		}
+	}
+	/* the marker and the files' ends: frame by frame, as the verification does */
+	if (needs_frame_matches(e, t0, c0) || needs_frame_matches(e, t0 + n - 1, c0 + n - 1) ||
+	    (e->marker_take >= 0 && e->marker_take < t0 + n && e->marker_take + GHOSTREC_MARKER_FRAMES > t0) ||
+	    (e->marker_clean >= 0 && e->marker_clean < c0 + n && e->marker_clean + GHOSTREC_MARKER_FRAMES > c0)) {
+		for (int64_t i = 0; i < n; i++)
+			if (needs_frame_matches(e, t0 + i, c0 + i))
+				w->ok[i] = (uint8_t)frame_matches(e, t0 + i, c0 + i);
+	}
+	return w;
+}
+
+/* Keeps take frames [a, b) on offset d as compared, with the differing ones among them
+ * (ok, from the walk block) for the verification. */
+static void add_cover(struct engine *e, const struct walk_block *w, int64_t a, int64_t b)
+{
+	if (e->covers_full || b <= a)
+		return;
+	struct cover *last = e->n_covers ? &e->covers[e->n_covers - 1] : NULL;
+	if (last && a < last->b) {
+		e->covers_full = 1;   /* not in take order: the verification compares from here on */
+		return;
+	}
+	size_t m_before = e->n_misses;
+	for (int64_t t = a; t < b; t++) {
+		if (w->ok[t - w->t0])
+			continue;
+		if (e->n_misses == e->cap_misses) {
+			size_t cap = e->cap_misses ? e->cap_misses * 2 : 256;
+			void *p = cap <= COVER_MAX_MISSES ? realloc(e->misses, cap * sizeof(*e->misses)) : NULL;
+			if (!p) {
+				e->n_misses = m_before;
+				e->covers_full = 1;
+				return;
+			}
+			e->misses = p;
+			e->cap_misses = cap;
+		}
+		e->misses[e->n_misses++] = t;
+	}
+	if (last && last->b == a && last->d == w->d) {
+		last->b = b;
+		last->m1 = e->n_misses;
+		return;
+	}
+	if (e->n_covers == e->cap_covers) {
+		size_t cap = e->cap_covers ? e->cap_covers * 2 : 64;
+		void *p = realloc(e->covers, cap * sizeof(*e->covers));
+		if (!p) {
+			e->n_misses = m_before;
+			e->covers_full = 1;
+			return;
+		}
+		e->covers = p;
+		e->cap_covers = cap;
+	}
+	struct cover *c = &e->covers[e->n_covers++];
+	c->a = a;
+	c->b = b;
+	c->d = w->d;
+	c->m0 = m_before;
+	c->m1 = e->n_misses;
+}
+
+/* The walk's checkpoint: does take frame q match clean frame q + d (frame_matches), with
+ * every frame in [t, q] compared through the walk block and kept for the verification when
+ * it does? The walk never reaches a gap's clean frames, where the two tests differ. */
+static int walk_passes(struct engine *e, int64_t t, int64_t q, int64_t limit)
+{
+	int64_t d = e->d;
+	struct walk_block *w = e->wb;
+	if (!w || w->d != d || t < w->t0 || q >= w->t0 + w->n) {
+		w = walk_block_fill(e, t, limit - t, d);
+		if (!w || q >= w->t0 + w->n)
+			return frame_matches(e, q, q + d);
+	}
+	if ((e->n_gaps && in_gap(e, q + d)) || !w->ok[q - w->t0])
+		return frame_matches(e, q, q + d);
+	add_cover(e, w, t, q + 1);
+	return 1;
+}
+
 /* ---- the walk ---- */
 
 static void walk(struct engine *e, int64_t t)
@@ -759,7 +941,7 @@ static void walk(struct engine *e, int64_t t)
 		if (q > limit)
 			q = limit;
 		q = q - 1;
-		if (frame_matches(e, q, q + e->d)) {
+		if (walk_passes(e, t, q, limit)) {
 			t = q + 1;
 			continue;
 		}
@@ -874,6 +1056,7 @@ static void verify_segments(struct engine *e)
 	m.cb = malloc(sizeof(float) * VERIFY_BLOCK * (size_t)e->clean_channels);
 	if (!m.tb || !m.cb)
 		e->oom = 1;
+	size_t ci = 0, mi = 0;   /* the walk's compares (covers) that may still hold t */
 	for (size_t si = 0; si < r->n_segments && !e->oom; si++) {
 		const struct ghostrec_conform_segment *s = &r->segments[si];
 		m.d = s->clean_start - s->take_start;
@@ -894,7 +1077,31 @@ static void verify_segments(struct engine *e)
 				t = walked[ri].take_frame + walked[ri].frames;
 				continue;
 			}
-			if (!segment_frame_matches(e, &m, t)) {
+			while (ci < e->n_covers && e->covers[ci].b <= t)
+				ci++;
+			int ok;
+			if (ci < e->n_covers && e->covers[ci].a <= t && e->covers[ci].d == m.d) {
+				/* The walk compared these frames already: skip to its next differing one
+				 * (or the next frame something else happens at). */
+				const struct cover *cv = &e->covers[ci];
+				if (mi < cv->m0)
+					mi = cv->m0;
+				while (mi < cv->m1 && e->misses[mi] < t)
+					mi++;
+				int64_t next = cv->b < s->take_end ? cv->b : s->take_end;
+				if (mi < cv->m1 && e->misses[mi] < next)
+					next = e->misses[mi];
+				if (ri < n_walked && walked[ri].take_frame < next)
+					next = walked[ri].take_frame;
+				if (next > t) {
+					t = next;
+					continue;
+				}
+				ok = 0;   /* t is one of the differing frames */
+			} else {
+				ok = segment_frame_matches(e, &m, t);
+			}
+			if (!ok) {
 				if (run_start >= 0 && t - run_last > e->check_step) {
 					add_verified_run(e, walked, n_walked, &gi, run_start, run_last);
 					run_start = -1;
@@ -1038,6 +1245,13 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 		verify_segments(&e);
 	free(e.scan_buf);
 	e.scan_buf = NULL;
+	if (e.wb) {
+		free(e.wb->tb);
+		free(e.wb->cb);
+		free(e.wb);
+	}
+	free(e.covers);
+	free(e.misses);
 	if (e.oom) {
 		ghostrec_conform_result_clear(res);
 		snprintf(err, errsize, "out of memory");
