@@ -179,6 +179,66 @@ local function conv_params(conv, bits)
 	return 1.0 * ((1 << (bits - 1)) - 1), 1, true
 end
 
+-- The common conventions as one expression of a clean sample (a string.unpack letter's
+-- value) that string.pack takes as the n-bit integer: the same arithmetic as the loop in
+-- write_clean_as_take, without the clipping (a value out of range, or NaN, makes
+-- string.pack raise: then that block goes through the loop). nil: the loop only.
+local function fast_expression(conv)
+	if conv == 0 then return "((%s * scale + M) - M) // div" end
+	if conv == 1 or conv == 2 then return "(%s * scale + M) - M" end
+	if conv == 4 then return "(%s * scale + 0.5) // 1" end
+	return nil
+end
+
+-- fn(raw, frames, scale, div) -> the packed integers of clean channels ch0 .. ch0 + tch - 1
+-- of `frames` raw frames (cch channels, letter cl, cbps bytes a sample), or a raised error
+-- when a value does not fit. FAST_FRAMES frames a step: one string.unpack of their samples
+-- into locals, one string.pack of the converted ones (code generated once per layout).
+local FAST_SAMPLES = 96
+local fast_fns = {}
+local function fast_writer(cl, cbps, cch, ch0, tch, ol, conv)
+	local expr = fast_expression(conv)
+	if not expr then return nil end
+	local key = table.concat({ cl, cch, ch0, tch, ol, conv }, ":")
+	local fn = fast_fns[key]
+	if fn then return fn end
+	local function step(frames)
+		local names, outs = {}, {}
+		for f = 0, frames - 1 do
+			for c = 0, cch - 1 do names[#names + 1] = string.format("c%d", f * cch + c) end
+			for k = 0, tch - 1 do outs[#outs + 1] = string.format(expr, string.format("c%d", f * cch + ch0 + k)) end
+		end
+		return table.concat(names, ", "), table.concat(outs, ", ")
+	end
+	local k = FAST_SAMPLES // cch
+	if k < 1 then k = 1 end
+	local names, outs = step(k)
+	local names1, outs1 = step(1)
+	local src = table.concat({
+		"local fk, ok, f1, o1 = ...",
+		"return function(raw, frames, scale, div)",
+		"local M = " .. string.format("%.1f", ROUND_MAGIC),
+		"local parts, np, p, done = {}, 0, 1, 0",
+		"while done + " .. k .. " <= frames do",
+		"local " .. names .. " = string.unpack(fk, raw, p)",
+		"np = np + 1",
+		"parts[np] = string.pack(ok, " .. outs .. ")",
+		"p, done = p + " .. k * cch * cbps .. ", done + " .. k,
+		"end",
+		"while done < frames do",
+		"local " .. names1 .. " = string.unpack(f1, raw, p)",
+		"np = np + 1",
+		"parts[np] = string.pack(o1, " .. outs1 .. ")",
+		"p, done = p + " .. cch * cbps .. ", done + 1",
+		"end",
+		"return table.concat(parts)",
+		"end" }, "\n")
+	fn = assert(load(src, "=ghostrec.takeformat writer", "t"))("<" .. string.rep(cl, k * cch),
+		"<" .. string.rep(ol, k * tch), "<" .. string.rep(cl, cch), "<" .. string.rep(ol, tch))
+	fast_fns[key] = fn
+	return fn
+end
+
 function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 	opt = opt or {}
 	local bits, tch, cch = ti.bits, ti.channels, ci.channels
@@ -197,42 +257,32 @@ function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 	local plain = not clip0 and not fr and div == 1 and conv < 4
 	local letter = bits == 16 and "i2" or "i3"
 	local fmt_full = "<" .. string.rep(letter, PACK_BATCH)
-	local vals = {}
+	-- float32 and 16/24-bit clean files: the block converted by generated code, unless a
+	-- sample needs clipping (or the convention has no such form): then the loop below.
+	local fast = (C.letter == "f" or C.letter == "i2" or C.letter == "i3")
+		and fast_writer(C.letter, ci.bytes_per_sample, cch, ch0, tch, letter, conv)
+	local fast_div = 1.0 * div
+	local vals, cb = {}, {}
 	local start = 0
 	while ok and start < ci.frames do
-		local cb, n = C:read(start, WRITE_BLOCK)
+		local raw, n = C:raw(start, WRITE_BLOCK)
 		if n <= 0 then ok = false break end
-		local parts = {}
-		local m = 0
-		if plain and tch == cch then
-			-- x 2^(n-1) or x (2^(n-1) - 1), all channels: the common case, one plain loop
-			for i = 1, n * tch do
-				local q = floor((cb[i] * scale + ROUND_MAGIC) - ROUND_MAGIC)
-				if q < lo then q = lo elseif q > hi then q = hi end
-				m = m + 1
-				vals[m] = q
-				if m == PACK_BATCH then
-					parts[#parts + 1] = spack(fmt_full, table.unpack(vals, 1, m))
-					m = 0
-				end
-			end
+		local done, packed = false, nil
+		if fast then
+			local cscale = C.scale
+			done, packed = pcall(fast, raw, n, scale * cscale, fast_div)
+		end
+		if done then
+			ok = f:write(packed) and ok
 		else
-			for fr0 = 0, n - 1 do
-				local base = fr0 * cch + ch0 + 1
-				for k = 0, tch - 1 do
-					local v = cb[base + k] * scale
-					if fr then v = fround(v) end
-					local q
-					if clip0 and v >= 2147483648.0 then
-						q = hi
-					elseif clip0 and v <= -2147483648.0 then
-						q = lo
-					elseif conv >= 4 then
-						q = convert(conv, bits, cb[base + k])
-					else
-						q = floor((v + ROUND_MAGIC) - ROUND_MAGIC) // div
-						if q < lo then q = lo elseif q > hi then q = hi end
-					end
+			C:decode(raw, n, cb)
+			local parts = {}
+			local m = 0
+			if plain and tch == cch then
+				-- x 2^(n-1) or x (2^(n-1) - 1), all channels: the common case, one plain loop
+				for i = 1, n * tch do
+					local q = floor((cb[i] * scale + ROUND_MAGIC) - ROUND_MAGIC)
+					if q < lo then q = lo elseif q > hi then q = hi end
 					m = m + 1
 					vals[m] = q
 					if m == PACK_BATCH then
@@ -240,10 +290,35 @@ function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 						m = 0
 					end
 				end
+			else
+				for fr0 = 0, n - 1 do
+					local base = fr0 * cch + ch0 + 1
+					for k = 0, tch - 1 do
+						local v = cb[base + k] * scale
+						if fr then v = fround(v) end
+						local q
+						if clip0 and v >= 2147483648.0 then
+							q = hi
+						elseif clip0 and v <= -2147483648.0 then
+							q = lo
+						elseif conv >= 4 then
+							q = convert(conv, bits, cb[base + k])
+						else
+							q = floor((v + ROUND_MAGIC) - ROUND_MAGIC) // div
+							if q < lo then q = lo elseif q > hi then q = hi end
+						end
+						m = m + 1
+						vals[m] = q
+						if m == PACK_BATCH then
+							parts[#parts + 1] = spack(fmt_full, table.unpack(vals, 1, m))
+							m = 0
+						end
+					end
+				end
 			end
+			if m > 0 then parts[#parts + 1] = spack("<" .. string.rep(letter, m), table.unpack(vals, 1, m)) end
+			ok = f:write(table.concat(parts)) and ok
 		end
-		if m > 0 then parts[#parts + 1] = spack("<" .. string.rep(letter, m), table.unpack(vals, 1, m)) end
-		ok = f:write(table.concat(parts)) and ok
 		start = start + n
 		if opt.yield then opt.yield() end
 	end

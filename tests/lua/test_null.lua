@@ -188,4 +188,103 @@ cases[#cases + 1] = { "null: replaced take in the REAPER mock == the take at eve
 	end
 end }
 
+-- A WAV file of the given samples (interleaved, 1-based): float32 (tag 3) or 16/24-bit PCM.
+local function write_wav(path, channels, float, bits, x)
+	local bps = bits // 8
+	local parts = {}
+	for i = 1, #x do
+		if float then
+			parts[i] = string.pack("<f", x[i])
+		else
+			local k = math.floor(x[i] * (1 << (bits - 1)))
+			k = math.max(-(1 << (bits - 1)), math.min((1 << (bits - 1)) - 1, k)) -- full scale
+			parts[i] = string.pack(bits == 16 and "<i2" or "<i3", k)
+		end
+	end
+	local data = table.concat(parts)
+	local f = assert(io.open(path, "wb"))
+	f:write("RIFF", string.pack("<I4", 36 + #data), "WAVE", "fmt ",
+		string.pack("<I4I2I2I4I4I2I2", 16, float and 3 or 1, channels, 48000, 48000 * channels * bps, channels * bps, bits),
+		"data", string.pack("<I4", #data), data)
+	f:close()
+end
+
+-- write_clean_as_take converts most blocks with generated code and the others (a sample
+-- to clip, a convention without that form) sample by sample: every sample of every
+-- convention must be what core.convert gives, whichever way its block went.
+cases[#cases + 1] = { "null: the clean audio in the take's integers == core.convert of every sample (all conventions, clipping, channel subsets)", function()
+	local d = T.dir("takeformat")
+	local frames = 5003 -- blocks of 2048 frames and a short one; runs of the writer's step and a tail
+	local function material(channels, grid_bits)
+		local x = {}
+		local seed = 12345
+		local function rnd()
+			seed = (seed * 1103515245 + 12345) % 2147483648
+			return seed / 2147483648
+		end
+		for i = 1, frames * channels do
+			local v = (rnd() * 2 - 1) * 0.99
+			if grid_bits then v = math.floor(v * (1 << (grid_bits - 1))) / (1 << (grid_bits - 1)) end
+			x[i] = string.unpack("<f", string.pack("<f", v))
+		end
+		-- ties at both scalings, tiny values and full scale in the first block; values
+		-- past full scale in the third block only (the second is plain)
+		local edges = { 0.5 / 8388608, 1.5 / 8388608, -2.5 / 8388608, 0.5 / 32768, -0.5 / 32768, 3.5 / 32768,
+			1e-30, -1e-30, 0.0, -1.0, 1 - 2 ^ -24, -(1 - 2 ^ -24), 1 - 2 ^ -23, 0.5, -0.5, 0.25 + 0.5 / 8388608 }
+		for i, v in ipairs(edges) do x[7 + i * 3] = v end
+		for i, v in ipairs({ 1.0, 1.5, -1.5, -1.0000001, 2 ^ 40, -(2 ^ 40), 1 + 2 ^ -23 }) do
+			x[2 * 2048 * channels + 11 + i * 5] = v
+		end
+		return x
+	end
+	local tfmt = { { 16, 1 }, { 24, 1 }, { 24, 2 } }
+	local cfmt = { { "float", 2, true, 32 }, { "float", 3, true, 32 }, { "pcm24", 2, false, 24 }, { "pcm16", 1, false, 16 } }
+	local checked = 0
+	for _, cf in ipairs(cfmt) do
+		local cname, cch, cfloat, cbits = cf[1], cf[2], cf[3], cf[4]
+		local x = material(cch, not cfloat and cbits or nil)
+		local cpath = string.format("%s/clean-%s-%d.wav", d, cname, cch)
+		write_wav(cpath, cch, cfloat, cbits, x)
+		local ci = assert(core.open_audio(cpath))
+		local cs = samples(cpath)
+		for _, tf in ipairs(tfmt) do
+			local bits, tch = tf[1], tf[2]
+			if tch <= cch then
+				local ti = { bits = bits, channels = tch, rate = 48000, float = false, frames = frames }
+				for ch0 = 0, cch - tch do
+					for conv = 0, 5 do
+						local out = string.format("%s/out-%s-%d-%d-%d-%d.wav", d, cname, bits, tch, ch0, conv)
+						T.ok(core.write_clean_as_take({ clean_channel = ch0 }, ti, ci, conv, out), "written")
+						local oi = assert(core.open_audio(out))
+						T.eq(oi.frames, frames, "frames")
+						local rd = assert(core.reader(oi))
+						local raw = rd:raw(0, frames)
+						rd:close()
+						local fmt = bits == 16 and "<i2" or "<i3"
+						local bps = bits // 8
+						local bad = 0
+						for f = 0, frames - 1 do
+							for k = 0, tch - 1 do
+								local want = core.convert(conv, bits, cs[f * cch + ch0 + k + 1])
+								local got = string.unpack(fmt, raw, 1 + (f * tch + k) * bps)
+								if got ~= want then
+									bad = bad + 1
+									if bad <= 3 then
+										print(string.format("     %s -> %d-bit %s: frame %d ch %d: x %.17g got %d want %d",
+											cname, bits, core.CONV_NAMES[conv], f, ch0 + k, cs[f * cch + ch0 + k + 1], got, want))
+									end
+								end
+								checked = checked + 1
+							end
+						end
+						T.eq(bad, 0, string.format("%s x%d -> %d-bit x%d from ch%d, %s: samples differing from core.convert",
+							cname, cch, bits, tch, ch0, core.CONV_NAMES[conv]))
+					end
+				end
+			end
+		end
+	end
+	print(string.format("     %d converted samples checked", checked))
+end }
+
 return cases
