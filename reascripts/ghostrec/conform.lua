@@ -229,6 +229,19 @@ local function window_has_sound(e, t)
 	return false
 end
 
+-- scan_clean's test of the compared channels after the first: take samples x[1 .. n - 1]
+-- against clean samples vals[j + 1 .. j + n - 1] * scale; with marker_i (the clean frame's
+-- index in the damaged marker), a sample that fits the marker symbol there passes too.
+local function other_channels_match(e, x, n, vals, j, scale, marker_i)
+	local tol = e.tol
+	for k = 1, n - 1 do
+		local xk = x[k]
+		local dk = xk - vals[j + k] * scale
+		if not (dk <= tol and dk >= -tol) and not (marker_i and marker_fits(e, marker_i, xk)) then return false end
+	end
+	return true
+end
+
 -- First clean frame c in [c_from, c_to) where take frame t matches and the window from
 -- (t, c) holds, or nil (scan_clean in the C): the loop `for (c ...) if (frame_matches &&
 -- window_matches)`, with the frame test done on clean blocks read at once.
@@ -277,16 +290,9 @@ local function scan_clean(e, t, c_from, c_to)
 					local dv = x0 - v[j] * scale
 					if dv <= tol and dv >= -tol then
 						local c = cs + done + i
-						local ok = not (e.n_gaps > 0 and in_gap(e, c))
-						if ok then
-							for k = 1, n - 1 do
-								local dk = x[k] - v[j + k] * scale
-								if not (dk <= tol and dk >= -tol) then
-									ok = false
-									break
-								end
-							end
-							if ok and window_matches(e, t, c) then return c end
+						if not (e.n_gaps > 0 and in_gap(e, c)) and other_channels_match(e, x, n, v, j, scale, nil)
+							and window_matches(e, t, c) then
+							return c
 						end
 					end
 					j = j + cc
@@ -307,15 +313,9 @@ local function scan_clean(e, t, c_from, c_to)
 			local y = blk[base]
 			local ok = abs(x0 - y) <= tol or (in_marker and marker_fits(e, c - mc, x0))
 			if ok and e.n_gaps > 0 and in_gap(e, c) then ok = false end
-			if ok then
-				for k = 1, n - 1 do
-					local xk = x[k]
-					if not (abs(xk - blk[base + k]) <= tol or (in_marker and marker_fits(e, c - mc, xk))) then
-						ok = false
-						break
-					end
-				end
-				if ok and window_matches(e, t, c) then return c end
+			if ok and other_channels_match(e, x, n, blk, base, 1, in_marker and c - mc or nil)
+				and window_matches(e, t, c) then
+				return c
 			end
 		end
 		if got < cnt then return nil end
@@ -658,74 +658,81 @@ end
 
 -- ---- block compares ----
 
--- Samples [done, done + k) of two raw blocks (string.unpack letters tl, cl, from byte
--- positions tp, cp), compared one by one: differing frames (tc samples each, the first at
--- take frame a) appended to bad[nb + 1 ...] unless already there (last: the last one
--- stored, relative to a). Returns nb, last.
-local function compare_run(tbytes, cbytes, tp, cp, k, tl, cl, done, r, tol, tc, a, bad, nb, last)
-	local tv = { string.unpack(batch_format(tl, k), tbytes, tp) }
-	local cv = { string.unpack(batch_format(cl, k), cbytes, cp) }
-	for i = 1, k do
-		local dv = tv[i] - cv[i] * r
-		if not (dv <= tol and dv >= -tol) then
-			local f = (done + i - 1) // tc
-			if f ~= last then
+-- Frames [f0, f0 + k) of two raw blocks (string.unpack letters tl, cl; byte positions tp,
+-- cp of frame f0; tc take samples a frame against clean samples ch0 ... of cc), compared
+-- sample by sample: the differing ones (take frame a + f) appended to bad[nb + 1 ...].
+-- Returns nb.
+local function compare_frames(tbytes, cbytes, tp, cp, k, tl, cl, f0, r, tol, tc, cc, ch0, a, bad, nb)
+	local tv = { string.unpack(batch_format(tl, k * tc), tbytes, tp) }
+	local cv = { string.unpack(batch_format(cl, k * cc), cbytes, cp) }
+	for f = 0, k - 1 do
+		local tb, cb = f * tc, f * cc + ch0
+		for j = 1, tc do
+			local dv = tv[tb + j] - cv[cb + j] * r
+			if not (dv <= tol and dv >= -tol) then
 				nb = nb + 1
-				bad[nb] = a + f
-				last = f
+				bad[nb] = a + f0 + f
+				break
 			end
 		end
 	end
-	return nb, last
+	return nb
 end
 
--- The direct block compare for take letter tl and clean letter cl: fn(tbytes, cbytes,
--- total, r, tol, tc, a, bad) -> nb, the frames where some |v_t - v_c * r| > tol among the
--- first `total` samples. COMPARE_RUN samples at a time are unpacked into locals (one
--- string.unpack call per file, no table) and passed by straight-line code generated once
--- when every dv * dv <= (tol * TOL2_SAFE)^2: a test that never passes a sample the exact
--- one fails (|dv| is then below tol by a margin far above the rounding of dv * dv; NaN
--- fails too). A run where any sample fails it goes through compare_run, the exact test,
--- which finds the differing frames (if any: a sample just within tol lands there too).
+-- The direct block compare of tc take samples a frame (letter tl) against clean samples
+-- ch0 .. ch0 + tc - 1 of cc (letter cl): fn(tbytes, cbytes, frames, r, tol, a, bad) -> nb,
+-- the frames where some |v_t - v_c * r| > tol. A run of frames (COMPARE_RUN clean samples
+-- or fewer) is unpacked into locals (one string.unpack call per file, no table) and passed
+-- by straight-line code generated once when every dv * dv <= (tol * TOL2_SAFE)^2: a test
+-- that never passes a sample the exact one fails (|dv| is then below tol by a margin far
+-- above the rounding of dv * dv; NaN fails too). A run where any sample fails it goes
+-- through compare_frames, the exact test, which finds the differing frames (if any: a
+-- sample just within tol lands there too).
 local COMPARE_RUN = 64
 local TOL2_SAFE = 1 - 2 ^ -20
 local compare_fns = {}
-local function direct_compare_fn(T, C)
+local function direct_compare_fn(T, C, tc, cc, ch0)
 	local tl, cl = T.letter, C.letter
-	local key = tl .. "/" .. cl
+	local key = table.concat({ tl, cl, tc, cc, ch0 }, "/")
 	local fn = compare_fns[key]
 	if fn then return fn end
+	local k = COMPARE_RUN // cc
+	if k < 1 then k = 1 end
 	local tn, cn, tests = {}, {}, {}
-	for i = 1, COMPARE_RUN do
-		tn[i], cn[i] = "t" .. i, "c" .. i
-		tests[i] = string.format("do local dv = t%d - c%d * r if not (dv * dv <= tol2) then goto slow end end", i, i)
+	for i = 1, k * tc do tn[i] = "t" .. i end
+	for i = 1, k * cc do cn[i] = "c" .. i end
+	for f = 0, k - 1 do
+		for j = 1, tc do
+			tests[#tests + 1] = string.format("do local dv = t%d - c%d * r if not (dv * dv <= tol2) then goto slow end end",
+				f * tc + j, f * cc + ch0 + j)
+		end
 	end
-	local tstep = COMPARE_RUN * T.info.bytes_per_sample
-	local cstep = COMPARE_RUN * C.info.bytes_per_sample
+	local tstep = k * tc * T.info.bytes_per_sample
+	local cstep = k * cc * C.info.bytes_per_sample
 	local src = table.concat({
-		"local compare_run, ft, fc, tl, cl, TOL2_SAFE = ...",
-		"return function(tbytes, cbytes, total, r, tol, tc, a, bad)",
-		"local nb, last = 0, -1",
+		"local compare_frames, ft, fc, tl, cl, tc, cc, ch0, TOL2_SAFE = ...",
+		"return function(tbytes, cbytes, frames, r, tol, a, bad)",
+		"local nb = 0",
 		"local tol2 = tol * TOL2_SAFE",
 		"tol2 = tol2 * tol2",
 		"local tp, cp, done = 1, 1, 0",
-		"while done + " .. COMPARE_RUN .. " <= total do",
+		"while done + " .. k .. " <= frames do",
 		"local " .. table.concat(tn, ", ") .. " = string.unpack(ft, tbytes, tp)",
 		"local " .. table.concat(cn, ", ") .. " = string.unpack(fc, cbytes, cp)",
 		table.concat(tests, "\n"),
 		"goto next",
 		"::slow::",
-		"nb, last = compare_run(tbytes, cbytes, tp, cp, " .. COMPARE_RUN .. ", tl, cl, done, r, tol, tc, a, bad, nb, last)",
+		"nb = compare_frames(tbytes, cbytes, tp, cp, " .. k .. ", tl, cl, done, r, tol, tc, cc, ch0, a, bad, nb)",
 		"::next::",
-		"tp, cp, done = tp + " .. tstep .. ", cp + " .. cstep .. ", done + " .. COMPARE_RUN,
+		"tp, cp, done = tp + " .. tstep .. ", cp + " .. cstep .. ", done + " .. k,
 		"end",
-		"if done < total then",
-		"nb = compare_run(tbytes, cbytes, tp, cp, total - done, tl, cl, done, r, tol, tc, a, bad, nb, last)",
+		"if done < frames then",
+		"nb = compare_frames(tbytes, cbytes, tp, cp, frames - done, tl, cl, done, r, tol, tc, cc, ch0, a, bad, nb)",
 		"end",
 		"return nb",
 		"end" }, "\n")
-	fn = assert(load(src, "=ghostrec.conform block compare", "t"))(compare_run,
-		batch_format(tl, COMPARE_RUN), batch_format(cl, COMPARE_RUN), tl, cl, TOL2_SAFE)
+	fn = assert(load(src, "=ghostrec.conform block compare", "t"))(compare_frames,
+		batch_format(tl, k * tc), batch_format(cl, k * cc), tl, cl, tc, cc, ch0, TOL2_SAFE)
 	compare_fns[key] = fn
 	return fn
 end
@@ -745,11 +752,12 @@ local function block_bad(e, a, n, d, bad)
 	if e.same_bytes and tbytes == cbytes then return 0 end
 	local tc, tol = e.take_channels, e.tol
 	local nb, last = 0, -1
-	if e.direct_compare then
-		-- Same channel count, PCM 16/24 or float32 on both sides: decode and compare in one go.
-		-- In the take's own units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are
-		-- powers of two, so |x - y| <= tol is |v_t - v_c * r| <= tol / ts exactly.
-		return direct_compare_fn(T, C)(tbytes, cbytes, n * tc, C.scale / T.scale, tol / T.scale, tc, a, bad)
+	if e.fast_compare then
+		-- PCM 16/24 or float32 on both sides: decode and compare in one go. In the take's own
+		-- units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are powers of two, so
+		-- |x - y| <= tol is |v_t - v_c * r| <= tol / ts exactly.
+		return direct_compare_fn(T, C, tc, e.clean_channels, e.clean_channel)(tbytes, cbytes, n,
+			C.scale / T.scale, tol / T.scale, a, bad)
 	end
 	local tv = T:decode(tbytes, n, e.scratch)
 	local cv = C:decode(cbytes, n, e.scratch2)
@@ -904,10 +912,10 @@ local function walk_ahead(e, t, limit)
 		if q >= limit then return t end
 		local i = q // GRID
 		local bad = grid_bad(e, i, d)
-		if not bad then return walk_ahead_stride(e, t, limit) end
 		-- checkpoints q, q + step, ... before the block's end and the limit
 		local q_end = (i + 1) * GRID
 		if q_end > limit then q_end = limit end
+		if not bad then return walk_ahead_stride(e, t, q_end) end
 		local n = (q_end - 1 - q) // step + 1
 		tick(e, n)
 		for j = 1, #bad do
@@ -1171,6 +1179,7 @@ function M.conform_run(take_info, clean_info, meta, opt)
 	local simple = { f = true, i2 = true, i3 = true }
 	e.same_bytes = ti.channels == ci.channels and not ti.float and not ci.float and ti.bits == ci.bits
 	e.direct_compare = ti.channels == ci.channels and ti.channels <= 64 and simple[e.take.letter] and simple[e.clean.letter]
+	e.fast_compare = ti.channels <= ci.channels and ti.channels <= 64 and simple[e.take.letter] and simple[e.clean.letter]
 	e.scratch, e.scratch2 = {}, {}
 	e.grid = {} -- grid_bad's compared blocks, by offset and block
 	e.gaps = (meta and meta.gaps) or {}
