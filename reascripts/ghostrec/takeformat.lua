@@ -262,13 +262,19 @@ function M.write_clean_as_take(report, ti, ci, conv, path, opt)
 	local fast = (C.letter == "f" or C.letter == "i2" or C.letter == "i3")
 		and fast_writer(C.letter, ci.bytes_per_sample, cch, ch0, tch, letter, conv)
 	local fast_div = 1.0 * div
+	-- A clean file already in the take's bits and channels: k / 2^(n-1) gives k back in
+	-- every convention that scales by 2^(n-1) (nothing to round or clip), so its bytes are
+	-- the answer as they are.
+	local identity = not ci.float and ci.bits == bits and tch == cch and (conv == 0 or conv == 1 or conv >= 4)
 	local vals, cb = {}, {}
 	local start = 0
 	while ok and start < ci.frames do
 		local raw, n = C:raw(start, WRITE_BLOCK)
 		if n <= 0 then ok = false break end
 		local done, packed = false, nil
-		if fast then
+		if identity then
+			done, packed = true, raw
+		elseif fast then
 			local cscale = C.scale
 			done, packed = pcall(fast, raw, n, scale * cscale, fast_div)
 		end
