@@ -16,6 +16,8 @@
 --     zeros, no crossfade into them), even when the segments on both sides have the same
 --     offset.
 --   opt.check_step, opt.max_shift, opt.marker_scan (frames), opt.progress(done, total).
+--   opt.phase(name): called as each phase starts ("marker", "anchor", "walk", "verify") and
+--     once more at the end ("done"), for benchmarks that time them.
 --   opt.yield: a function the engine calls between bounded slices of work (every
 --     opt.yield_work work units, default YIELD_WORK: at most about 5-10 ms of lua5.4 on a
 --     slow core; one unit ~ one frame compared one by one). REAPER's UI thread must not run
@@ -1193,7 +1195,10 @@ function M.conform_run(take_info, clean_info, meta, opt)
 		return ok_or_nil
 	end
 
+	local phase = opt.phase or function() end
+	phase("marker")
 	local m = find_take_marker(e, scan)
+	phase("anchor")
 	local have_marker = m ~= nil
 	if have_marker then
 		res.take_id = m.take_id
@@ -1248,9 +1253,12 @@ function M.conform_run(take_info, clean_info, meta, opt)
 
 	res.clean_channel = e.clean_channel
 	e.d = d
+	phase("walk")
 	head_gap(e, start, d)
 	walk(e, start)
+	phase("verify")
 	verify_segments(e)
+	phase("done")
 	return finish(res)
 end
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmark (not a test): the Lua conform engine (reascripts/ghostrec/core.lua, what REAPER
 # runs) on a long stereo 24-bit take with glitches, against ghostrec-sync (C) and `cat` of
-# both files in the same run. Prints wall seconds and checks both reports agree.
+# both files in the same run. Prints wall seconds (and the CPU seconds of the Lua engine's
+# phases) and checks both reports agree.
 #   tests/bench/lua-conform.sh [BUILD_DIR] [SECONDS] [GLITCHES] [CLEAN_FORMAT]
 # (defaults: build 600 20 float). CLEAN_FORMAT float: a float32 clean file (the exporter's
 # default) against the 24-bit take, every sample decoded and compared; pcm24: a 24-bit clean
@@ -34,10 +35,12 @@ t1=$(now)
 echo "ghostrec-sync (C, incl. writing OUT): $(elapsed "$t0" "$t1") s wall, $(awk '{ printf "%.2f s CPU, max RSS %d KiB", $1 + $2, $3 }' "$tmp/c.time")"
 
 t0=$(now)
-GHOSTREC_SRC="$here" /usr/bin/time -f "%U %S %M" -o "$tmp/lua.time" \
-	"$lua" "$here/tests/lua/conform_file.lua" "$tmp/take.wav" "$tmp/clean.wav" > "$tmp/lua.json"
+GHOSTREC_SRC="$here" GHOSTREC_PHASES=1 /usr/bin/time -f "%U %S %M" -o "$tmp/lua.time" \
+	"$lua" "$here/tests/lua/conform_file.lua" "$tmp/take.wav" "$tmp/clean.wav" > "$tmp/lua.json" 2> "$tmp/lua.err" ||
+	{ cat "$tmp/lua.err" >&2; exit 1; }
 t1=$(now)
 echo "Lua conform ($lua):        $(elapsed "$t0" "$t1") s wall, $(awk '{ printf "%.2f s CPU, max RSS %d KiB", $1 + $2, $3 }' "$tmp/lua.time")"
+sed 's/^/  /' "$tmp/lua.err"
 
 GHOSTREC_SRC="$here" "$lua" "$here/tests/bench/lua-replace.lua" "$tmp/take.wav" "$tmp/clean.wav" 777 0
 
