@@ -1,0 +1,44 @@
+-- Benchmark (not a test): the least any Lua conform can spend on a take/clean pair that
+-- has to be compared sample by sample (a float32 clean file against an integer take): every
+-- sample of both files read and decoded by string.unpack, 64 samples a call into locals
+-- (the fastest bulk decode found), nothing compared. Prints CPU seconds and ns per sample.
+--   GHOSTREC_SRC=. lua5.4 tests/bench/lua-decode.lua TAKE.wav CLEAN.wav
+local src = os.getenv("GHOSTREC_SRC") or "."
+package.path = src .. "/reascripts/?.lua;" .. package.path
+local audiofile = require("ghostrec.audiofile")
+
+local RUN = 64
+local function decoder(letter, bps)
+	local names = {}
+	for i = 1, RUN do names[i] = "v" .. i end
+	return assert(load(string.format([[
+local fmt = ...
+return function(s, total)
+	local p = 1
+	for _ = 1, total - %d + 1, %d do
+		local %s = string.unpack(fmt, s, p)
+		p = p + %d
+	end
+end]], RUN, RUN, table.concat(names, ", "), RUN * bps)))("<" .. string.rep(letter, RUN))
+end
+
+local total_s, total_n = 0, 0
+for i = 1, 2 do
+	local info = assert(audiofile.open_audio(arg[i]))
+	local rd = assert(audiofile.reader(info))
+	local dec = decoder(rd.letter, info.bytes_per_sample)
+	local t0 = os.clock()
+	local n = 0
+	local block = 16384
+	for start = 0, info.frames - 1, block do
+		local raw, got = rd:raw(start, block)
+		dec(raw, got * info.channels)
+		n = n + got * info.channels
+	end
+	local dt = os.clock() - t0
+	rd:close()
+	print(string.format("decode %-5s %d samples (%s): %.2f s CPU, %.1f ns/sample", rd.letter, n,
+		arg[i]:match("[^/]*$"), dt, dt / n * 1e9))
+	total_s, total_n = total_s + dt, total_n + n
+end
+print(string.format("decode both files: %.2f s CPU (%s)", total_s, _VERSION))
