@@ -48,7 +48,9 @@ local MARKER_PREAMBLE_FRAMES = marker.MARKER_PREAMBLE_FRAMES
 -- order). Frame arithmetic is integer; comparisons are in double precision like the C.
 -- The scans of the clean file for one take frame read it in blocks (scan_clean, as in the
 -- C); verify_segments' frame-by-frame pass reads take and clean in blocks too
--- (segment_matcher, where the C relies on its reader's block cache). Same results.
+-- (segment_matcher, where the C relies on its reader's block cache). The walk and the
+-- verification share one compare of each block of GRID frames on an offset (grid_bad; the
+-- C keeps the walk's differing frames the same way). Same results.
 ---------------------------------------------------------------------------------------------
 
 local GLITCH_REPLACED, GLITCH_DROPPED, GLITCH_INSERTED, GLITCH_GAP = 0, 1, 2, 3
