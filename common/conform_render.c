@@ -110,17 +110,46 @@ static inline int32_t take_int(int bits, float x)
 		}                                                                         \
 	}
 
-#define PACK_CONV(conv)                   \
-	do {                              \
-		if (bits == 24)           \
-			PACK_LOOP(conv, 3) \
-		else                      \
-			PACK_LOOP(conv, 2) \
+/* ... when every frame of the block is mapped: one run over the samples (on a little-endian
+ * machine a 24-bit sample is stored as four bytes, the fourth overwritten by the next) */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PACK_WIDE 1
+#else
+#define PACK_WIDE 0
+#endif
+#define PACK_ALL(conv, nb)                                                   \
+	do {                                                                 \
+		size_t ns = (size_t)frames * (size_t)ch, j = 0;              \
+		if (PACK_WIDE && (nb) == 3)                                  \
+			for (; j + 1 < ns; j++) {                            \
+				uint32_t v = (uint32_t)convert(conv, 24, buf[j]); \
+				memcpy(bytes + 3 * j, &v, 4);                \
+			}                                                    \
+		for (; j < ns; j++) {                                        \
+			uint32_t v = (uint32_t)convert(conv, bits, buf[j]);  \
+			bytes[j * (nb)] = (unsigned char)v;                  \
+			bytes[j * (nb) + 1] = (unsigned char)(v >> 8);       \
+			if ((nb) == 3)                                       \
+				bytes[j * (nb) + 2] = (unsigned char)(v >> 16); \
+		}                                                            \
+	} while (0)
+
+#define PACK_CONV(conv)                          \
+	do {                                     \
+		if (all && bits == 24)           \
+			PACK_ALL(conv, 3);       \
+		else if (all)                    \
+			PACK_ALL(conv, 2);       \
+		else if (bits == 24)             \
+			PACK_LOOP(conv, 3)       \
+		else                             \
+			PACK_LOOP(conv, 2)       \
 	} while (0)
 
 static void block_to_pcm(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
 			 int ch, unsigned char *bytes)
 {
+	int all = !memchr(mapped, 0, (size_t)frames);
 	switch (conv) {
 	case CONV_SNDFILE_CLIP:
 		PACK_CONV(CONV_SNDFILE_CLIP);
@@ -311,6 +340,17 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			int64_t lo = s->take_start > b0 ? s->take_start : b0;
 			int64_t hi = s->take_end < b1 ? s->take_end : b1;
 			int64_t d = s->clean_start - s->take_start;
+			if (tch == cch) {
+				/* every clean channel, in order: straight into the block */
+				if (ghostrec_audiofile_read(clean, lo + d, hi - lo, buf + (lo - b0) * tch) != 0) {
+					snprintf(err, errsize, "cannot read the clean file at frame %lld",
+						 (long long)(lo + d));
+					rc = -1;
+					break;
+				}
+				memset(mapped + (lo - b0), 1, (size_t)(hi - lo));
+				continue;
+			}
 			if (ghostrec_audiofile_read(clean, lo + d, hi - lo, cbuf) != 0) {
 				snprintf(err, errsize, "cannot read the clean file at frame %lld",
 					 (long long)(lo + d));
