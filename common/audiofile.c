@@ -53,9 +53,15 @@ struct raw_reader {
 	uint64_t use_clock;
 };
 
+/* A writer starts the kernel's write-back every this many bytes, so the data is on its way
+ * to the disk while the rest is computed, and the sync at close waits only for the tail. */
+#define WRITEBACK_STEP (8 << 20)
+
 struct ghostrec_audiofile {
 	SNDFILE *sf;
 	struct raw_reader raw;
+	int wb_fd;          /* writer: a descriptor for sync_file_range, -1 if none */
+	int64_t written, wb_from;
 	int writing;
 	int write_failed;
 	int64_t position;   /* where libsndfile's read pointer is, to skip needless seeks */
@@ -150,6 +156,7 @@ static struct ghostrec_audiofile *wrap_reader(SNDFILE *sf, const SF_INFO *sfi, c
 	}
 	af->sf = sf;
 	af->raw.fd = -1;
+	af->wb_fd = -1;
 	af->info.frames = sfi->frames;
 	af->info.rate = sfi->samplerate;
 	af->info.channels = sfi->channels;
@@ -221,13 +228,23 @@ static void raw_decode(int kind, const unsigned char *p, size_t n, float *out)
 			out[i] = (float)(int16_t)((uint16_t)p[2 * i] | (uint16_t)p[2 * i + 1] << 8) *
 				 (1.0f / 32768.0f);
 		break;
-	case RAW_S24:
-		for (size_t i = 0; i < n; i++) {
+	case RAW_S24: {
+		size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* four bytes at a time (the fourth is the next sample's, shifted out) */
+		for (; i + 1 < n; i++) {
+			uint32_t w;
+			memcpy(&w, p + 3 * i, 4);
+			out[i] = (float)(int32_t)(w << 8) * (1.0f / 2147483648.0f);
+		}
+#endif
+		for (; i < n; i++) {
 			const unsigned char *q = p + 3 * i;
 			int32_t v = (int32_t)((uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24);
 			out[i] = (float)v * (1.0f / 2147483648.0f);
 		}
 		break;
+	}
 	case RAW_S32:
 		for (size_t i = 0; i < n; i++) {
 			const unsigned char *q = p + 4 * i;
@@ -438,6 +455,7 @@ struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
 	af->sf = sf;
 	af->raw.fd = -1;
 	af->writing = 1;
+	af->wb_fd = open(path, O_WRONLY | O_CLOEXEC);
 	af->info = *like;
 	af->info.channels = channels;
 	af->info.frames = 0;
@@ -460,6 +478,8 @@ int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
 	raw_unmap(&af->raw);
 	if (af->raw.fd >= 0)
 		close(af->raw.fd);
+	if (af->wb_fd >= 0)
+		close(af->wb_fd);
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		free(af->slots[i].data);
 	free(af->memfile);
@@ -558,6 +578,16 @@ const float *ghostrec_audiofile_frame(struct ghostrec_audiofile *af, int64_t fra
 	return slot->data + (size_t)(frame - block * CACHE_BLOCK_FRAMES) * ch;
 }
 
+/* After a write of `bytes`: starts the write-back of what came since the last start. */
+static void written(struct ghostrec_audiofile *af, int64_t bytes)
+{
+	af->written += bytes;
+	if (af->wb_fd >= 0 && af->written - af->wb_from >= WRITEBACK_STEP) {
+		sync_file_range(af->wb_fd, (off_t)af->wb_from, 0, SYNC_FILE_RANGE_WRITE);
+		af->wb_from = af->written;
+	}
+}
+
 int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames, int64_t n)
 {
 	if (!af->writing)
@@ -568,6 +598,7 @@ int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames,
 		return -1;
 	}
 	af->info.frames += n;
+	written(af, n * af->info.channels * (af->info.bits / 8));
 	return 0;
 }
 
@@ -581,6 +612,7 @@ int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *f
 		return -1;
 	}
 	af->info.frames += n;
+	written(af, n * af->info.channels * (af->info.bits / 8));
 	return 0;
 }
 
@@ -638,5 +670,6 @@ int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *byte
 		return -1;
 	}
 	af->info.frames += n;
+	written(af, len);
 	return 0;
 }
