@@ -765,6 +765,37 @@ struct walk_block {
 	float *tb, *cb;
 };
 
+/* bad[j] = !sample_matches(x[j], y[j * ys], tol) for j < n. A float compare decides every
+ * sample clearly away from the tolerance (|fl32(x - y)| is within 2^-24 of |x - y|, so a
+ * margin of 2^-20 either side of tol cannot be crossed), the double one those close to it
+ * (and NaNs, which compare false both ways). */
+static void compare_samples(const float *x, const float *y, size_t ys, size_t n, double tol,
+			    uint8_t *bad)
+{
+	const float lo = (float)(tol * (1.0 - 0x1p-20)), hi = (float)(tol * (1.0 + 0x1p-20));
+	int unsure = 0;
+	if (ys == 1) {
+		for (size_t j = 0; j < n; j++) {
+			float f = fabsf(x[j] - y[j]);
+			bad[j] = f > hi;
+			unsure |= !(f < lo) & !(f > hi);
+		}
+	} else {
+		for (size_t j = 0; j < n; j++) {
+			float f = fabsf(x[j] - y[j * ys]);
+			bad[j] = f > hi;
+			unsure |= !(f < lo) & !(f > hi);
+		}
+	}
+	if (!unsure)
+		return;
+	for (size_t j = 0; j < n; j++) {
+		float f = fabsf(x[j] - y[j * ys]);
+		if (!(f < lo) && !(f > hi))
+			bad[j] = !sample_matches(x[j], y[j * ys], tol);
+	}
+}
+
 static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t n, int64_t d)
 {
 	struct walk_block *w = e->wb;
@@ -802,10 +833,7 @@ static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t 
 	}
 	if (tch == cch && nch == tch && tch <= 2 && e->clean_channel == 0) {
 		/* same layout: one flat compare over the samples */
-		const float *x = w->tb, *y = w->cb;
-		size_t ns = (size_t)n * (size_t)tch;
-		for (size_t j = 0; j < ns; j++)
-			w->bad[j] = fabs((double)x[j] - (double)y[j]) > tol;
+		compare_samples(w->tb, w->cb, 1, (size_t)n * (size_t)tch, tol, w->bad);
 		if (tch == 1)
 			for (int64_t i = 0; i < n; i++)
 				w->ok[i] = !w->bad[i];
@@ -813,9 +841,9 @@ static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t 
 			for (int64_t i = 0; i < n; i++)
 				w->ok[i] = !(w->bad[2 * i] | w->bad[2 * i + 1]);
 	} else if (tch == 1 && cch <= 2) {
-		const float *x = w->tb, *y = w->cb + e->clean_channel;
+		compare_samples(w->tb, w->cb + e->clean_channel, (size_t)cch, (size_t)n, tol, w->bad);
 		for (int64_t i = 0; i < n; i++)
-			w->ok[i] = !(fabs((double)x[i] - (double)y[i * cch]) > tol);
+			w->ok[i] = !w->bad[i];
 	} else {
 		for (int64_t i = 0; i < n; i++) {
 			const float *x = w->tb + i * tch;
