@@ -10,6 +10,7 @@
 #include "conform.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +292,113 @@ static int gap_at(const struct ghostrec_conform_result *res, int64_t t)
 	return 0;
 }
 
+/* The fixed take is written by a second thread while the next block is rendered (the
+ * kernel's copy of a block into the page cache costs about as much as rendering it). One
+ * block at a time is in its hands; without the thread, blocks are written in place. */
+enum { OUT_FLOAT, OUT_INT, OUT_PCM };
+
+struct out_writer {
+	struct ghostrec_audiofile *out;
+	pthread_t thread;
+	int running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int kind;             /* OUT_* of the block in hand */
+	const void *data;     /* the block in hand, NULL when idle */
+	int64_t frames;
+	int failed;
+	int stop;
+};
+
+static int write_block(struct ghostrec_audiofile *out, int kind, const void *data, int64_t n)
+{
+	if (kind == OUT_PCM)
+		return ghostrec_audiofile_write_pcm(out, data, n);
+	if (kind == OUT_INT)
+		return ghostrec_audiofile_write_int(out, data, n);
+	return ghostrec_audiofile_write(out, data, n);
+}
+
+static void *writer_main(void *arg)
+{
+	struct out_writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->data && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->data)
+			break;
+		const void *data = w->data;
+		int kind = w->kind;
+		int64_t n = w->frames;
+		pthread_mutex_unlock(&w->lock);
+		int rc = write_block(w->out, kind, data, n);
+		pthread_mutex_lock(&w->lock);
+		if (rc != 0)
+			w->failed = 1;
+		w->data = NULL;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void writer_start(struct out_writer *w, struct ghostrec_audiofile *out)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	if (pthread_mutex_init(&w->lock, NULL) != 0)
+		return;
+	if (pthread_cond_init(&w->cond, NULL) != 0) {
+		pthread_mutex_destroy(&w->lock);
+		return;
+	}
+	w->running = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+	if (!w->running) {
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+	}
+}
+
+/* Hands a block to the writer once it is done with the previous one (which the caller may
+ * then fill again). Returns 0, or -1 when a write failed. */
+static int writer_put(struct out_writer *w, int kind, const void *data, int64_t n)
+{
+	if (!w->running)
+		return write_block(w->out, kind, data, n);
+	pthread_mutex_lock(&w->lock);
+	while (w->data)
+		pthread_cond_wait(&w->cond, &w->lock);
+	int rc = w->failed ? -1 : 0;
+	if (rc == 0) {
+		w->kind = kind;
+		w->data = data;
+		w->frames = n;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+/* Waits for the last block and ends the thread. Returns 0, or -1 when a write failed. */
+static int writer_finish(struct out_writer *w)
+{
+	if (!w->running)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	while (w->data)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	int rc = w->failed ? -1 : 0;
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	w->running = 0;
+	return rc;
+}
+
 int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
 			    struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
@@ -300,7 +408,10 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	const struct ghostrec_audioinfo *ci = ghostrec_audiofile_info(clean);
 	int tch = ti->channels;
 	int cch = ci->channels;
-	float *buf = malloc(sizeof(float) * RENDER_BLOCK * (size_t)tch);
+	/* two of each block the writer takes: one rendered while it writes the other */
+	float *bufs[2] = {malloc(sizeof(float) * RENDER_BLOCK * (size_t)tch),
+			  malloc(sizeof(float) * RENDER_BLOCK * (size_t)tch)};
+	float *buf = bufs[0];
 	float *cbuf = malloc(sizeof(float) * RENDER_BLOCK * (size_t)cch);
 	uint8_t *mapped = malloc(RENDER_BLOCK);
 	/* 16/24-bit takes: integers, null-identical (see the top of this file) */
@@ -308,22 +419,31 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	/* ... straight as the file's bytes when both files have them (the take's bytes are
 	 * copied where it keeps its audio, not decoded and encoded again) */
 	int pcm = bits && ghostrec_audiofile_has_pcm(take) && ghostrec_audiofile_has_pcm(out);
-	int32_t *ibuf = bits ? malloc(pcm ? (size_t)(bits / 8) * RENDER_BLOCK * (size_t)tch
-					  : sizeof(int32_t) * RENDER_BLOCK * (size_t)tch)
-			     : NULL;
-	if (!buf || !cbuf || !mapped || (bits && !ibuf)) {
-		free(buf);
+	size_t isize = pcm ? (size_t)(bits / 8) * RENDER_BLOCK * (size_t)tch
+			   : sizeof(int32_t) * RENDER_BLOCK * (size_t)tch;
+	int32_t *ibufs[2] = {bits ? malloc(isize) : NULL, bits ? malloc(isize) : NULL};
+	int32_t *ibuf = ibufs[0];
+	if (!bufs[0] || !bufs[1] || !cbuf || !mapped || (bits && (!ibufs[0] || !ibufs[1]))) {
+		free(bufs[0]);
+		free(bufs[1]);
 		free(cbuf);
 		free(mapped);
-		free(ibuf);
+		free(ibufs[0]);
+		free(ibufs[1]);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
 	int conv = bits ? learn_convention(res, take, clean, buf, cbuf, bits) : 0;
 	int rc = 0;
 	size_t seg = 0;
+	struct out_writer writer;
+	writer_start(&writer, out);
+	int which = 0;
 	for (int64_t b0 = 0; b0 < ti->frames && rc == 0; b0 += RENDER_BLOCK) {
 		int64_t b1 = b0 + RENDER_BLOCK < ti->frames ? b0 + RENDER_BLOCK : ti->frames;
+		buf = bufs[which];
+		ibuf = ibufs[which];
+		which ^= 1;
 		if (opt && opt->progress)
 			opt->progress(opt->progress_data, b0, ti->frames);
 		/* Frames with no clean counterpart keep the take's own samples. */
@@ -399,24 +519,30 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				break;
 			}
 			block_to_pcm(conv, bits, buf, mapped, b1 - b0, tch, bytes);
-			if (ghostrec_audiofile_write_pcm(out, bytes, b1 - b0) != 0) {
+			if (writer_put(&writer, OUT_PCM, bytes, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
 				rc = -1;
 			}
 		} else if (rc == 0 && bits) {
 			block_to_int(conv, bits, buf, mapped, b1 - b0, tch, ibuf);
-			if (ghostrec_audiofile_write_int(out, ibuf, b1 - b0) != 0) {
+			if (writer_put(&writer, OUT_INT, ibuf, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
 				rc = -1;
 			}
-		} else if (rc == 0 && ghostrec_audiofile_write(out, buf, b1 - b0) != 0) {
+		} else if (rc == 0 && writer_put(&writer, OUT_FLOAT, buf, b1 - b0) != 0) {
 			snprintf(err, errsize, "cannot write the output file");
 			rc = -1;
 		}
 	}
-	free(buf);
+	if (writer_finish(&writer) != 0 && rc == 0) {
+		snprintf(err, errsize, "cannot write the output file");
+		rc = -1;
+	}
+	free(bufs[0]);
+	free(bufs[1]);
 	free(cbuf);
 	free(mapped);
-	free(ibuf);
+	free(ibufs[0]);
+	free(ibufs[1]);
 	return rc;
 }
