@@ -878,8 +878,10 @@ static void add_cover(struct engine *e, const struct walk_block *w, int64_t a, i
 	}
 	size_t m_before = e->n_misses;
 	for (int64_t t = a; t < b; t++) {
-		if (w->ok[t - w->t0])
-			continue;
+		const uint8_t *z = memchr(w->ok + (t - w->t0), 0, (size_t)(b - t));
+		if (!z)
+			break;
+		t = w->t0 + (z - w->ok);
 		if (e->n_misses == e->cap_misses) {
 			size_t cap = e->cap_misses ? e->cap_misses * 2 : 256;
 			void *p = cap <= COVER_MAX_MISSES ? realloc(e->misses, cap * sizeof(*e->misses)) : NULL;
