@@ -41,6 +41,9 @@ measure() {
 echo "== generating a $MINUTES-minute stereo 48 kHz take (24-bit) and clean file (float32)"
 "$MAKE" "$MINUTES" "$tmp" || exit 1
 ls -l "$tmp"/*.wav | awk '{printf "   %s %.0f MB\n", $NF, $5/1e6}'
+# The material just written is still on its way to the disk: let that finish first, so its
+# write-back competes with neither cat nor ghostrec-sync (which syncs its OUT before it ends).
+sync
 cat "$tmp/take.wav" "$tmp/clean.wav" >/dev/null   # same page-cache state for both
 measure "cat take clean" cat "$tmp/take.wav" "$tmp/clean.wav"
 measure "ghostrec-sync --join cut" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" --join cut --report "$tmp/report.json"
