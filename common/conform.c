@@ -17,6 +17,8 @@
  *        t2 > f,  d2 == d       replaced [f, t2)
  *        t2 - f == d - d2 > 0   inserted t2 - f take frames
  *      and combinations of those for odd cases found by the general search.
+ *   A drop's join is moved back over the take frames before f the new offset explains: the
+ *   binary search can stop past the drop where frames after it still match the old offset.
  *   A run that would read as replaced is first searched for frames another nearby offset
  *   explains (glitches undone by others within max_shift).
  *      A drop followed by the skipped frames and a return to the old offset is two runs in
@@ -530,6 +532,101 @@ static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_
 	return 0;
 }
 
+/* How far take frame t is from clean frame c, which it matches (frame_matches): the sum of
+ * the compared samples' distances to the clean samples (or, where only a damaged marker's
+ * symbol explains a sample, to that symbol). */
+static double frame_distance(struct engine *e, int64_t t, int64_t c)
+{
+	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
+		return 0.0;
+	const float *tf = ghostrec_audiofile_frame(e->take, t);
+	if (!tf)
+		return 0.0;
+	double x[64];
+	int n = e->take_channels < 64 ? e->take_channels : 64;
+	for (int k = 0; k < n; k++)
+		x[k] = tf[k];
+	const float *cf = ghostrec_audiofile_frame(e->clean, c);
+	if (!cf)
+		return 0.0;
+	double sum = 0.0;
+	for (int k = 0; k < n; k++) {
+		double y = cf[e->clean_channel + k];
+		if (sample_matches(x[k], y, e->tol)) {
+			sum += fabs(x[k] - y);
+		} else {
+			int sy = e->marker_sym[c - e->marker_clean];
+			if (sy == 0)
+				sum += fabs(x[k]);
+			else if (e->marker_sign_known[c - e->marker_clean])
+				sum += fabs(x[k] - sy * e->marker_amp);
+			else
+				sum += fabs(fabs(x[k]) - e->marker_amp);
+		}
+	}
+	return sum;
+}
+
+/* The walk found a drop at f (the take goes on at f with offset d2 > e->d). f is a frame the
+ * old offset does not explain, but not necessarily the first: the binary search between two
+ * checkpoints, and the checkpoints themselves, can land on take frames after the drop that
+ * still match the old offset (a 16-bit take's tolerance lets one frame in a few thousand
+ * match other audio; a damaged marker's symbols fit other marker positions by sign or by
+ * size). Returns where the drop really starts: no frame the old offset does not explain is
+ * left on it, and frames both offsets explain go to the one they are closer to. On a tie
+ * (a damaged marker's symbols, exact on either offset) the drop goes where the old offset
+ * would go on at a marker frame whose index has the most trailing zero bits: the node starts
+ * the marker at a graph cycle and relays lose whole cycles. Otherwise, the new offset. Never
+ * before the open segment or the last glitch. */
+static int marker_grid_rank(const struct engine *e, int64_t j)
+{
+	int64_t k = j + e->d - e->marker_clean;
+	if (e->marker_clean < 0 || k < 0 || k > (int64_t)GHOSTREC_MARKER_FRAMES)
+		return -1;
+	if (k == 0)
+		return 64;
+	int rank = 0;
+	while (k % 2 == 0) {
+		k /= 2;
+		rank++;
+	}
+	return rank;
+}
+
+static int64_t drop_join_back(struct engine *e, int64_t f, int64_t d2)
+{
+	int64_t floor = e->seg_start;
+	const struct ghostrec_conform_result *r = e->res;
+	if (r->n_glitches > 0) {
+		const struct ghostrec_conform_glitch *g = &r->glitches[r->n_glitches - 1];
+		int64_t end = g->kind == GHOSTREC_GLITCH_DROPPED ? g->take_frame : g->take_frame + g->frames;
+		if (end > floor)
+			floor = end;
+	}
+	/* [lo, f): the frames before f the new offset explains; [lo, hi): those of them the old
+	 * offset explains too (hi: the first it does not). */
+	int64_t lo = f;
+	while (lo > floor && frame_matches(e, lo - 1, lo - 1 + d2))
+		lo--;
+	int64_t hi = lo;
+	while (hi < f && frame_matches(e, hi, hi + e->d))
+		hi++;
+	/* The join j in [lo, hi] with [lo, j) on the old offset, [j, hi) on the new one, nearest. */
+	double cost = 0.0;
+	for (int64_t x = lo; x < hi; x++)
+		cost += frame_distance(e, x, x + d2);
+	double best = cost;
+	int64_t join = lo;
+	for (int64_t j = lo + 1; j <= hi; j++) {
+		cost += frame_distance(e, j - 1, j - 1 + e->d) - frame_distance(e, j - 1, j - 1 + d2);
+		if (cost < best || (cost == best && marker_grid_rank(e, j) > marker_grid_rank(e, join))) {
+			best = cost;
+			join = j;
+		}
+	}
+	return join;
+}
+
 /* Records what happened between the first differing frame f (offset e->d) and the
  * re-acquired alignment (t2, d2); returns where the walk goes on (t2, or the end of a
  * repeated run). */
@@ -989,6 +1086,10 @@ static void walk(struct engine *e, int64_t t)
 			}
 			t = unexplained_tail(e, f);
 			break;
+		}
+		if (t2 == f && d2 > e->d) {
+			f = drop_join_back(e, f, d2);
+			t2 = f;
 		}
 		int64_t lost = 0;
 		int64_t span = t2 == f && d2 > e->d ? reordered_span(e, f, d2, &lost) : 0;

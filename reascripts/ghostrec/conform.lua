@@ -453,6 +453,87 @@ local function reacquire(e, f, d)
 	return nil
 end
 
+-- How far take frame t is from clean frame c, which it matches (frame_matches): the sum of
+-- the compared samples' distances to the clean samples (or, where only a damaged marker's
+-- symbol explains a sample, to that symbol).
+local function frame_distance(e, t, c)
+	if e.marker_take >= 0 and t >= e.marker_take and t < e.marker_take + MARKER_FRAMES then return 0.0 end
+	local T, C = e.take, e.clean
+	local n = e.take_channels < 64 and e.take_channels or 64
+	local sum = 0.0
+	for k = 0, n - 1 do
+		local x = T:sample(t, k)
+		if x == nil then return 0.0 end
+		local y = C:sample(c, e.clean_channel + k)
+		if y == nil then return 0.0 end
+		if abs(x - y) <= e.tol then
+			sum = sum + abs(x - y)
+		else
+			local i = c - e.marker_clean
+			local sy = e.marker_sym[i]
+			if sy == 0 then
+				sum = sum + abs(x)
+			elseif e.marker_sign_known[i] then
+				sum = sum + abs(x - sy * e.marker_amp)
+			else
+				sum = sum + abs(abs(x) - e.marker_amp)
+			end
+		end
+	end
+	return sum
+end
+
+-- The walk found a drop at f (the take goes on at f with offset d2 > e.d). f is a frame the
+-- old offset does not explain, but not necessarily the first: the binary search between two
+-- checkpoints, and the checkpoints themselves, can land on take frames after the drop that
+-- still match the old offset (a 16-bit take's tolerance lets one frame in a few thousand
+-- match other audio; a damaged marker's symbols fit other marker positions by sign or by
+-- size). Returns where the drop really starts: no frame the old offset does not explain is
+-- left on it, and frames both offsets explain go to the one they are closer to. On a tie
+-- (a damaged marker's symbols, exact on either offset) the drop goes where the old offset
+-- would go on at a marker frame whose index has the most trailing zero bits: the node starts
+-- the marker at a graph cycle and relays lose whole cycles. Otherwise, the new offset. Never
+-- before the open segment or the last glitch.
+local function marker_grid_rank(e, j)
+	local k = j + e.d - e.marker_clean
+	if e.marker_clean < 0 or k < 0 or k > MARKER_FRAMES then return -1 end
+	if k == 0 then return 64 end
+	local rank = 0
+	while k % 2 == 0 do
+		k = k // 2
+		rank = rank + 1
+	end
+	return rank
+end
+
+local function drop_join_back(e, f, d2)
+	local floor = e.seg_start
+	local gl = e.res.glitches
+	local g = gl[#gl]
+	if g then
+		local stop = g.kind == "dropped" and g.take_frame or g.take_frame + g.frames
+		if stop > floor then floor = stop end
+	end
+	-- [lo, f): the frames before f the new offset explains; [lo, hi): those of them the old
+	-- offset explains too (hi: the first it does not).
+	local lo = f
+	while lo > floor and frame_matches(e, lo - 1, lo - 1 + d2) do lo = lo - 1 end
+	local hi = lo
+	while hi < f and frame_matches(e, hi, hi + e.d) do hi = hi + 1 end
+	-- The join j in [lo, hi] with [lo, j) on the old offset, [j, hi) on the new one, nearest.
+	local cost = 0.0
+	for x = lo, hi - 1 do cost = cost + frame_distance(e, x, x + d2) end
+	local best, join = cost, lo
+	for j = lo + 1, hi do
+		cost = cost + frame_distance(e, j - 1, j - 1 + e.d) - frame_distance(e, j - 1, j - 1 + d2)
+		if cost < best or (cost == best and marker_grid_rank(e, j) > marker_grid_rank(e, join)) then
+			best = cost
+			join = j
+		end
+	end
+	return join
+end
+
 -- Records what happened between the first differing frame f (offset e.d) and the
 -- re-acquired alignment (t2, d2); returns where the walk goes on (t2, or the end of a
 -- repeated run).
@@ -978,6 +1059,10 @@ local function walk(e, t)
 						break
 					end
 				else
+					if t2 == f and d2 > e.d then
+						f = drop_join_back(e, f, d2)
+						t2 = f
+					end
 					local span, lost = 0, 0
 					if t2 == f and d2 > e.d then span, lost = reordered_span(e, f, d2) end
 					if span > 0 then

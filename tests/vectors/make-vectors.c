@@ -120,6 +120,20 @@ static const struct gs_event before_marker_ev[] = {
 	{44100 * 3 / 2 - 512, K_DROP, 512}, {44100 * 3, K_DROP, 512},
 };
 
+/* The sync marker damaged and audio lost right after it (PWAR, quantum 128: the marker starts
+ * a packet; its first packet lost re-anchors the block grid, then the block after its last
+ * packet is lost). The take keeps the marker's last 16 symbols, which fit marker positions
+ * of the old offset by sign or by size: the drop must still start at the first of them. */
+static const struct gs_event marker_loss_ev[] = {
+	{48000 * 3 / 2, K_DROP, 128}, {48000 * 3 / 2 + 256, K_DROP, 512},
+	{48000 * 3, K_DROP, 512}, {48000 * 4, K_DROP, 128},
+};
+
+/* Quantum 64: the marker's middle packet lost (its first 64 and last 16 symbols kept). */
+static const struct gs_event marker_middle_ev[] = {
+	{48000 * 3 / 2 + 64, K_DROP, 64}, {48000 * 3, K_DROP, 512},
+};
+
 /* Null tests (the material of test-conform's null cases): 16- and 24-bit takes whose
  * integers were written with either common scaling, mono and stereo. */
 static const struct gs_event null_ev[] = {
@@ -156,6 +170,12 @@ static const struct vector vectors[] = {
 	 adjacent_ev, sizeof(adjacent_ev) / sizeof(adjacent_ev[0]), NULL, 0, 0},
 	{"drop-before-marker-pcm16-mono", "ok", 44100, 44100, 2, 0, WAV16, WAVF, 5, 1.0, 4.5, 1.5, 1, 1, 0, 0, 0, 0,
 	 before_marker_ev, 2, NULL, 0, 0},
+	{"marker-loss-after-pcm16-mono", "ok", 48000, 48000, 2, 0, WAV16, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 marker_loss_ev, 4, NULL, 0, 0},
+	{"marker-loss-after-pcm24-mono", "ok", 48000, 48000, 2, 1, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 marker_loss_ev, 4, NULL, 0, 0},
+	{"marker-middle-lost-pcm24-mono", "ok", 48000, 48000, 2, 0, WAV24, WAVF, 6, 1.0, 5.5, 1.5, 1, 1, 0, 0, 0, 0,
+	 marker_middle_ev, 2, NULL, 0, 0},
 	NULL_VECTOR("null-pcm16-mono-pow2", 0, WAV16, GS_SCALE_POW2),
 	NULL_VECTOR("null-pcm16-mono-pow2m1", 0, WAV16, GS_SCALE_POW2M1),
 	NULL_VECTOR("null-pcm16-stereo-pow2", -1, WAV16, GS_SCALE_POW2),
