@@ -13,6 +13,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define RENDER_BLOCK 65536
 
@@ -73,6 +76,49 @@ static inline int32_t convert(int conv, int bits, float x)
 	return (int32_t)(k < lo ? lo : k > hi ? hi : k);
 }
 
+/* convert() over n samples. The conventions made of plain float and double arithmetic are
+ * done four samples at a time with SSE2 (the same IEEE operations, lane by lane); a group
+ * with a value that does not round into the integer range (clipped, NaN) and every other
+ * convention go through convert() itself. */
+static void convert_run(int conv, int bits, const float *x, size_t n, int32_t *k)
+{
+	size_t j = 0;
+#if defined(__SSE2__) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+	if (conv == CONV_ROUND_POW2 || conv == CONV_ROUND_POW2M1 || conv == CONV_SNDFILE_NOCLIP) {
+		const double lo = -(double)((int64_t)1 << (bits - 1));
+		const double hi = (double)(((int64_t)1 << (bits - 1)) - 1);
+		const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), magic = _mm_set1_pd(0x1.8p52);
+		const __m128d scale = _mm_set1_pd(conv == CONV_ROUND_POW2 ? -lo : hi);
+		const __m128 fscale = _mm_set1_ps((float)(((int64_t)1 << (bits - 1)) - 1));
+		for (; j + 4 <= n; j += 4) {
+			__m128 xf = _mm_loadu_ps(x + j);
+			__m128d a, b;
+			if (conv == CONV_SNDFILE_NOCLIP) {
+				__m128 v = _mm_mul_ps(xf, fscale);   /* x * (float)hi, in float */
+				a = _mm_cvtps_pd(v);
+				b = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+			} else {
+				a = _mm_mul_pd(_mm_cvtps_pd(xf), scale);  /* (double)x * scale */
+				b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(xf, xf)), scale);
+			}
+			a = _mm_sub_pd(_mm_add_pd(a, magic), magic);   /* round_even */
+			b = _mm_sub_pd(_mm_add_pd(b, magic), magic);
+			__m128d ina = _mm_and_pd(_mm_cmpge_pd(a, vlo), _mm_cmple_pd(a, vhi));
+			__m128d inb = _mm_and_pd(_mm_cmpge_pd(b, vlo), _mm_cmple_pd(b, vhi));
+			if ((_mm_movemask_pd(ina) & _mm_movemask_pd(inb)) != 3) {
+				for (int i = 0; i < 4; i++)
+					k[j + i] = convert(conv, bits, x[j + i]);
+				continue;
+			}
+			__m128i ka = _mm_cvttpd_epi32(a), kb = _mm_cvttpd_epi32(b);
+			_mm_storeu_si128((__m128i *)(void *)(k + j), _mm_unpacklo_epi64(ka, kb));
+		}
+	}
+#endif
+	for (; j < n; j++)
+		k[j] = convert(conv, bits, x[j]);
+}
+
 /* The take's own integer for a sample read as float (exactly k / 2^(n-1), so the product
  * is an exact integer). */
 static inline int32_t take_int(int bits, float x)
@@ -121,13 +167,14 @@ static inline int32_t take_int(int bits, float x)
 #define PACK_ALL(conv, nb)                                                   \
 	do {                                                                 \
 		size_t ns = (size_t)frames * (size_t)ch, j = 0;              \
+		convert_run(conv, bits, buf, ns, kbuf);                      \
 		if (PACK_WIDE && (nb) == 3)                                  \
 			for (; j + 1 < ns; j++) {                            \
-				uint32_t v = (uint32_t)convert(conv, 24, buf[j]); \
+				uint32_t v = (uint32_t)kbuf[j];              \
 				memcpy(bytes + 3 * j, &v, 4);                \
 			}                                                    \
 		for (; j < ns; j++) {                                        \
-			uint32_t v = (uint32_t)convert(conv, bits, buf[j]);  \
+			uint32_t v = (uint32_t)kbuf[j];                      \
 			bytes[j * (nb)] = (unsigned char)v;                  \
 			bytes[j * (nb) + 1] = (unsigned char)(v >> 8);       \
 			if ((nb) == 3)                                       \
@@ -148,7 +195,7 @@ static inline int32_t take_int(int bits, float x)
 	} while (0)
 
 static void block_to_pcm(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
-			 int ch, unsigned char *bytes)
+			 int ch, unsigned char *bytes, int32_t *kbuf)
 {
 	int all = !memchr(mapped, 0, (size_t)frames);
 	switch (conv) {
@@ -423,7 +470,9 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			   : sizeof(int32_t) * RENDER_BLOCK * (size_t)tch;
 	int32_t *ibufs[2] = {bits ? malloc(isize) : NULL, bits ? malloc(isize) : NULL};
 	int32_t *ibuf = ibufs[0];
-	if (!bufs[0] || !bufs[1] || !cbuf || !mapped || (bits && (!ibufs[0] || !ibufs[1]))) {
+	int32_t *kbuf = pcm ? malloc(sizeof(int32_t) * RENDER_BLOCK * (size_t)tch) : NULL;
+	if (!bufs[0] || !bufs[1] || !cbuf || !mapped || (bits && (!ibufs[0] || !ibufs[1])) || (pcm && !kbuf)) {
+		free(kbuf);
 		free(bufs[0]);
 		free(bufs[1]);
 		free(cbuf);
@@ -518,7 +567,7 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 				rc = -1;
 				break;
 			}
-			block_to_pcm(conv, bits, buf, mapped, b1 - b0, tch, bytes);
+			block_to_pcm(conv, bits, buf, mapped, b1 - b0, tch, bytes, kbuf);
 			if (writer_put(&writer, OUT_PCM, bytes, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
 				rc = -1;
@@ -544,5 +593,6 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	free(mapped);
 	free(ibufs[0]);
 	free(ibufs[1]);
+	free(kbuf);
 	return rc;
 }
