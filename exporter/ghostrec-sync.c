@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,6 +98,25 @@ static void read_clean_meta(const char *clean_path, struct ghostrec_clean_meta *
 	ghostrec_takemeta_clear(&tm);
 	if (have_sc)
 		ghostrec_takemeta_clear(&sc);
+}
+
+/* The inputs are read through mapped windows: a file that another program truncates or
+ * rewrites while it is read raises SIGBUS at the next access. That ends the run with one clear
+ * line, and the files this run created (the half-written OUT, a temporary journal excerpt, a
+ * new report) are removed, as after any other failure. */
+static const char *volatile sigbus_unlink[3];
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	static const char msg[] = "ghostrec-sync: an input file got shorter while it was read (another "
+				  "program truncated or rewrote it); nothing was written\n";
+	for (int i = 0; i < 3; i++)
+		if (sigbus_unlink[i])
+			unlink(sigbus_unlink[i]);
+	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)w;
+	_exit(1);
 }
 
 static void show_progress(void *data, int64_t done, int64_t total)
@@ -207,6 +227,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	struct sigaction bus = {.sa_handler = on_sigbus};
+	sigemptyset(&bus.sa_mask);
+	sigaction(SIGBUS, &bus, NULL);
+
 	/* The report's place is checked (opened) before anything is written: a report that cannot
 	 * be written must not leave an OUT behind that looks like a complete run. */
 	FILE *report = NULL;
@@ -221,6 +245,8 @@ int main(int argc, char **argv)
 				close(rfd);
 			return 1;
 		}
+		if (report_created)
+			sigbus_unlink[0] = report_path;
 	} else if (report_path) {
 		report = stdout;
 	}
@@ -250,6 +276,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			close(tfd);
+			sigbus_unlink[1] = excerpt;
 		}
 		if (sync_journal_excerpt(take, journal_dir, node, excerpt, &gaps, where, sizeof(where), err,
 					 sizeof(err)) != 0 ||
@@ -306,6 +333,7 @@ int main(int argc, char **argv)
 		goto done_res;
 	}
 	snprintf(part, plen, "%s.part", out_path);
+	sigbus_unlink[2] = part;
 	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
 	out = ghostrec_audiofile_create_like(part, ti, ti->channels, err, sizeof(err));
 	if (!out) {
