@@ -237,6 +237,21 @@ static int marker_fits(const struct engine *e, int64_t i, double x)
 	return sample_matches(fabs(x), e->marker_amp, e->tol);
 }
 
+/* The compared channels of take frame t, as doubles into x (copied: the frame cache's pointer
+ * lasts only until the next read of that file), and clean frame c in *cf; returns how many
+ * channels, 0 when either frame cannot be read. */
+static int frame_pair(struct engine *e, int64_t t, int64_t c, double *x, const float **cf)
+{
+	const float *tf = ghostrec_audiofile_frame(e->take, t);
+	if (!tf)
+		return 0;
+	int n = e->take_channels < 64 ? e->take_channels : 64;
+	for (int k = 0; k < n; k++)
+		x[k] = tf[k];
+	*cf = ghostrec_audiofile_frame(e->clean, c);
+	return *cf ? n : 0;
+}
+
 /* Take frame t against clean frame c, all compared channels. */
 static int frame_matches(struct engine *e, int64_t t, int64_t c)
 {
@@ -247,15 +262,10 @@ static int frame_matches(struct engine *e, int64_t t, int64_t c)
 	 * not carry the offset before it across the marker). */
 	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
 		return !e->marker_d_known || c - t == e->marker_d;
-	const float *tf = ghostrec_audiofile_frame(e->take, t);
-	if (!tf)
-		return 0;
 	double x[64];
-	int n = e->take_channels < 64 ? e->take_channels : 64;
-	for (int k = 0; k < n; k++)
-		x[k] = tf[k];
-	const float *cf = ghostrec_audiofile_frame(e->clean, c);
-	if (!cf)
+	const float *cf;
+	int n = frame_pair(e, t, c, x, &cf);
+	if (!n)
 		return 0;
 	int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
 			c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
@@ -539,15 +549,10 @@ static double frame_distance(struct engine *e, int64_t t, int64_t c)
 {
 	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
 		return 0.0;
-	const float *tf = ghostrec_audiofile_frame(e->take, t);
-	if (!tf)
-		return 0.0;
 	double x[64];
-	int n = e->take_channels < 64 ? e->take_channels : 64;
-	for (int k = 0; k < n; k++)
-		x[k] = tf[k];
-	const float *cf = ghostrec_audiofile_frame(e->clean, c);
-	if (!cf)
+	const float *cf;
+	int n = frame_pair(e, t, c, x, &cf);
+	if (!n)
 		return 0.0;
 	double sum = 0.0;
 	for (int k = 0; k < n; k++) {
