@@ -259,6 +259,16 @@ static void raw_decode(int kind, const unsigned char *p, size_t n, float *out)
 	}
 }
 
+/* A container whose sample data is one contiguous little-endian run (WAV, WAVEX, RF64, W64). */
+static int plain_container(int format)
+{
+	int container = format & SF_FORMAT_TYPEMASK;
+	int endian = format & SF_FORMAT_ENDMASK;
+	return (container == SF_FORMAT_WAV || container == SF_FORMAT_WAVEX || container == SF_FORMAT_RF64 ||
+		container == SF_FORMAT_W64) &&
+	       (endian == SF_ENDIAN_FILE || endian == SF_ENDIAN_LITTLE);
+}
+
 /* Sets up raw reads of an opened file when its data is a plain little-endian layout this
  * file decodes, at the offset where libsndfile found it, and when a few probes decode to
  * what libsndfile reads there; otherwise leaves them off. */
@@ -266,12 +276,7 @@ static void raw_setup(struct ghostrec_audiofile *af, int fd)
 {
 	struct raw_reader *r = &af->raw;
 	const struct ghostrec_audioinfo *in = &af->info;
-	int container = in->format & SF_FORMAT_TYPEMASK;
-	int endian = in->format & SF_FORMAT_ENDMASK;
-	if ((container != SF_FORMAT_WAV && container != SF_FORMAT_WAVEX && container != SF_FORMAT_RF64 &&
-	     container != SF_FORMAT_W64) ||
-	    (endian != SF_ENDIAN_FILE && endian != SF_ENDIAN_LITTLE) || in->frames <= 0 ||
-	    in->channels > 1024)
+	if (!plain_container(in->format) || in->frames <= 0 || in->channels > 1024)
 		return;
 	switch (in->format & SF_FORMAT_SUBMASK) {
 	case SF_FORMAT_PCM_16:
@@ -619,13 +624,8 @@ int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *f
 /* Plain little-endian 16/24-bit PCM in a container whose data is one contiguous run. */
 static int pcm_layout(const struct ghostrec_audioinfo *in)
 {
-	int container = in->format & SF_FORMAT_TYPEMASK;
-	int endian = in->format & SF_FORMAT_ENDMASK;
 	int sub = in->format & SF_FORMAT_SUBMASK;
-	return (container == SF_FORMAT_WAV || container == SF_FORMAT_WAVEX ||
-		container == SF_FORMAT_RF64 || container == SF_FORMAT_W64) &&
-	       (endian == SF_ENDIAN_FILE || endian == SF_ENDIAN_LITTLE) &&
-	       (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24);
+	return plain_container(in->format) && (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24);
 }
 
 int ghostrec_audiofile_has_pcm(const struct ghostrec_audiofile *af)
@@ -655,8 +655,8 @@ int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, in
 			return -1;
 		memcpy(o, p, (size_t)in_file * bpf);
 	}
-	if (n > in_file && n > 0)
-		memset(o + (size_t)(in_file > 0 ? in_file : 0) * bpf, 0, (size_t)(n - (in_file > 0 ? in_file : 0)) * bpf);
+	if (n > in_file) /* (in_file >= 0: n >= 0 here) */
+		memset(o + (size_t)in_file * bpf, 0, (size_t)(n - in_file) * bpf);
 	return 0;
 }
 

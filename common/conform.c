@@ -219,6 +219,17 @@ double ghostrec_conform_tolerance(const struct ghostrec_audioinfo *take,
 	return a > b ? a : b;
 }
 
+/* Take frame t / clean frame c lies inside the decoded sync marker. */
+static int in_take_marker(const struct engine *e, int64_t t)
+{
+	return e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES;
+}
+
+static int in_clean_marker(const struct engine *e, int64_t c)
+{
+	return e->marker_clean >= 0 && c >= e->marker_clean && c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
+}
+
 static int sample_matches(double x, double y, double tol)
 {
 	return fabs(x - y) <= tol;
@@ -260,15 +271,14 @@ static int frame_matches(struct engine *e, int64_t t, int64_t c)
 	/* A decoded marker in the take: those frames carry no clean audio; trust them (on the
 	 * marker's own offset, when the metadata gives it: a drop right before the marker must
 	 * not carry the offset before it across the marker). */
-	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
+	if (in_take_marker(e, t))
 		return !e->marker_d_known || c - t == e->marker_d;
 	double x[64];
 	const float *cf;
 	int n = frame_pair(e, t, c, x, &cf);
 	if (!n)
 		return 0;
-	int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
-			c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
+	int in_marker = in_clean_marker(e, c);
 	for (int k = 0; k < n; k++) {
 		double y = cf[e->clean_channel + k];
 		if (sample_matches(x[k], y, e->tol))
@@ -337,7 +347,7 @@ static int64_t scan_clean(struct engine *e, int64_t t, int64_t c_from, int64_t c
 		c_to = e->clean_frames;
 	if (t < 0 || t >= e->take_frames)
 		return -1;
-	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES) {
+	if (in_take_marker(e, t)) {
 		for (int64_t c = c_from; c < c_to; c++)
 			if (frame_matches(e, t, c) && window_matches(e, t, c))
 				return c;
@@ -366,8 +376,7 @@ static int64_t scan_clean(struct engine *e, int64_t t, int64_t c_from, int64_t c
 			int64_t c = cs + i;
 			if (e->n_gaps && in_gap(e, c))
 				continue;
-			int in_marker = e->marker_clean >= 0 && c >= e->marker_clean &&
-					c < e->marker_clean + GHOSTREC_MARKER_FRAMES;
+			int in_marker = in_clean_marker(e, c);
 			int ok = 1;
 			for (int k = 0; k < n && ok; k++)
 				ok = sample_matches(x[k], y[k], e->tol) ||
@@ -547,7 +556,7 @@ static int reacquire(struct engine *e, int64_t f, int64_t d, int64_t *t2, int64_
  * symbol explains a sample, to that symbol). */
 static double frame_distance(struct engine *e, int64_t t, int64_t c)
 {
-	if (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES)
+	if (in_take_marker(e, t))
 		return 0.0;
 	double x[64];
 	const float *cf;
@@ -851,9 +860,8 @@ static void head_gap(struct engine *e, int64_t start, int64_t d)
  * than the plain sample compare? (the marker, frames outside either file) */
 static int needs_frame_matches(const struct engine *e, int64_t t, int64_t c)
 {
-	return (e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES) ||
-	       (e->marker_clean >= 0 && c >= e->marker_clean && c < e->marker_clean + GHOSTREC_MARKER_FRAMES) ||
-	       t < 0 || c < 0 || t >= e->take_frames || c >= e->clean_frames;
+	return in_take_marker(e, t) || in_clean_marker(e, c) || t < 0 || c < 0 || t >= e->take_frames ||
+	       c >= e->clean_frames;
 }
 
 /* Take frames [t0, t0 + n) against clean frames t + d, all compared at once: ok[i] is what
@@ -1144,9 +1152,7 @@ struct segment_matcher {
 static int segment_frame_matches(struct engine *e, struct segment_matcher *m, int64_t t)
 {
 	int64_t c = t + m->d;
-	if ((e->marker_take >= 0 && t >= e->marker_take && t < e->marker_take + GHOSTREC_MARKER_FRAMES) ||
-	    (e->marker_clean >= 0 && c >= e->marker_clean && c < e->marker_clean + GHOSTREC_MARKER_FRAMES) ||
-	    t < 0 || c < 0 || t >= e->take_frames || c >= e->clean_frames)
+	if (needs_frame_matches(e, t, c))
 		return frame_matches(e, t, c);
 	if (t < m->b0 || t >= m->b0 + m->bn) {
 		int64_t cnt = VERIFY_BLOCK;
