@@ -773,25 +773,59 @@ end
 -- above the rounding of dv * dv; NaN fails too). A run where any sample fails it goes
 -- through compare_frames, the exact test, which finds the differing frames (if any: a
 -- sample just within tol lands there too).
+--
+-- A 16/24-bit take is unpacked two samples at a time, as one 32/48-bit integer v = h * 2^B +
+-- u (B = 16/24; h the second sample, u the first one's B bits; about half the unpack work):
+-- the first sample is (v << (64 - B)) / 2^(64 - B), exactly; v / 2^B = h + u / 2^B is the
+-- second plus a fraction in [0, 1), so |v / 2^B - 1/2 - v_c * r| <= tol - 1/2 (with the same
+-- margin) bounds |h - v_c * r| by tol. Both are tested in the clean file's units (the take's
+-- values times q = 1 / r, a power of two: the same differences, scaled exactly). A run that
+-- fails goes through compare_frames as above; the runs are PAIRED_RUN clean samples.
 local COMPARE_RUN = 64
+local PAIRED_RUN = 96 -- clean samples a run when the take's are paired (fewer locals)
 local TOL2_SAFE = 1 - 2 ^ -20
+local PAIR_BITS = { i2 = 16, i3 = 24 }
 local compare_fns = {}
+
+-- Straight-line tests of one run of k frames (take samples t1 .. t[k * tc], or paired into
+-- v1 .. v[k * tc / 2]; clean samples c1 .. c[k * cc]); each failing test jumps to ::slow::.
+local function run_tests(k, tc, cc, ch0, shift)
+	local function clean_index(i) -- take sample i (1-based in the run) -> its clean sample
+		local f, j = (i - 1) // tc, (i - 1) % tc
+		return f * cc + ch0 + j + 1
+	end
+	local tests = {}
+	if shift then
+		for p = 1, k * tc // 2 do
+			tests[#tests + 1] = string.format("do local d0, d1 = (v%d << %d) * QL - c%d, v%d * QH - c%d - HALF "
+				.. "if not (d0 * d0 <= tl2) then goto slow end if not (d1 * d1 <= th2) then goto slow end end",
+				p, shift, clean_index(2 * p - 1), p, clean_index(2 * p))
+		end
+	else
+		for i = 1, k * tc do
+			tests[#tests + 1] = string.format("do local dv = t%d - c%d * r if not (dv * dv <= tol2) then goto slow end end",
+				i, clean_index(i))
+		end
+	end
+	return table.concat(tests, "\n")
+end
+
 local function direct_compare_fn(T, C, tc, cc, ch0)
 	local tl, cl = T.letter, C.letter
 	local key = table.concat({ tl, cl, tc, cc, ch0 }, "/")
 	local fn = compare_fns[key]
 	if fn then return fn end
-	local k = COMPARE_RUN // cc
+	local bits = PAIR_BITS[tl]
+	local k = (bits and PAIRED_RUN or COMPARE_RUN) // cc
 	if k < 1 then k = 1 end
-	local tn, cn, tests = {}, {}, {}
-	for i = 1, k * tc do tn[i] = "t" .. i end
-	for i = 1, k * cc do cn[i] = "c" .. i end
-	for f = 0, k - 1 do
-		for j = 1, tc do
-			tests[#tests + 1] = string.format("do local dv = t%d - c%d * r if not (dv * dv <= tol2) then goto slow end end",
-				f * tc + j, f * cc + ch0 + j)
-		end
+	local paired = bits ~= nil and (k * tc) % 2 == 0
+	if bits and not paired then
+		k = COMPARE_RUN // cc
+		if k < 1 then k = 1 end
 	end
+	local tn, cn = {}, {}
+	for i = 1, paired and k * tc // 2 or k * tc do tn[i] = (paired and "v" or "t") .. i end
+	for i = 1, k * cc do cn[i] = "c" .. i end
 	local tstep = k * tc * T.info.bytes_per_sample
 	local cstep = k * cc * C.info.bytes_per_sample
 	local src = table.concat({
@@ -800,11 +834,19 @@ local function direct_compare_fn(T, C, tc, cc, ch0)
 		"local nb = 0",
 		"local tol2 = tol * TOL2_SAFE",
 		"tol2 = tol2 * tol2",
+		paired and table.concat({
+			-- the paired tests' constants, in the clean file's units
+			"local q = 1 / r",
+			string.format("local QL, QH, HALF = q / %.1f, q / %.1f, 0.5 * q", 2.0 ^ (64 - bits), 2.0 ^ bits),
+			"local tl2 = tol * q * TOL2_SAFE",
+			"tl2 = tl2 * tl2",
+			"local th2 = -1.0",
+			"if tol > 0.5 then th2 = (tol - 0.5) * q * TOL2_SAFE th2 = th2 * th2 end" }, "\n") or "",
 		"local tp, cp, done = 1, 1, 0",
 		"while done + " .. k .. " <= frames do",
 		"local " .. table.concat(tn, ", ") .. " = string.unpack(ft, tbytes, tp)",
 		"local " .. table.concat(cn, ", ") .. " = string.unpack(fc, cbytes, cp)",
-		table.concat(tests, "\n"),
+		run_tests(k, tc, cc, ch0, paired and 64 - bits),
 		"goto next",
 		"::slow::",
 		"nb = compare_frames(tbytes, cbytes, tp, cp, " .. k .. ", tl, cl, done, r, tol, tc, cc, ch0, a, bad, nb)",
@@ -816,8 +858,9 @@ local function direct_compare_fn(T, C, tc, cc, ch0)
 		"end",
 		"return nb",
 		"end" }, "\n")
+	local ft = paired and ("<" .. string.rep("i" .. (bits // 4), k * tc // 2)) or batch_format(tl, k * tc)
 	fn = assert(load(src, "=ghostrec.conform block compare", "t"))(compare_frames,
-		batch_format(tl, k * tc), batch_format(cl, k * cc), tl, cl, tc, cc, ch0, TOL2_SAFE)
+		ft, batch_format(cl, k * cc), tl, cl, tc, cc, ch0, TOL2_SAFE)
 	compare_fns[key] = fn
 	return fn
 end
