@@ -660,6 +660,30 @@ int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, in
 	return 0;
 }
 
+int ghostrec_audiofile_layout(const struct ghostrec_audiofile *af)
+{
+	if (af->writing)
+		return GHOSTREC_LAYOUT_OTHER;
+	switch (af->raw.kind) {
+	case RAW_S16:
+		return GHOSTREC_LAYOUT_S16;
+	case RAW_S24:
+		return GHOSTREC_LAYOUT_S24;
+	case RAW_F32:
+		return GHOSTREC_LAYOUT_F32;
+	default:
+		return GHOSTREC_LAYOUT_OTHER;
+	}
+}
+
+const void *ghostrec_audiofile_mapped(struct ghostrec_audiofile *af, int64_t start, int64_t n)
+{
+	if (ghostrec_audiofile_layout(af) == GHOSTREC_LAYOUT_OTHER || start < 0 || n <= 0 ||
+	    n > af->info.frames - start)
+		return NULL;
+	return raw_span(&af->raw, start, n);
+}
+
 int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *bytes, int64_t n)
 {
 	if (!af->writing || !pcm_layout(&af->info))

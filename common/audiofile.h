@@ -73,6 +73,22 @@ int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, in
  * or -1. */
 int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *bytes, int64_t n);
 
+/* How a reader's samples are stored, when they can be handed out mapped as they are
+ * (plain little-endian data, checked against libsndfile at open): the value is the bytes
+ * per sample. */
+enum ghostrec_sample_layout {
+	GHOSTREC_LAYOUT_OTHER = 0,   /* none of these: use the float calls */
+	GHOSTREC_LAYOUT_S16 = 2,
+	GHOSTREC_LAYOUT_S24 = 3,
+	GHOSTREC_LAYOUT_F32 = 4,
+};
+int ghostrec_audiofile_layout(const struct ghostrec_audiofile *af);
+
+/* Frames [start, start + n), all inside the file, as the file stores them (interleaved,
+ * ghostrec_audiofile_layout), mapped: valid until the next read call on af. NULL when any
+ * frame is outside the file or af has no such access. */
+const void *ghostrec_audiofile_mapped(struct ghostrec_audiofile *af, int64_t start, int64_t n);
+
 /* The libsndfile handle, for metadata readers (bext, cue). */
 void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af);
 

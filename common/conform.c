@@ -34,6 +34,8 @@
  *   Every search is bounded by max_shift frames, so work grows with the take length and
  *   the number of glitches, not with take length x search range. */
 #include "conform.h"
+#include "conform_feed.h"
+#include "sample_compare.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -66,6 +68,7 @@ struct engine {
 	int clean_channels;
 	int clean_channel;        /* clean channel compared with take channel 0 */
 	double tol;               /* largest |take - clean| that still counts as equal */
+	struct ghostrec_conform_feed *feed; /* while walking: where settled segments go, or NULL */
 
 	/* Marker knowledge. The marker replaced the node's output, so the take holds marker
 	 * symbols where the clean file holds the pristine audio. */
@@ -150,6 +153,8 @@ static void add_segment(struct engine *e, int64_t take_start, int64_t take_end, 
 	s->take_start = take_start;
 	s->take_end = take_end;
 	s->clean_start = take_start + d;
+	if (e->feed)
+		ghostrec_conform_feed_segment(e->feed, s);
 }
 
 static void add_glitch(struct engine *e, int64_t take_frame, int kind, int64_t frames)
@@ -171,6 +176,8 @@ static void add_glitch(struct engine *e, int64_t take_frame, int kind, int64_t f
 	g->take_frame = take_frame;
 	g->kind = kind;
 	g->frames = frames;
+	if (e->feed && kind == GHOSTREC_GLITCH_GAP)
+		ghostrec_conform_feed_gap(e->feed, g);
 }
 
 void ghostrec_conform_result_clear(struct ghostrec_conform_result *res)
@@ -879,10 +886,17 @@ struct walk_block {
  * sample clearly away from the tolerance (|fl32(x - y)| is within 2^-24 of |x - y|, so a
  * margin of 2^-20 either side of tol cannot be crossed), the double one those close to it
  * (and NaNs, which compare false both ways). */
+static void tolerance_band(double tol, float *lo, float *hi)
+{
+	*lo = (float)(tol * (1.0 - 0x1p-20));
+	*hi = (float)(tol * (1.0 + 0x1p-20));
+}
+
 static void compare_samples(const float *x, const float *y, size_t ys, size_t n, double tol,
 			    uint8_t *bad)
 {
-	const float lo = (float)(tol * (1.0 - 0x1p-20)), hi = (float)(tol * (1.0 + 0x1p-20));
+	float lo, hi;
+	tolerance_band(tol, &lo, &hi);
 	int unsure = 0;
 	if (ys == 1) {
 		for (size_t j = 0; j < n; j++) {
@@ -904,6 +918,27 @@ static void compare_samples(const float *x, const float *y, size_t ys, size_t n,
 		if (!(f < lo) && !(f > hi))
 			bad[j] = !sample_matches(x[j], y[j * ys], tol);
 	}
+}
+
+/* compare_samples straight on the files' mapped bytes, for the usual pair (16/24-bit take,
+ * float32 clean file): ns take samples from take frame t0 against clean samples from frame
+ * c0 on, clean channel stride ys. Returns 0 (nothing decided) when the files are not both
+ * mapped that way or a sample lies in the tolerance band, where the caller decodes. */
+static int compare_mapped(struct engine *e, int64_t t0, int64_t c0, int64_t n, size_t ns, size_t ys,
+			  uint8_t *bad)
+{
+	int layout = ghostrec_audiofile_layout(e->take);
+	if ((layout != GHOSTREC_LAYOUT_S16 && layout != GHOSTREC_LAYOUT_S24) ||
+	    ghostrec_audiofile_layout(e->clean) != GHOSTREC_LAYOUT_F32)
+		return 0;
+	const void *take = ghostrec_audiofile_mapped(e->take, t0, n);
+	const unsigned char *clean = ghostrec_audiofile_mapped(e->clean, c0, n);
+	if (!take || !clean)
+		return 0;
+	float lo, hi;
+	tolerance_band(e->tol, &lo, &hi);
+	return !ghostrec_compare_take_clean(layout, take, clean + 4 * (size_t)e->clean_channel, ys, ns, lo, hi,
+					    bad);
 }
 
 static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t n, int64_t d)
@@ -935,25 +970,26 @@ static struct walk_block *walk_block_fill(struct engine *e, int64_t t0, int64_t 
 	int tch = e->take_channels, cch = e->clean_channels;
 	int nch = tch < 64 ? tch : 64;
 	double tol = e->tol;
-	if (ghostrec_audiofile_read(e->take, t0, n, w->tb) != 0 ||
-	    ghostrec_audiofile_read(e->clean, c0, n, w->cb) != 0) {
+	/* same layout: one flat compare over the samples; a mono take: one clean channel */
+	int flat = tch == cch && nch == tch && tch <= 2 && e->clean_channel == 0;
+	int strided = !flat && tch == 1 && cch <= 2;
+	size_t ns = flat ? (size_t)n * (size_t)tch : (size_t)n, ys = flat ? 1 : (size_t)cch;
+	int decided = (flat || strided) && compare_mapped(e, t0, c0, n, ns, ys, w->bad);
+	if (!decided && (ghostrec_audiofile_read(e->take, t0, n, w->tb) != 0 ||
+			 ghostrec_audiofile_read(e->clean, c0, n, w->cb) != 0)) {
 		for (int64_t i = 0; i < n; i++)
 			w->ok[i] = (uint8_t)frame_matches(e, t0 + i, c0 + i);
 		return w;
 	}
-	if (tch == cch && nch == tch && tch <= 2 && e->clean_channel == 0) {
-		/* same layout: one flat compare over the samples */
-		compare_samples(w->tb, w->cb, 1, (size_t)n * (size_t)tch, tol, w->bad);
+	if (flat || strided) {
+		if (!decided)
+			compare_samples(w->tb, w->cb + e->clean_channel, ys, ns, tol, w->bad);
 		if (tch == 1)
 			for (int64_t i = 0; i < n; i++)
 				w->ok[i] = !w->bad[i];
 		else
 			for (int64_t i = 0; i < n; i++)
 				w->ok[i] = !(w->bad[2 * i] | w->bad[2 * i + 1]);
-	} else if (tch == 1 && cch <= 2) {
-		compare_samples(w->tb, w->cb + e->clean_channel, (size_t)cch, (size_t)n, tol, w->bad);
-		for (int64_t i = 0; i < n; i++)
-			w->ok[i] = !w->bad[i];
 	} else {
 		for (int64_t i = 0; i < n; i++) {
 			const float *x = w->tb + i * tch;
@@ -1047,6 +1083,28 @@ static int walk_passes(struct engine *e, int64_t t, int64_t q, int64_t limit)
 	return 1;
 }
 
+/* After walk_passes(e, t0, t - 1, limit) passed: the checkpoints after it that the walk
+ * block holds, tested as walk_passes would, at once (one cover for all of them). Returns
+ * the frame after the last checkpoint passed (t if none). */
+static int64_t walk_passes_in_block(struct engine *e, int64_t t, int64_t limit)
+{
+	const struct walk_block *w = e->wb;
+	if (!w || w->d != e->d || t < w->t0)
+		return t;
+	int64_t from = t, end = w->t0 + w->n;
+	for (;;) {
+		int64_t q = t + e->check_step;
+		if (q > limit)
+			q = limit;
+		q = q - 1;
+		if (q < t || q >= end || !w->ok[q - w->t0] || (e->n_gaps && in_gap(e, q + e->d)))
+			break;
+		t = q + 1;
+	}
+	add_cover(e, w, from, t);
+	return t;
+}
+
 /* ---- the walk ---- */
 
 static void walk(struct engine *e, int64_t t)
@@ -1082,7 +1140,7 @@ static void walk(struct engine *e, int64_t t)
 			q = limit;
 		q = q - 1;
 		if (walk_passes(e, t, q, limit)) {
-			t = q + 1;
+			t = walk_passes_in_block(e, q + 1, limit);
 			continue;
 		}
 		int64_t f = first_bad(e, t, q, e->d);
@@ -1381,8 +1439,13 @@ int ghostrec_conform_run(struct ghostrec_audiofile *take, struct ghostrec_audiof
 
 	res->clean_channel = e.clean_channel;
 	e.d = d;
+	/* the walk's segments and gaps go to a renderer beside it as they settle */
+	e.feed = opt ? opt->feed : NULL;
+	if (e.feed)
+		ghostrec_conform_feed_start(e.feed, e.clean_channel);
 	head_gap(&e, start, d);
 	walk(&e, start);
+	e.feed = NULL;
 	if (!e.oom)
 		verify_segments(&e);
 	free(e.scan_buf);

@@ -64,12 +64,17 @@ struct ghostrec_clean_meta {
 	size_t n_gaps;
 };
 
+struct ghostrec_conform_feed;
+
 struct ghostrec_conform_options {
 	int64_t check_step;      /* checkpoint spacing in frames; 0 = GHOSTREC_CONFORM_CHECK_STEP */
 	int64_t max_shift;       /* largest drop/insert/replaced run searched locally; 0 = 2 s */
 	int64_t marker_scan;     /* take frames searched for the marker; 0 = first 60 s */
 	void (*progress)(void *data, int64_t done, int64_t total);
 	void *progress_data;
+	/* ghostrec_conform_run: where the walk hands each segment once it is settled, for
+	 * ghostrec_conform_render_feed in another thread; NULL for none */
+	struct ghostrec_conform_feed *feed;
 };
 
 #define GHOSTREC_CONFORM_CHECK_STEP 16
@@ -123,5 +128,25 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
 			    struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
 			    const struct ghostrec_conform_options *opt, char *err, size_t errsize);
+
+/* Rendering while the engine runs: the fixed take of an hour is written as the walk goes
+ * instead of after it. ghostrec_conform_run (options.feed) hands over each segment as soon
+ * as nothing can change it; ghostrec_conform_render_feed, in another thread with its own
+ * take and clean readers, renders every block no later segment can touch and waits for the
+ * rest. Its OUT is byte for byte ghostrec_conform_render's of the finished result. */
+struct ghostrec_conform_feed *ghostrec_conform_feed_new(void);
+
+/* After ghostrec_conform_run returned (ok = it returned 0): lets the renderer finish, or
+ * fail when !ok. Must be called, or the renderer waits for ever. */
+void ghostrec_conform_feed_end(struct ghostrec_conform_feed *feed, int ok);
+
+void ghostrec_conform_feed_free(struct ghostrec_conform_feed *feed);
+
+/* ghostrec_conform_render from a feed. Returns 0, or -1 with a reason in err (also when
+ * the engine failed: the caller has the engine's reason). */
+int ghostrec_conform_render_feed(struct ghostrec_conform_feed *feed,
+				 struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+				 struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
+				 const struct ghostrec_conform_options *opt, char *err, size_t errsize);
 
 #endif

@@ -8,123 +8,29 @@
  * libsndfile's). At every frame
  * REAPER recorded undamaged the fixed take then equals the take bit for bit. */
 #include "conform.h"
+#include "conform_feed.h"
+#include "sample_convert.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define RENDER_BLOCK 65536
 
-/* Float -> n-bit integer conventions (the sample value k, clipped to n bits). */
-enum {
-	CONV_SNDFILE_CLIP,   /* libsndfile with clipping: lrintf(x * 2^31) >> (32 - n) (float) */
-	CONV_ROUND_POW2,     /* round(x * 2^(n-1)) */
-	CONV_ROUND_POW2M1,   /* round(x * (2^(n-1) - 1)) */
-	CONV_SNDFILE_NOCLIP, /* libsndfile without clipping: lrintf(x * (2^(n-1) - 1)) (float) */
-	CONV_POW2_HALF_UP,   /* floor(x * 2^(n-1) + 0.5): ties up (a 24-bit float32 sample of
-			      * 0.5 or more is a tie at x 2^(n-1) every second value) */
-	CONV_POW2_HALF_AWAY, /* round(x * 2^(n-1)): ties away from zero (C's round) */
-	CONV_COUNT,
+/* Segment pieces of one block packed straight from the clean file (more go the float way). */
+#define RENDER_PIECES 16
+struct piece {
+	int64_t lo, hi, d;   /* take frames [lo, hi) are clean frames from lo + d */
 };
 
-/* Round half to even, as lrint in the default rounding mode, for |v| < 2^51, without a
- * library call (adding and removing 1.5 * 2^52 leaves the rounded integer). */
-static inline int64_t round_even(double v)
-{
-#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
-	double r = (v + 0x1.8p52) - 0x1.8p52;
-	return (int64_t)r;
-#else
-	return (int64_t)llrint(v); /* excess precision (x87) would break the trick */
-#endif
-}
-
-static inline int32_t convert(int conv, int bits, float x)
-{
-	int64_t lo = -((int64_t)1 << (bits - 1)), hi = ((int64_t)1 << (bits - 1)) - 1;
-	int64_t k;
-	switch (conv) {
-	case CONV_SNDFILE_CLIP: {
-		float v = x * (float)(8.0 * 0x10000000);
-		if (v >= (float)(1.0 * 0x7FFFFFFF))
-			return (int32_t)hi;
-		if (v <= (float)(-8.0 * 0x10000000))
-			return (int32_t)lo;
-		k = round_even((double)v) >> (32 - bits);
-		break;
-	}
-	case CONV_ROUND_POW2:
-		k = round_even((double)x * (double)((int64_t)1 << (bits - 1)));
-		break;
-	case CONV_ROUND_POW2M1:
-		k = round_even((double)x * (double)hi);
-		break;
-	case CONV_POW2_HALF_UP:
-		k = (int64_t)floor((double)x * (double)((int64_t)1 << (bits - 1)) + 0.5);
-		break;
-	case CONV_POW2_HALF_AWAY:
-		k = (int64_t)round((double)x * (double)((int64_t)1 << (bits - 1)));
-		break;
-	default:
-		k = round_even((double)(x * (float)hi));
-		break;
-	}
-	return (int32_t)(k < lo ? lo : k > hi ? hi : k);
-}
-
-/* convert() over n samples. The conventions made of plain float and double arithmetic are
- * done four samples at a time with SSE2 (the same IEEE operations, lane by lane); a group
- * with a value that does not round into the integer range (clipped, NaN) and every other
- * convention go through convert() itself. */
-static void convert_run(int conv, int bits, const float *x, size_t n, int32_t *k)
-{
-	size_t j = 0;
-#if defined(__SSE2__) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
-	if (conv == CONV_ROUND_POW2 || conv == CONV_ROUND_POW2M1 || conv == CONV_SNDFILE_NOCLIP) {
-		const double lo = -(double)((int64_t)1 << (bits - 1));
-		const double hi = (double)(((int64_t)1 << (bits - 1)) - 1);
-		const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), magic = _mm_set1_pd(0x1.8p52);
-		const __m128d scale = _mm_set1_pd(conv == CONV_ROUND_POW2 ? -lo : hi);
-		const __m128 fscale = _mm_set1_ps((float)(((int64_t)1 << (bits - 1)) - 1));
-		for (; j + 4 <= n; j += 4) {
-			__m128 xf = _mm_loadu_ps(x + j);
-			__m128d a, b;
-			if (conv == CONV_SNDFILE_NOCLIP) {
-				__m128 v = _mm_mul_ps(xf, fscale);   /* x * (float)hi, in float */
-				a = _mm_cvtps_pd(v);
-				b = _mm_cvtps_pd(_mm_movehl_ps(v, v));
-			} else {
-				a = _mm_mul_pd(_mm_cvtps_pd(xf), scale);  /* (double)x * scale */
-				b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(xf, xf)), scale);
-			}
-			a = _mm_sub_pd(_mm_add_pd(a, magic), magic);   /* round_even */
-			b = _mm_sub_pd(_mm_add_pd(b, magic), magic);
-			__m128d ina = _mm_and_pd(_mm_cmpge_pd(a, vlo), _mm_cmple_pd(a, vhi));
-			__m128d inb = _mm_and_pd(_mm_cmpge_pd(b, vlo), _mm_cmple_pd(b, vhi));
-			if ((_mm_movemask_pd(ina) & _mm_movemask_pd(inb)) != 3) {
-				for (int i = 0; i < 4; i++)
-					k[j + i] = convert(conv, bits, x[j + i]);
-				continue;
-			}
-			__m128i ka = _mm_cvttpd_epi32(a), kb = _mm_cvttpd_epi32(b);
-			_mm_storeu_si128((__m128i *)(void *)(k + j), _mm_unpacklo_epi64(ka, kb));
-		}
-	}
-#endif
-	for (; j < n; j++)
-		k[j] = convert(conv, bits, x[j]);
-}
-
-/* The take's own integer for a sample read as float (exactly k / 2^(n-1), so the product
- * is an exact integer). */
-static inline int32_t take_int(int bits, float x)
-{
-	return (int32_t)(x * (float)((int64_t)1 << (bits - 1)));
-}
+/* What a rendered block's frame holds (the block's `mapped` bytes). */
+enum {
+	FRAME_TAKE = 0,     /* the take's own sample: no clean counterpart, or a gap */
+	FRAME_RENDERED = 1, /* clean audio (or a crossfade) in the float block */
+	FRAME_PACKED = 2,   /* clean audio packed straight into the output bytes (ghostrec_pack_float32) */
+};
 
 /* A rendered block -> left-justified integers: kept frames exact, mapped ones converted
  * (one loop per convention: this runs for every sample of the take). */
@@ -134,22 +40,22 @@ static inline int32_t take_int(int bits, float x)
 		int32_t *o = out + i * ch;                                                \
 		if (!mapped[i])                                                           \
 			for (int k = 0; k < ch; k++)                                      \
-				o[k] = (int32_t)((uint32_t)take_int(bits, x[k]) << sh);   \
+				o[k] = (int32_t)((uint32_t)ghostrec_take_int(bits, x[k]) << sh);   \
 		else                                                                      \
 			for (int k = 0; k < ch; k++)                                      \
-				o[k] = (int32_t)((uint32_t)convert(conv, bits, x[k]) << sh); \
+				o[k] = (int32_t)((uint32_t)ghostrec_convert(conv, bits, x[k]) << sh); \
 	}
 
 /* The same for a file's own sample bytes (ghostrec_audiofile_has_pcm): mapped frames
  * converted into them, the others already hold the take's bytes. */
 #define PACK_LOOP(conv, nb)                                                               \
 	for (int64_t i = 0; i < frames; i++) {                                            \
-		if (!mapped[i])                                                           \
+		if (mapped[i] != FRAME_RENDERED)                                          \
 			continue;                                                         \
 		const float *x = buf + i * ch;                                            \
 		unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);                 \
 		for (int k = 0; k < ch; k++) {                                            \
-			uint32_t v = (uint32_t)convert(conv, bits, x[k]);                 \
+			uint32_t v = (uint32_t)ghostrec_convert(conv, bits, x[k]);                 \
 			o[k * (nb)] = (unsigned char)v;                                   \
 			o[k * (nb) + 1] = (unsigned char)(v >> 8);                        \
 			if ((nb) == 3)                                                    \
@@ -167,7 +73,7 @@ static inline int32_t take_int(int bits, float x)
 #define PACK_ALL(conv, nb)                                                   \
 	do {                                                                 \
 		size_t ns = (size_t)frames * (size_t)ch, j = 0;              \
-		convert_run(conv, bits, buf, ns, kbuf);                      \
+		ghostrec_convert_run(conv, bits, buf, ns, kbuf);                      \
 		if (PACK_WIDE && (nb) == 3)                                  \
 			for (; j + 1 < ns; j++) {                            \
 				uint32_t v = (uint32_t)kbuf[j];              \
@@ -197,25 +103,25 @@ static inline int32_t take_int(int bits, float x)
 static void block_to_pcm(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
 			 int ch, unsigned char *bytes, int32_t *kbuf)
 {
-	int all = !memchr(mapped, 0, (size_t)frames);
+	int all = !memchr(mapped, FRAME_TAKE, (size_t)frames) && !memchr(mapped, FRAME_PACKED, (size_t)frames);
 	switch (conv) {
-	case CONV_SNDFILE_CLIP:
-		PACK_CONV(CONV_SNDFILE_CLIP);
+	case GHOSTREC_CONV_SNDFILE_CLIP:
+		PACK_CONV(GHOSTREC_CONV_SNDFILE_CLIP);
 		break;
-	case CONV_ROUND_POW2:
-		PACK_CONV(CONV_ROUND_POW2);
+	case GHOSTREC_CONV_ROUND_POW2:
+		PACK_CONV(GHOSTREC_CONV_ROUND_POW2);
 		break;
-	case CONV_ROUND_POW2M1:
-		PACK_CONV(CONV_ROUND_POW2M1);
+	case GHOSTREC_CONV_ROUND_POW2M1:
+		PACK_CONV(GHOSTREC_CONV_ROUND_POW2M1);
 		break;
-	case CONV_POW2_HALF_UP:
-		PACK_CONV(CONV_POW2_HALF_UP);
+	case GHOSTREC_CONV_POW2_HALF_UP:
+		PACK_CONV(GHOSTREC_CONV_POW2_HALF_UP);
 		break;
-	case CONV_POW2_HALF_AWAY:
-		PACK_CONV(CONV_POW2_HALF_AWAY);
+	case GHOSTREC_CONV_POW2_HALF_AWAY:
+		PACK_CONV(GHOSTREC_CONV_POW2_HALF_AWAY);
 		break;
 	default:
-		PACK_CONV(CONV_SNDFILE_NOCLIP);
+		PACK_CONV(GHOSTREC_CONV_SNDFILE_NOCLIP);
 		break;
 	}
 }
@@ -225,70 +131,78 @@ static void block_to_int(int conv, int bits, const float *buf, const uint8_t *ma
 {
 	const int sh = 32 - bits;
 	switch (conv) {
-	case CONV_SNDFILE_CLIP:
-		CONVERT_LOOP(CONV_SNDFILE_CLIP);
+	case GHOSTREC_CONV_SNDFILE_CLIP:
+		CONVERT_LOOP(GHOSTREC_CONV_SNDFILE_CLIP);
 		break;
-	case CONV_ROUND_POW2:
-		CONVERT_LOOP(CONV_ROUND_POW2);
+	case GHOSTREC_CONV_ROUND_POW2:
+		CONVERT_LOOP(GHOSTREC_CONV_ROUND_POW2);
 		break;
-	case CONV_ROUND_POW2M1:
-		CONVERT_LOOP(CONV_ROUND_POW2M1);
+	case GHOSTREC_CONV_ROUND_POW2M1:
+		CONVERT_LOOP(GHOSTREC_CONV_ROUND_POW2M1);
 		break;
-	case CONV_POW2_HALF_UP:
-		CONVERT_LOOP(CONV_POW2_HALF_UP);
+	case GHOSTREC_CONV_POW2_HALF_UP:
+		CONVERT_LOOP(GHOSTREC_CONV_POW2_HALF_UP);
 		break;
-	case CONV_POW2_HALF_AWAY:
-		CONVERT_LOOP(CONV_POW2_HALF_AWAY);
+	case GHOSTREC_CONV_POW2_HALF_AWAY:
+		CONVERT_LOOP(GHOSTREC_CONV_POW2_HALF_AWAY);
 		break;
 	default:
-		CONVERT_LOOP(CONV_SNDFILE_NOCLIP);
+		CONVERT_LOOP(GHOSTREC_CONV_SNDFILE_NOCLIP);
 		break;
 	}
 }
 
 /* Learns the take's convention from up to LEARN_SAMPLES samples where the conventions
  * disagree, taken from segment frames (take frame vs its clean frame). Ties and no
- * evidence keep CONV_SNDFILE_CLIP (what this renderer wrote before it learned). */
+ * evidence keep GHOSTREC_CONV_SNDFILE_CLIP (what this renderer wrote before it learned). */
 #define LEARN_SAMPLES 65536
 
-static int learn_convention(const struct ghostrec_conform_result *res,
+static int learn_convention(const struct ghostrec_conform_result *res, struct ghostrec_conform_feed *feed,
+			    struct ghostrec_conform_result *view,
 			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
-			    float *tb, float *cb, int bits)
+			    float *tb, float *cb, int bits, int *failed)
 {
 	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
 	const struct ghostrec_audioinfo *ci = ghostrec_audiofile_info(clean);
-	int64_t votes[CONV_COUNT] = {0};
+	int64_t votes[GHOSTREC_CONV_COUNT] = {0};
 	int64_t seen = 0;
-	for (size_t i = 0; i < res->n_segments && seen < LEARN_SAMPLES; i++) {
+	for (size_t i = 0; seen < LEARN_SAMPLES; i++) {
+		/* from a feed: segment i once the walk has settled it */
+		if (feed && i >= res->n_segments && ghostrec_conform_feed_pull(feed, view, i, INT64_MAX) != 0) {
+			*failed = 1;
+			return GHOSTREC_CONV_SNDFILE_CLIP;
+		}
+		if (i >= res->n_segments)
+			break;
 		const struct ghostrec_conform_segment *s = &res->segments[i];
 		int64_t d = s->clean_start - s->take_start;
 		for (int64_t b0 = s->take_start; b0 < s->take_end && seen < LEARN_SAMPLES; b0 += RENDER_BLOCK) {
 			int64_t n = s->take_end - b0 < RENDER_BLOCK ? s->take_end - b0 : RENDER_BLOCK;
 			if (ghostrec_audiofile_read(take, b0, n, tb) != 0 ||
 			    ghostrec_audiofile_read(clean, b0 + d, n, cb) != 0)
-				return CONV_SNDFILE_CLIP;
+				return GHOSTREC_CONV_SNDFILE_CLIP;
 			for (int64_t f = 0; f < n; f++) {
 				for (int k = 0; k < ti->channels; k++) {
-					int32_t want = take_int(bits, tb[f * ti->channels + k]);
+					int32_t want = ghostrec_take_int(bits, tb[f * ti->channels + k]);
 					float x = cb[f * ci->channels + res->clean_channel + k];
-					int32_t c0 = convert(0, bits, x);
-					int differ = 0, hit[CONV_COUNT];
-					for (int c = 0; c < CONV_COUNT; c++) {
-						int32_t v = c == 0 ? c0 : convert(c, bits, x);
+					int32_t c0 = ghostrec_convert(0, bits, x);
+					int differ = 0, hit[GHOSTREC_CONV_COUNT];
+					for (int c = 0; c < GHOSTREC_CONV_COUNT; c++) {
+						int32_t v = c == 0 ? c0 : ghostrec_convert(c, bits, x);
 						hit[c] = v == want;
 						differ |= v != c0;
 					}
 					if (!differ)
 						continue;
-					for (int c = 0; c < CONV_COUNT; c++)
+					for (int c = 0; c < GHOSTREC_CONV_COUNT; c++)
 						votes[c] += hit[c];
 					seen++;
 				}
 			}
 		}
 	}
-	int best = CONV_SNDFILE_CLIP;
-	for (int c = 1; c < CONV_COUNT; c++)
+	int best = GHOSTREC_CONV_SNDFILE_CLIP;
+	for (int c = 1; c < GHOSTREC_CONV_COUNT; c++)
 		if (votes[c] > votes[best])
 			best = c;
 	return best;
@@ -446,10 +360,13 @@ static int writer_finish(struct out_writer *w)
 	return rc;
 }
 
-int ghostrec_conform_render(const struct ghostrec_conform_result *res,
-			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
-			    struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
-			    const struct ghostrec_conform_options *opt, char *err, size_t errsize)
+/* ghostrec_conform_render of res, or of what feed hands over: then res is view, the
+ * renderer's own copy of it, growing as the walk goes. */
+static int render(const struct ghostrec_conform_result *res, struct ghostrec_conform_feed *feed,
+		  struct ghostrec_conform_result *view,
+		  struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+		  struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
+		  const struct ghostrec_conform_options *opt, char *err, size_t errsize)
 {
 	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
 	const struct ghostrec_audioinfo *ci = ghostrec_audiofile_info(clean);
@@ -482,14 +399,26 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	int conv = bits ? learn_convention(res, take, clean, buf, cbuf, bits) : 0;
+	int failed = 0;
+	int conv = bits ? learn_convention(res, feed, view, take, clean, buf, cbuf, bits, &failed) : 0;
+	/* a float32 clean file with the take's channels: segments packed from its mapping */
+	int direct = pcm && ghostrec_audiofile_layout(clean) == GHOSTREC_LAYOUT_F32 && ghostrec_can_pack_float32(conv, bits);
+	struct piece pieces[RENDER_PIECES];
+	int n_pieces = 0;
 	int rc = 0;
 	size_t seg = 0;
 	struct out_writer writer;
 	writer_start(&writer, out);
 	int which = 0;
-	for (int64_t b0 = 0; b0 < ti->frames && rc == 0; b0 += RENDER_BLOCK) {
+	for (int64_t b0 = 0; b0 < ti->frames && rc == 0 && !failed; b0 += RENDER_BLOCK) {
 		int64_t b1 = b0 + RENDER_BLOCK < ti->frames ? b0 + RENDER_BLOCK : ti->frames;
+		/* From a feed: the block once no segment still to come can reach into it (one
+		 * starts where the last settled one ends, and its join reaches xfade_frames / 2
+		 * back at most). */
+		if (feed && ghostrec_conform_feed_pull(feed, view, SIZE_MAX, b1 + xfade_frames) != 0) {
+			failed = 1;
+			break;
+		}
 		buf = bufs[which];
 		ibuf = ibufs[which];
 		which ^= 1;
@@ -501,7 +430,8 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			rc = -1;
 			break;
 		}
-		memset(mapped, 0, (size_t)(b1 - b0));
+		memset(mapped, FRAME_TAKE, (size_t)(b1 - b0));
+		n_pieces = 0;
 		while (seg < res->n_segments && res->segments[seg].take_end <= b0)
 			seg++;
 		for (size_t i = seg; i < res->n_segments && res->segments[i].take_start < b1; i++) {
@@ -509,6 +439,12 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			int64_t lo = s->take_start > b0 ? s->take_start : b0;
 			int64_t hi = s->take_end < b1 ? s->take_end : b1;
 			int64_t d = s->clean_start - s->take_start;
+			if (tch == cch && direct && n_pieces < RENDER_PIECES) {
+				/* packed from the clean file's mapping once the take's bytes are in */
+				pieces[n_pieces++] = (struct piece){lo, hi, d};
+				memset(mapped + (lo - b0), FRAME_PACKED, (size_t)(hi - lo));
+				continue;
+			}
 			if (tch == cch) {
 				/* every clean channel, in order: straight into the block */
 				if (ghostrec_audiofile_read(clean, lo + d, hi - lo, buf + (lo - b0) * tch) != 0) {
@@ -561,12 +497,27 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 		}
 		if (rc == 0 && pcm) {
 			unsigned char *bytes = (unsigned char *)ibuf;
-			if (memchr(mapped, 0, (size_t)(b1 - b0)) &&
+			if (memchr(mapped, FRAME_TAKE, (size_t)(b1 - b0)) &&
 			    ghostrec_audiofile_read_pcm(take, b0, b1 - b0, bytes) != 0) {
 				snprintf(err, errsize, "cannot read the take at frame %lld", (long long)b0);
 				rc = -1;
 				break;
 			}
+			for (int i = 0; i < n_pieces; i++) {
+				const struct piece *p = &pieces[i];
+				const unsigned char *src = ghostrec_audiofile_mapped(clean, p->lo + p->d, p->hi - p->lo);
+				if (!src) {
+					snprintf(err, errsize, "cannot read the clean file at frame %lld",
+						 (long long)(p->lo + p->d));
+					rc = -1;
+					break;
+				}
+				ghostrec_pack_float32(conv, bits, src, (size_t)(p->hi - p->lo) * (size_t)tch,
+					    bytes + (size_t)(p->lo - b0) * (size_t)tch * (size_t)(bits / 8));
+			}
+			if (rc != 0)
+				break;
+			/* frames a crossfade wrote (FRAME_RENDERED) over packed ones win */
 			block_to_pcm(conv, bits, buf, mapped, b1 - b0, tch, bytes, kbuf);
 			if (writer_put(&writer, OUT_PCM, bytes, b1 - b0) != 0) {
 				snprintf(err, errsize, "cannot write the output file");
@@ -583,6 +534,10 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 			rc = -1;
 		}
 	}
+	if (failed && rc == 0) {
+		snprintf(err, errsize, "the conform did not finish");
+		rc = -1;
+	}
 	if (writer_finish(&writer) != 0 && rc == 0) {
 		snprintf(err, errsize, "cannot write the output file");
 		rc = -1;
@@ -594,5 +549,25 @@ int ghostrec_conform_render(const struct ghostrec_conform_result *res,
 	free(ibufs[0]);
 	free(ibufs[1]);
 	free(kbuf);
+	return rc;
+}
+
+int ghostrec_conform_render(const struct ghostrec_conform_result *res,
+			    struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+			    struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
+			    const struct ghostrec_conform_options *opt, char *err, size_t errsize)
+{
+	return render(res, NULL, NULL, take, clean, out, join, xfade_frames, opt, err, errsize);
+}
+
+int ghostrec_conform_render_feed(struct ghostrec_conform_feed *feed,
+				 struct ghostrec_audiofile *take, struct ghostrec_audiofile *clean,
+				 struct ghostrec_audiofile *out, int join, int64_t xfade_frames,
+				 const struct ghostrec_conform_options *opt, char *err, size_t errsize)
+{
+	struct ghostrec_conform_result view;
+	memset(&view, 0, sizeof(view));
+	int rc = render(&view, feed, &view, take, clean, out, join, xfade_frames, opt, err, errsize);
+	ghostrec_conform_result_clear(&view);
 	return rc;
 }

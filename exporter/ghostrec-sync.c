@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -117,6 +118,57 @@ static void on_sigbus(int sig)
 	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)w;
 	_exit(1);
+}
+
+/* OUT rendered beside the engine: a thread with readers of its own of the take and the clean
+ * file, fed the segments as the walk settles them (ghostrec_conform_render_feed), so most of
+ * the writing is done by the time the walk ends. */
+struct render_job {
+	struct ghostrec_audiofile *out;
+	int join;
+	int64_t xfade_frames;
+	struct ghostrec_conform_feed *feed;
+	struct ghostrec_audiofile *take, *clean;
+	pthread_t thread;
+	int rc;
+	char err[512];
+};
+
+static void *render_job_main(void *arg)
+{
+	struct render_job *j = arg;
+	j->rc = ghostrec_conform_render_feed(j->feed, j->take, j->clean, j->out, j->join, j->xfade_frames, NULL,
+					     j->err, sizeof(j->err));
+	return NULL;
+}
+
+/* Starts the thread; 0 when it cannot (then OUT is rendered after the engine). */
+static int render_job_start(struct render_job *j, const char *take_path, const char *clean_path)
+{
+	char err[512];
+	j->feed = ghostrec_conform_feed_new();
+	j->take = j->feed ? ghostrec_audiofile_open(take_path, err, sizeof(err)) : NULL;
+	j->clean = j->take ? ghostrec_audiofile_open(clean_path, err, sizeof(err)) : NULL;
+	if (j->clean && pthread_create(&j->thread, NULL, render_job_main, j) == 0)
+		return 1;
+	ghostrec_audiofile_close(j->clean);
+	ghostrec_audiofile_close(j->take);
+	ghostrec_conform_feed_free(j->feed);
+	j->feed = NULL;
+	return 0;
+}
+
+/* Ends the feed (the engine returned, engine_ok = it succeeded) and waits for the thread.
+ * Returns the render's result (0, or -1 with j->err). */
+static int render_job_finish(struct render_job *j, int engine_ok)
+{
+	ghostrec_conform_feed_end(j->feed, engine_ok);
+	pthread_join(j->thread, NULL);
+	ghostrec_audiofile_close(j->clean);
+	ghostrec_audiofile_close(j->take);
+	ghostrec_conform_feed_free(j->feed);
+	j->feed = NULL;
+	return j->rc;
 }
 
 static void show_progress(void *data, int64_t done, int64_t total)
@@ -316,49 +368,60 @@ int main(int argc, char **argv)
 
 	int status = 1;
 	struct ghostrec_conform_result res;
-	struct ghostrec_audiofile *out = NULL;
-	char *part = NULL;
-	if (ghostrec_conform_run(take, clean, &meta, &copt, &res, err, sizeof(err)) != 0) {
-		if (copt.progress)
-			fprintf(stderr, "\r");
+	memset(&res, 0, sizeof(res));
+	/* OUT is written next to its place under a temporary name, renamed when complete, and
+	 * rendered while the engine walks the take (render_job), from readers of its own. */
+	size_t plen = strlen(out_path) + 16;
+	char *part = malloc(plen);
+	if (!part) {
+		fprintf(stderr, "ghostrec-sync: out of memory\n");
+		goto done;
+	}
+	snprintf(part, plen, "%s.part", out_path);
+	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
+	struct ghostrec_audiofile *out = ghostrec_audiofile_create_like(part, ti, ti->channels, err, sizeof(err));
+	if (!out) {
 		fprintf(stderr, "ghostrec-sync: %s\n", err);
 		goto done;
 	}
-
-	/* Write next to OUT under a temporary name, rename when complete. */
-	size_t plen = strlen(out_path) + 16;
-	part = malloc(plen);
-	if (!part) {
-		fprintf(stderr, "ghostrec-sync: out of memory\n");
-		goto done_res;
-	}
-	snprintf(part, plen, "%s.part", out_path);
 	sigbus_unlink[2] = part;
-	const struct ghostrec_audioinfo *ti = ghostrec_audiofile_info(take);
-	out = ghostrec_audiofile_create_like(part, ti, ti->channels, err, sizeof(err));
-	if (!out) {
-		fprintf(stderr, "ghostrec-sync: %s\n", err);
-		goto done_res;
+	struct render_job job = {
+		.out = out,
+		.join = join,
+		.xfade_frames = (int64_t)(xfade_ms * ti->rate / 1000.0 + 0.5),
+	};
+	int beside = render_job_start(&job, take_path, clean_path);
+	copt.feed = beside ? job.feed : NULL;
+	int run_rc = ghostrec_conform_run(take, clean, &meta, &copt, &res, err, sizeof(err));
+	int rc;
+	if (beside) {
+		rc = render_job_finish(&job, run_rc == 0);
+	} else if (run_rc == 0) {
+		if (copt.progress)
+			copt.progress_data = (void *)"writing";
+		rc = ghostrec_conform_render(&res, take, clean, out, join, job.xfade_frames, &copt, job.err,
+					     sizeof(job.err));
+	} else {
+		rc = -1;
 	}
 	if (copt.progress)
-		copt.progress_data = (void *)"writing";
-	int64_t xfade_frames = (int64_t)(xfade_ms * ti->rate / 1000.0 + 0.5);
-	int rc = ghostrec_conform_render(&res, take, clean, out, join, xfade_frames, &copt, err,
-					 sizeof(err));
+		fprintf(stderr, "\r              \r");
 	if (ghostrec_audiofile_close(out) != 0 && rc == 0) {
-		snprintf(err, sizeof(err), "%s: write failed", part);
+		snprintf(job.err, sizeof(job.err), "%s: write failed", part);
 		rc = -1;
 	}
 	out = NULL;
-	if (copt.progress)
-		fprintf(stderr, "\r              \r");
-	if (rc != 0 || rename(part, out_path) != 0) {
-		if (rc == 0)
-			snprintf(err, sizeof(err), "%s: cannot rename into place", out_path);
-		fprintf(stderr, "ghostrec-sync: %s\n", err);
+	if (run_rc != 0 || rc != 0 || rename(part, out_path) != 0) {
+		if (run_rc != 0)
+			fprintf(stderr, "ghostrec-sync: %s\n", err);   /* the engine's reason comes first */
+		else if (rc != 0)
+			fprintf(stderr, "ghostrec-sync: %s\n", job.err);
+		else
+			fprintf(stderr, "ghostrec-sync: %s: cannot rename into place\n", out_path);
 		unlink(part);
 		goto done_res;
 	}
+	sigbus_unlink[2] = NULL;
 
 	if (report) {
 		errno = 0;
@@ -395,6 +458,7 @@ done_res:
 done:
 	ghostrec_takemeta_clear(&gaps);
 	close_report(report, report_path, report_created, status == 0);
+	sigbus_unlink[2] = NULL;
 	free(part);
 	ghostrec_audiofile_close(clean);
 	ghostrec_audiofile_close(take);

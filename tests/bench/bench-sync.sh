@@ -25,6 +25,9 @@ measure() {
 	local label=$1; shift
 	local walls=() cpus=() rss_max=0 i
 	for ((i = 0; i < RUNS; i++)); do
+		# (the previous run's OUT goes first, untimed: a user's OUT is a new file, and
+		# unlinking a 1 GB file as rename() replaces it is not the conform's work)
+		rm -f "$tmp"/out*.wav
 		$TIME -f "%e %U %S %M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo "$label failed: $(cat "$tmp/err")"; return 1; }
 		read -r wall user sys rss <"$tmp/time"
 		walls+=("$wall")
