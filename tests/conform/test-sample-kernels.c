@@ -14,18 +14,7 @@
 #include "common/cpu.h"
 #include "common/sample_compare.h"
 #include "common/sample_convert.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                    \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                       \
-			fprintf(stderr, "\n");                              \
-			failures++;                                         \
-		}                                                           \
-	} while (0)
+#include "tests/unit/check.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t next_u32(void)
@@ -99,19 +88,19 @@ static void test_compare(int layout)
 		memset(bad_g, 7, sizeof(bad_g));
 		int uv = ghostrec_compare_take_clean(layout, take + toff, clean + coff, ys, n, lo, hi, bad_v);
 		int ug = ghostrec_compare_take_clean_generic(layout, take + toff, clean + coff, ys, n, lo, hi, bad_g);
-		CHECK(!uv == !ug, "layout %d n %zu ys %zu: unsure %d vs generic %d", layout, n, ys, uv, ug);
-		CHECK(memcmp(bad_v, bad_g, sizeof(bad_v)) == 0, "layout %d n %zu ys %zu: bad flags differ", layout,
-		      n, ys);
+		CHECK_MSG(!uv == !ug, "layout %d n %zu ys %zu: unsure %d vs generic %d", layout, n, ys, uv, ug);
+		CHECK_MSG(memcmp(bad_v, bad_g, sizeof(bad_v)) == 0, "layout %d n %zu ys %zu: bad flags differ", layout,
+			  n, ys);
 		for (size_t j = n; j < MAX_N; j++)
-			CHECK(bad_v[j] == 7, "layout %d n %zu: wrote bad[%zu]", layout, n, j);
+			CHECK_MSG(bad_v[j] == 7, "layout %d n %zu: wrote bad[%zu]", layout, n, j);
 		unsure_seen += ug != 0;
 		for (size_t j = 0; j < n; j++)
 			bad_seen += bad_g[j];
 		cases++;
 	}
 	/* the rounds did reach both answers */
-	CHECK(unsure_seen > 100 && unsure_seen < cases, "unsure in %d of %d rounds", unsure_seen, cases);
-	CHECK(bad_seen > 1000, "only %d bad samples", bad_seen);
+	CHECK_MSG(unsure_seen > 100 && unsure_seen < cases, "unsure in %d of %d rounds", unsure_seen, cases);
+	CHECK_MSG(bad_seen > 1000, "only %d bad samples", bad_seen);
 }
 
 static float sample_for_pack(int bits)
@@ -155,8 +144,8 @@ static void test_pack(int conv, int bits)
 			for (size_t b = 0; b < nb; b++)
 				want[doff + nb * j + b] = (unsigned char)(v >> (8 * b));
 		}
-		CHECK(memcmp(got, want, sizeof(got)) == 0, "conv %d bits %d n %zu: bytes differ (or written past n)",
-		      conv, bits, n);
+		CHECK_MSG(memcmp(got, want, sizeof(got)) == 0, "conv %d bits %d n %zu: bytes differ (or written past n)",
+			  conv, bits, n);
 	}
 }
 
@@ -170,7 +159,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(convs) / sizeof(convs[0]); i++) {
 		for (int bits = 16; bits <= 24; bits += 8) {
 			if (!ghostrec_can_pack_float32(convs[i], bits)) {
-				CHECK(!vector, "conv %d bits %d: no packing path on an AVX2 processor", convs[i], bits);
+				CHECK_MSG(!vector, "conv %d bits %d: no packing path on an AVX2 processor", convs[i], bits);
 				continue;
 			}
 			test_pack(convs[i], bits);
@@ -178,7 +167,6 @@ int main(void)
 	}
 	for (int c = 0; c < GHOSTREC_CONV_COUNT; c++)
 		if (c != GHOSTREC_CONV_ROUND_POW2 && c != GHOSTREC_CONV_ROUND_POW2M1 && c != GHOSTREC_CONV_SNDFILE_NOCLIP)
-			CHECK(!ghostrec_can_pack_float32(c, 24), "conv %d claims a packing path", c);
-	printf("%s\n", failures ? "FAILED" : "ok");
-	return failures ? 1 : 0;
+			CHECK_MSG(!ghostrec_can_pack_float32(c, 24), "conv %d claims a packing path", c);
+	return check_report("sample-kernels");
 }

@@ -15,6 +15,17 @@ static int check_failures;
 		}                                                                         \
 	} while (0)
 
+/* CHECK with a printf-style account of what was found */
+#define CHECK_MSG(cond, ...)                                                              \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                                     \
+			fprintf(stderr, "\n");                                            \
+			check_failures++;                                                 \
+		}                                                                         \
+	} while (0)
+
 #define CHECK_EQ_U64(a, b)                                                                \
 	do {                                                                              \
 		unsigned long long check_a_ = (unsigned long long)(a);                    \
