@@ -29,38 +29,39 @@ struct piece {
 enum {
 	FRAME_TAKE = 0,     /* the take's own sample: no clean counterpart, or a gap */
 	FRAME_RENDERED = 1, /* clean audio (or a crossfade) in the float block */
-	FRAME_PACKED = 2,   /* clean audio packed straight into the output bytes (ghostrec_pack_float32) */
+	FRAME_PACKED = 2,   /* clean audio packed straight into the output bytes
+			     * (ghostrec_pack_float32) */
 };
 
 /* A rendered block -> left-justified integers: kept frames exact, mapped ones converted
  * (one loop per convention: this runs for every sample of the take). */
-#define CONVERT_LOOP(conv)                                                                \
-	for (int64_t i = 0; i < frames; i++) {                                            \
-		const float *x = buf + i * ch;                                            \
-		int32_t *o = out + i * ch;                                                \
-		if (!mapped[i])                                                           \
-			for (int k = 0; k < ch; k++)                                      \
-				o[k] = (int32_t)((uint32_t)ghostrec_take_int(bits, x[k]) << sh);   \
-		else                                                                      \
-			for (int k = 0; k < ch; k++)                                      \
+#define CONVERT_LOOP(conv)                                                                            \
+	for (int64_t i = 0; i < frames; i++) {                                                        \
+		const float *x = buf + i * ch;                                                        \
+		int32_t *o = out + i * ch;                                                            \
+		if (!mapped[i])                                                                       \
+			for (int k = 0; k < ch; k++)                                                  \
+				o[k] = (int32_t)((uint32_t)ghostrec_take_int(bits, x[k]) << sh);      \
+		else                                                                                  \
+			for (int k = 0; k < ch; k++)                                                  \
 				o[k] = (int32_t)((uint32_t)ghostrec_convert(conv, bits, x[k]) << sh); \
 	}
 
 /* The same for a file's own sample bytes (ghostrec_audiofile_has_pcm): mapped frames
  * converted into them, the others already hold the take's bytes. */
-#define PACK_LOOP(conv, nb)                                                               \
-	for (int64_t i = 0; i < frames; i++) {                                            \
-		if (mapped[i] != FRAME_RENDERED)                                          \
-			continue;                                                         \
-		const float *x = buf + i * ch;                                            \
-		unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);                 \
-		for (int k = 0; k < ch; k++) {                                            \
-			uint32_t v = (uint32_t)ghostrec_convert(conv, bits, x[k]);                 \
-			o[k * (nb)] = (unsigned char)v;                                   \
-			o[k * (nb) + 1] = (unsigned char)(v >> 8);                        \
-			if ((nb) == 3)                                                    \
-				o[k * (nb) + 2] = (unsigned char)(v >> 16);               \
-		}                                                                         \
+#define PACK_LOOP(conv, nb)                                                        \
+	for (int64_t i = 0; i < frames; i++) {                                     \
+		if (mapped[i] != FRAME_RENDERED)                                   \
+			continue;                                                  \
+		const float *x = buf + i * ch;                                     \
+		unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);          \
+		for (int k = 0; k < ch; k++) {                                     \
+			uint32_t v = (uint32_t)ghostrec_convert(conv, bits, x[k]); \
+			o[k * (nb)] = (unsigned char)v;                            \
+			o[k * (nb) + 1] = (unsigned char)(v >> 8);                 \
+			if ((nb) == 3)                                             \
+				o[k * (nb) + 2] = (unsigned char)(v >> 16);        \
+		}                                                                  \
 	}
 
 /* ... when every frame of the block is mapped: one run over the samples (on a little-endian
@@ -70,40 +71,41 @@ enum {
 #else
 #define PACK_WIDE 0
 #endif
-#define PACK_ALL(conv, nb)                                                   \
-	do {                                                                 \
-		size_t ns = (size_t)frames * (size_t)ch, j = 0;              \
-		ghostrec_convert_run(conv, bits, buf, ns, kbuf);                      \
-		if (PACK_WIDE && (nb) == 3)                                  \
-			for (; j + 1 < ns; j++) {                            \
-				uint32_t v = (uint32_t)kbuf[j];              \
-				memcpy(bytes + 3 * j, &v, 4);                \
-			}                                                    \
-		for (; j < ns; j++) {                                        \
-			uint32_t v = (uint32_t)kbuf[j];                      \
-			bytes[j * (nb)] = (unsigned char)v;                  \
-			bytes[j * (nb) + 1] = (unsigned char)(v >> 8);       \
-			if ((nb) == 3)                                       \
+#define PACK_ALL(conv, nb)                                                      \
+	do {                                                                    \
+		size_t ns = (size_t)frames * (size_t)ch, j = 0;                 \
+		ghostrec_convert_run(conv, bits, buf, ns, kbuf);                \
+		if (PACK_WIDE && (nb) == 3)                                     \
+			for (; j + 1 < ns; j++) {                               \
+				uint32_t v = (uint32_t)kbuf[j];                 \
+				memcpy(bytes + 3 * j, &v, 4);                   \
+			}                                                       \
+		for (; j < ns; j++) {                                           \
+			uint32_t v = (uint32_t)kbuf[j];                         \
+			bytes[j * (nb)] = (unsigned char)v;                     \
+			bytes[j * (nb) + 1] = (unsigned char)(v >> 8);          \
+			if ((nb) == 3)                                          \
 				bytes[j * (nb) + 2] = (unsigned char)(v >> 16); \
-		}                                                            \
+		}                                                               \
 	} while (0)
 
-#define PACK_CONV(conv)                          \
-	do {                                     \
-		if (all && bits == 24)           \
-			PACK_ALL(conv, 3);       \
-		else if (all)                    \
-			PACK_ALL(conv, 2);       \
-		else if (bits == 24)             \
-			PACK_LOOP(conv, 3)       \
-		else                             \
-			PACK_LOOP(conv, 2)       \
+#define PACK_CONV(conv)                    \
+	do {                               \
+		if (all && bits == 24)     \
+			PACK_ALL(conv, 3); \
+		else if (all)              \
+			PACK_ALL(conv, 2); \
+		else if (bits == 24)       \
+			PACK_LOOP(conv, 3) \
+		else                       \
+			PACK_LOOP(conv, 2) \
 	} while (0)
 
 static void block_to_pcm(int conv, int bits, const float *buf, const uint8_t *mapped, int64_t frames,
 			 int ch, unsigned char *bytes, int32_t *kbuf)
 {
-	int all = !memchr(mapped, FRAME_TAKE, (size_t)frames) && !memchr(mapped, FRAME_PACKED, (size_t)frames);
+	int all = !memchr(mapped, FRAME_TAKE, (size_t)frames) &&
+		  !memchr(mapped, FRAME_PACKED, (size_t)frames);
 	switch (conv) {
 	case GHOSTREC_CONV_SNDFILE_CLIP:
 		PACK_CONV(GHOSTREC_CONV_SNDFILE_CLIP);
@@ -402,7 +404,8 @@ static int render(const struct ghostrec_conform_result *res, struct ghostrec_con
 	int failed = 0;
 	int conv = bits ? learn_convention(res, feed, view, take, clean, buf, cbuf, bits, &failed) : 0;
 	/* a float32 clean file with the take's channels: segments packed from its mapping */
-	int direct = pcm && ghostrec_audiofile_layout(clean) == GHOSTREC_LAYOUT_F32 && ghostrec_can_pack_float32(conv, bits);
+	int direct = pcm && ghostrec_audiofile_layout(clean) == GHOSTREC_LAYOUT_F32 &&
+		     ghostrec_can_pack_float32(conv, bits);
 	struct piece pieces[RENDER_PIECES];
 	int n_pieces = 0;
 	int rc = 0;

@@ -9,15 +9,16 @@
 
 #include "cpu.h"
 
-/* ghostrec_convert() over n samples. The conventions made of plain float and double arithmetic are
- * done four samples at a time with SSE2 (the same IEEE operations, lane by lane); a group
+/* ghostrec_convert() over n samples. The conventions made of plain float and double
+ * arithmetic are done four samples at a time with SSE2 (the same IEEE operations, lane by lane); a group
  * with a value that does not round into the integer range (clipped, NaN) and every other
  * convention go through ghostrec_convert() itself. */
 void ghostrec_convert_run(int conv, int bits, const float *x, size_t n, int32_t *k)
 {
 	size_t j = 0;
 #if defined(__SSE2__) && defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
-	if (conv == GHOSTREC_CONV_ROUND_POW2 || conv == GHOSTREC_CONV_ROUND_POW2M1 || conv == GHOSTREC_CONV_SNDFILE_NOCLIP) {
+	if (conv == GHOSTREC_CONV_ROUND_POW2 || conv == GHOSTREC_CONV_ROUND_POW2M1 ||
+	    conv == GHOSTREC_CONV_SNDFILE_NOCLIP) {
 		const double lo = -(double)((int64_t)1 << (bits - 1));
 		const double hi = (double)(((int64_t)1 << (bits - 1)) - 1);
 		const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), magic = _mm_set1_pd(0x1.8p52);
@@ -122,8 +123,9 @@ GHOSTREC_TARGET_AVX2 static void pack_float32_avx2(int conv, int bits, const uns
 
 int ghostrec_can_pack_float32(int conv, int bits)
 {
-	return HAVE_PACK_MAPPED && (conv == GHOSTREC_CONV_ROUND_POW2 || conv == GHOSTREC_CONV_ROUND_POW2M1 || conv == GHOSTREC_CONV_SNDFILE_NOCLIP) &&
-	       (bits == 16 || bits == 24) && ghostrec_cpu_avx2();
+	int plain = conv == GHOSTREC_CONV_ROUND_POW2 || conv == GHOSTREC_CONV_ROUND_POW2M1 ||
+		    conv == GHOSTREC_CONV_SNDFILE_NOCLIP;
+	return HAVE_PACK_MAPPED && plain && (bits == 16 || bits == 24) && ghostrec_cpu_avx2();
 }
 
 void ghostrec_pack_float32(int conv, int bits, const unsigned char *src, size_t n, unsigned char *dst)
