@@ -253,6 +253,98 @@ cases[#cases + 1] = { "vectors: replaced runs shorter than the check step, Lua =
 	T.eq(checked, frames - n_replaced - core.MARKER_FRAMES, "frames checked")
 end }
 
+-- The block compare's fast tests (take samples paired into one 32/48-bit integer, a sample
+-- within the tolerance passed without the exact test) must never pass a frame the exact
+-- test fails: takes whose samples sit at the tolerance's edge (2 LSB, a hair inside and
+-- outside it, either sample of a pair, both signs, NaN/inf/huge clean values), 16/24-bit,
+-- mono/stereo, a channel subset of the clean file. Lua == ghostrec-sync --report, and every
+-- take frame in a segment is either within the tolerance of its clean frame or in a
+-- replaced glitch, and every frame in a segment outside the tolerance is in one.
+cases[#cases + 1] = { "vectors: block compare at the tolerance's edge, Lua == ghostrec-sync --report == frame by frame", function()
+	local layouts = {
+		{ bits = 24, tch = 2, cch = 2, ch0 = 0 }, { bits = 24, tch = 1, cch = 1, ch0 = 0 },
+		{ bits = 24, tch = 1, cch = 2, ch0 = 1 }, { bits = 16, tch = 2, cch = 2, ch0 = 0 },
+		{ bits = 16, tch = 1, cch = 1, ch0 = 0 }, { bits = 24, tch = 2, cch = 3, ch0 = 1 },
+	}
+	local edge = { 2, -2, 2 + 2 ^ -20, -2 - 2 ^ -20, 2 - 2 ^ -20, -2 + 2 ^ -20, 1.5, -1.5, 1.5 + 2 ^ -20,
+		-1.5 - 2 ^ -20, 1.5 - 2 ^ -20, 0.5, -0.5, 1, -1, 2.5, -2.5, 3, -3 }
+	local odd = { 0 / 0, 1 / 0, -1 / 0, 1e30, -3.5 }
+	local s = 12345
+	local function rnd() -- deterministic, [0, 1)
+		s = (s * 1103515245 + 12345) & 0x7fffffff
+		return s / 0x80000000
+	end
+	local frames, off = 40000, 1500
+	for li, L in ipairs(layouts) do
+		local dir = T.dir("edge-" .. li)
+		local full = 2.0 ^ (L.bits - 1)
+		local hi, lo = full - 1, -full
+		local clean = {}
+		for c = 1, L.cch do clean[c] = G.noise(700 + 10 * li + c, frames + 2 * off, 0.4) end
+		local take = {}
+		for k = 1, L.tch do
+			local col, src = {}, clean[L.ch0 + k]
+			for f = 1, frames do
+				local y = src[off + f]
+				local t = math.floor(y * full + 0.5)
+				local r = rnd()
+				if r < 0.02 then
+					-- the clean sample moved so that t - y * 2^(n-1) is at (or near) an edge;
+					-- small t keep the tiny offsets exact in float32
+					if rnd() < 0.5 then t = math.floor((rnd() - 0.5) * 64) end
+					local d = edge[1 + math.floor(rnd() * #edge)]
+					if rnd() < 0.3 then d = (rnd() - 0.5) * 6 end
+					src[off + f] = core.fround((t - d) / full)
+				elseif r < 0.0022 + 0.02 then
+					src[off + f] = odd[1 + math.floor(rnd() * #odd)]
+				end
+				if t > hi then t = hi elseif t < lo then t = lo end
+				col[f] = t / full
+			end
+			take[k] = col
+		end
+		G.write_wav(dir .. "/take.wav", 48000, take, L.bits == 16 and "pcm16" or "pcm24")
+		G.write_wav(dir .. "/clean.wav", 48000, clean, "float32")
+		local ti = assert(core.open_audio(dir .. "/take.wav"))
+		local ci = assert(core.open_audio(dir .. "/clean.wav"))
+		local lua = assert(core.conform_run(ti, ci, core.clean_meta(ci)))
+		local what = string.format("%d-bit x%d vs float x%d from %d", L.bits, L.tch, L.cch, L.ch0)
+		if exists(SYNC) then
+			T.eq(sh(string.format('"%s" --take "%s/take.wav" --clean "%s/clean.wav" -o "%s/out.wav" --join cut --report "%s/report.json" >/dev/null',
+				SYNC, dir, dir, dir, dir)), 0, what .. ": ghostrec-sync exit")
+			T.eq(core.report_json(lua), core.report_json(core.parse_report(T.read_file(dir .. "/report.json"))),
+				what .. ": Lua vs C report")
+		end
+		T.eq(lua.clean_channel, L.ch0, what .. ": clean channel")
+		local tol = core.conform_tolerance(ti, ci)
+		local in_replaced = {}
+		for _, g in ipairs(lua.glitches) do
+			if g.kind == "replaced" then
+				for t = g.take_frame, g.take_frame + g.frames - 1 do in_replaced[t] = true end
+			end
+		end
+		local differing, covered = 0, 0
+		for _, sg in ipairs(lua.segments) do
+			for t = sg.take_start, sg.take_end - 1 do
+				local cf = t + sg.clean_start - sg.take_start
+				local bad = false
+				for k = 1, L.tch do
+					if not (math.abs(take[k][t + 1] - clean[L.ch0 + k][cf + 1]) <= tol) then bad = true end
+				end
+				if bad then
+					differing = differing + 1
+					if not in_replaced[t] then
+						error(string.format("%s: take frame %d (clean %d) outside the tolerance, in no replaced glitch", what, t, cf))
+					end
+				end
+				covered = covered + 1
+			end
+		end
+		T.ok(covered > frames * 0.8, what .. ": frames in segments (" .. covered .. ")")
+		T.ok(differing > 100, what .. ": frames outside the tolerance (" .. differing .. ")")
+	end
+end }
+
 for _, join in ipairs({ "cut", "crossfade" }) do
 cases[#cases + 1] = { "vectors: replace action (join=" .. join .. ") in the REAPER mock == ghostrec-sync render", function()
 	if #vectors == 0 then T.skip("no vectors") end
