@@ -364,10 +364,36 @@ local function find_take_marker(e, scan)
 	return marker.find_take_marker(e.take.info, nil, e.tol, progress, n)
 end
 
--- Extends an alignment backwards from take frame `from` while frames match.
+-- Extends an alignment backwards from take frame `from` while frames match. The C goes frame
+-- by frame; here a grid block that a block compare may decide (grid_bad, below: the walk and
+-- the verification compare the same blocks on the same offset later, so they cost nothing
+-- more) is passed at once down to its last differing frame; blocks that are not plain, or
+-- that hold gap frames, go frame by frame. Same result.
+local GRID -- (set with grid_bad below)
+local grid_bad
+local function gap_in(e, c0, c1) -- does a gap hold a clean frame in [c0, c1)?
+	if e.n_gaps == 0 then return false end
+	local i = gap_after(e, c0)
+	return i <= e.n_gaps and e.gaps[i].frame < c1
+end
+
 local function extend_back(e, from, d)
 	local s = from
-	while s > 0 and s - 1 + d >= 0 and frame_matches(e, s - 1, s - 1 + d) do s = s - 1 end
+	while s > 0 and s - 1 + d >= 0 do
+		local i = (s - 1) // GRID
+		local a = i * GRID
+		local bad = nil
+		if not gap_in(e, a + d, a + GRID + d) then bad = grid_bad(e, i, d) end
+		if bad then
+			for j = #bad, 1, -1 do
+				if bad[j] < s then return bad[j] + 1 end
+			end
+			s = a
+		else
+			while s > a and s - 1 + d >= 0 and frame_matches(e, s - 1, s - 1 + d) do s = s - 1 end
+			if s > a then return s end
+		end
+	end
 	return s
 end
 
@@ -912,10 +938,10 @@ end
 -- that is not among them, the verification reports them. A block that is not plain, or
 -- that a file could not give whole, is not compared here (nil): the callers go their own
 -- way there. Blocks with many differing frames are not kept (compared again if needed).
-local GRID = 4096
+GRID = 4096
 local GRID_KEEP = 256
 local NO_BAD = {}
-local function grid_bad(e, i, d)
+function grid_bad(e, i, d)
 	local per_d = e.grid[d]
 	if not per_d then
 		per_d = {}
