@@ -4,6 +4,7 @@
  * frame for frame, the segment map for every take frame, OUT bit-identical to the pristine
  * audio mapped through the true log. Also shows what the single-offset approach gets wrong. */
 #include <math.h>
+#include <pthread.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,85 @@ static int64_t null_test(const char *out_path, const char *take_path, const stru
 	ghostrec_audiofile_close(o);
 	ghostrec_audiofile_close(k);
 	return differ;
+}
+
+/* The fixed take rendered beside a second run of the engine (ghostrec_conform_render_feed in a
+ * thread of its own, fed segment by segment as the walk settles them, as ghostrec-sync runs):
+ * the same samples as the OUT rendered from the finished result. */
+struct beside_job {
+	struct ghostrec_conform_feed *feed;
+	struct ghostrec_audiofile *take, *clean, *out;
+	int join;
+	int64_t xfade;
+	int rc;
+	char err[512];
+};
+
+static void *beside_main(void *arg)
+{
+	struct beside_job *j = arg;
+	j->rc = ghostrec_conform_render_feed(j->feed, j->take, j->clean, j->out, j->join, j->xfade, NULL, j->err,
+					     sizeof(j->err));
+	return NULL;
+}
+
+static int render_beside(const char *take_path, const char *clean_path, const struct ghostrec_clean_meta *meta,
+			 const char *out_path, int join, int64_t xfade, char *err, size_t errsize)
+{
+	struct beside_job j = {.join = join, .xfade = xfade};
+	struct ghostrec_audiofile *take = ghostrec_audiofile_open(take_path, err, errsize);
+	struct ghostrec_audiofile *clean = take ? ghostrec_audiofile_open(clean_path, err, errsize) : NULL;
+	j.take = clean ? ghostrec_audiofile_open(take_path, err, errsize) : NULL;
+	j.clean = j.take ? ghostrec_audiofile_open(clean_path, err, errsize) : NULL;
+	j.out = j.clean ? ghostrec_audiofile_create_like(out_path, ghostrec_audiofile_info(take),
+							 ghostrec_audiofile_info(take)->channels, err, errsize)
+			: NULL;
+	j.feed = j.out ? ghostrec_conform_feed_new() : NULL;
+	pthread_t thread;
+	int rc = -1;
+	if (j.feed && pthread_create(&thread, NULL, beside_main, &j) == 0) {
+		struct ghostrec_conform_options opt = {.feed = j.feed};
+		struct ghostrec_conform_result r;
+		int run = ghostrec_conform_run(take, clean, meta, &opt, &r, err, errsize);
+		ghostrec_conform_feed_end(j.feed, run == 0);
+		pthread_join(thread, NULL);
+		if (run == 0)
+			ghostrec_conform_result_clear(&r);
+		rc = run == 0 && j.rc == 0 ? 0 : -1;
+		if (run == 0 && j.rc != 0)
+			snprintf(err, errsize, "%s", j.err);
+	}
+	if (ghostrec_audiofile_close(j.out) != 0)
+		rc = -1;
+	ghostrec_conform_feed_free(j.feed);
+	ghostrec_audiofile_close(j.clean);
+	ghostrec_audiofile_close(j.take);
+	ghostrec_audiofile_close(clean);
+	ghostrec_audiofile_close(take);
+	return rc;
+}
+
+/* Do two audio files hold the same format and the same samples, bit for bit? (Not the same
+ * bytes: libsndfile stamps a float file's PEAK chunk with the time it was written.) */
+static int same_audio(const char *a, const char *b)
+{
+	char err[256];
+	struct ghostrec_audiofile *fa = ghostrec_audiofile_open(a, err, sizeof(err));
+	struct ghostrec_audiofile *fb = ghostrec_audiofile_open(b, err, sizeof(err));
+	int same = fa && fb;
+	if (same) {
+		const struct ghostrec_audioinfo *ia = ghostrec_audiofile_info(fa), *ib = ghostrec_audiofile_info(fb);
+		same = ia->frames == ib->frames && ia->channels == ib->channels && ia->format == ib->format &&
+		       ia->rate == ib->rate;
+		float x[4096], y[4096];
+		int64_t step = (int64_t)(4096 / ia->channels);
+		for (int64_t f = 0; same && f < ia->frames; f += step)
+			same = ghostrec_audiofile_read(fa, f, step, x) == 0 && ghostrec_audiofile_read(fb, f, step, y) == 0 &&
+			       memcmp(x, y, sizeof(float) * (size_t)(step * ia->channels)) == 0;
+	}
+	ghostrec_audiofile_close(fa);
+	ghostrec_audiofile_close(fb);
+	return same;
 }
 
 static void run_case(const struct tcase *c, const char *tmpdir)
@@ -354,6 +434,19 @@ static void run_case(const struct tcase *c, const char *tmpdir)
 			CHECK(inside > 0, "%s: crossfade changed nothing at %d dropped joins", c->name, drops);
 		ghostrec_audiofile_close(a);
 		ghostrec_audiofile_close(b);
+		/* rendered beside the walk: the same bytes, cut and crossfade */
+		char beside_path[1100];
+		snprintf(beside_path, sizeof(beside_path), "%s/beside.wav", tmpdir);
+		rc = render_beside(take_path, clean_path, &meta, beside_path, GHOSTREC_JOIN_CUT, 0, err, sizeof(err));
+		CHECK(rc == 0, "%s: render beside the walk: %s", c->name, err);
+		CHECK(rc != 0 || same_audio(beside_path, out_path), "%s: OUT rendered beside the walk differs (cut)",
+		      c->name);
+		rc = render_beside(take_path, clean_path, &meta, beside_path, GHOSTREC_JOIN_CROSSFADE, xfade, err,
+				   sizeof(err));
+		CHECK(rc == 0, "%s: render beside the walk: %s", c->name, err);
+		CHECK(rc != 0 || same_audio(beside_path, xf_path), "%s: OUT rendered beside the walk differs (crossfade)",
+		      c->name);
+		unlink(beside_path);
 		unlink(xf_path);
 	}
 
@@ -505,3 +598,4 @@ int main(void)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;
 }
+
