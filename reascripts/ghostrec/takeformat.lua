@@ -87,6 +87,7 @@ end
 -- evidence keep CONV_SNDFILE_CLIP.
 local LEARN_SAMPLES = 65536
 local RENDER_BLOCK = 65536
+local LEARN_READ = 8192
 
 function M.learn_convention(report, ti, ci, opt)
 	opt = opt or {}
@@ -105,31 +106,39 @@ function M.learn_convention(report, ti, ci, opt)
 		local b0 = s.take_start
 		while b0 < s.take_end and seen < LEARN_SAMPLES do
 			local n = s.take_end - b0 < RENDER_BLOCK and s.take_end - b0 or RENDER_BLOCK
-			local tb, tn = T:read(b0, n)
-			local cb, cn = C:read(b0 + d, n)
-			if tn ~= n or cn ~= n then
-				T:close(); C:close()
-				return M.CONV_SNDFILE_CLIP
-			end
-			for f = 0, n - 1 do
-				if opt.yield and f % 512 == 511 then opt.yield() end
-				for k = 0, tch - 1 do
-					local want = take_int(bits, tb[f * tch + k + 1])
-					local x = cb[f * cch + ch0 + k + 1]
-					local c0 = convert(0, bits, x)
-					local differ = false
-					for c = 0, CONV_COUNT - 1 do
-						local v = c == 0 and c0 or convert(c, bits, x)
-						hit[c] = v == want
-						if v ~= c0 then differ = true end
-					end
-					if differ then
+			-- the block read and decoded LEARN_READ frames at a time (a slice between two
+			-- yields stays short); a file shorter than the block: no convention, as before
+			local f0 = 0
+			while f0 < n do
+				local m = n - f0 < LEARN_READ and n - f0 or LEARN_READ
+				local tb, tn = T:read(b0 + f0, m)
+				local cb, cn = C:read(b0 + f0 + d, m)
+				if tn ~= m or cn ~= m then
+					T:close(); C:close()
+					return M.CONV_SNDFILE_CLIP
+				end
+				for i = 0, m - 1 do
+					if opt.yield and (f0 + i) % 512 == 511 then opt.yield() end
+					for k = 0, tch - 1 do
+						local want = take_int(bits, tb[i * tch + k + 1])
+						local x = cb[i * cch + ch0 + k + 1]
+						local c0 = convert(0, bits, x)
+						local differ = false
 						for c = 0, CONV_COUNT - 1 do
-							if hit[c] then votes[c] = votes[c] + 1 end
+							local v = c == 0 and c0 or convert(c, bits, x)
+							hit[c] = v == want
+							if v ~= c0 then differ = true end
 						end
-						seen = seen + 1
+						if differ then
+							for c = 0, CONV_COUNT - 1 do
+								if hit[c] then votes[c] = votes[c] + 1 end
+							end
+							seen = seen + 1
+						end
 					end
 				end
+				f0 = f0 + m
+				if opt.yield and f0 < n then opt.yield() end
 			end
 			b0 = b0 + RENDER_BLOCK
 			if opt.yield then opt.yield() end
