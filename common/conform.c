@@ -882,16 +882,17 @@ struct walk_block {
 	float *tb, *cb;
 };
 
-/* bad[j] = !sample_matches(x[j], y[j * ys], tol) for j < n. A float compare decides every
- * sample clearly away from the tolerance (|fl32(x - y)| is within 2^-24 of |x - y|, so a
- * margin of 2^-20 either side of tol cannot be crossed), the double one those close to it
- * (and NaNs, which compare false both ways). */
+/* The band around tol where a float compare of |x - y| cannot decide (see compare_samples). */
 static void tolerance_band(double tol, float *lo, float *hi)
 {
 	*lo = (float)(tol * (1.0 - 0x1p-20));
 	*hi = (float)(tol * (1.0 + 0x1p-20));
 }
 
+/* bad[j] = !sample_matches(x[j], y[j * ys], tol) for j < n. A float compare decides every
+ * sample clearly away from the tolerance (|fl32(x - y)| is within 2^-24 of |x - y|, so a
+ * margin of 2^-20 either side of tol cannot be crossed), the double one those close to it
+ * (and NaNs, which compare false both ways). */
 static void compare_samples(const float *x, const float *y, size_t ys, size_t n, double tol,
 			    uint8_t *bad)
 {
