@@ -68,21 +68,27 @@ void ghostrec_conform_feed_start(struct ghostrec_conform_feed *f, int clean_chan
 	pthread_mutex_unlock(&f->lock);
 }
 
-void ghostrec_conform_feed_segment(struct ghostrec_conform_feed *f, const struct ghostrec_conform_segment *s)
+/* append() under the lock; a new segment wakes the renderer (a gap only matters with the
+ * segment after it, which comes later). */
+static void publish(struct ghostrec_conform_feed *f, void **arr, size_t *n, size_t *cap, const void *item,
+		    size_t size, int wake)
 {
 	pthread_mutex_lock(&f->lock);
-	if (append((void **)&f->segments, &f->n_segments, &f->cap_segments, s, sizeof(*s)) != 0)
+	if (append(arr, n, cap, item, size) != 0)
 		f->failed = 1;
-	pthread_cond_broadcast(&f->cond);
+	if (wake || f->failed)
+		pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void ghostrec_conform_feed_segment(struct ghostrec_conform_feed *f, const struct ghostrec_conform_segment *s)
+{
+	publish(f, (void **)&f->segments, &f->n_segments, &f->cap_segments, s, sizeof(*s), 1);
 }
 
 void ghostrec_conform_feed_gap(struct ghostrec_conform_feed *f, const struct ghostrec_conform_glitch *g)
 {
-	pthread_mutex_lock(&f->lock);
-	if (append((void **)&f->gaps, &f->n_gaps, &f->cap_gaps, g, sizeof(*g)) != 0)
-		f->failed = 1;
-	pthread_mutex_unlock(&f->lock);
+	publish(f, (void **)&f->gaps, &f->n_gaps, &f->cap_gaps, g, sizeof(*g), 0);
 }
 
 void ghostrec_conform_feed_end(struct ghostrec_conform_feed *f, int ok)
