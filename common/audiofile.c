@@ -50,6 +50,7 @@ struct raw_reader {
 	size_t bytes;       /* bytes per sample */
 	size_t bpf;         /* bytes per frame */
 	struct raw_window win[RAW_WINDOWS];
+	int windows;        /* how many of them are used (RAW_WINDOWS, or 1 for forward reads) */
 	uint64_t use_clock;
 };
 
@@ -190,7 +191,7 @@ static const unsigned char *raw_span(struct raw_reader *r, int64_t start, int64_
 	int64_t off = r->data_offset + start * (int64_t)r->bpf;
 	int64_t len = n * (int64_t)r->bpf;
 	struct raw_window *w = &r->win[0];
-	for (int i = 0; i < RAW_WINDOWS; i++) {
+	for (int i = 0; i < r->windows; i++) {
 		struct raw_window *x = &r->win[i];
 		if (x->map && off >= x->off && off + len <= x->off + (int64_t)x->len) {
 			x->last_use = ++r->use_clock;
@@ -295,6 +296,7 @@ static void raw_setup(struct ghostrec_audiofile *af, int fd)
 		return;
 	}
 	r->fd = fd;
+	r->windows = RAW_WINDOWS;
 	r->bpf = r->bytes * (size_t)in->channels;
 	struct stat st;
 	if (sf_seek(af->sf, 0, SEEK_SET) != 0 || (r->data_offset = lseek(fd, 0, SEEK_CUR)) < 0 ||
@@ -658,6 +660,13 @@ int ghostrec_audiofile_read_pcm(struct ghostrec_audiofile *af, int64_t start, in
 	if (n > in_file) /* (in_file >= 0: n >= 0 here) */
 		memset(o + (size_t)in_file * bpf, 0, (size_t)(n - in_file) * bpf);
 	return 0;
+}
+
+void ghostrec_audiofile_set_forward(struct ghostrec_audiofile *af)
+{
+	raw_unmap(&af->raw);
+	if (af->raw.windows > 1)
+		af->raw.windows = 1;
 }
 
 int ghostrec_audiofile_layout(const struct ghostrec_audiofile *af)

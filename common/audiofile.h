@@ -89,6 +89,10 @@ int ghostrec_audiofile_layout(const struct ghostrec_audiofile *af);
  * frame is outside the file or af has no such access. */
 const void *ghostrec_audiofile_mapped(struct ghostrec_audiofile *af, int64_t start, int64_t n);
 
+/* Says that af's reads will go forward through the file (a renderer's, not a search's): one
+ * mapped window is then kept instead of a few, a smaller resident set. */
+void ghostrec_audiofile_set_forward(struct ghostrec_audiofile *af);
+
 /* The libsndfile handle, for metadata readers (bext, cue). */
 void *ghostrec_audiofile_sndfile(struct ghostrec_audiofile *af);
 

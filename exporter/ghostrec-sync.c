@@ -149,6 +149,10 @@ static int render_job_start(struct render_job *j, const char *take_path, const c
 	j->feed = ghostrec_conform_feed_new();
 	j->take = j->feed ? ghostrec_audiofile_open(take_path, err, sizeof(err)) : NULL;
 	j->clean = j->take ? ghostrec_audiofile_open(clean_path, err, sizeof(err)) : NULL;
+	if (j->clean) {
+		ghostrec_audiofile_set_forward(j->take);
+		ghostrec_audiofile_set_forward(j->clean);
+	}
 	if (j->clean && pthread_create(&j->thread, NULL, render_job_main, j) == 0)
 		return 1;
 	ghostrec_audiofile_close(j->clean);
