@@ -3,9 +3,10 @@
 # being copied over, a clean file rewritten): its inputs are read through mapped windows, where
 # that raises SIGBUS. It must end with one clear line and exit 1, and leave nothing behind (no
 # OUT, no OUT.part, no report it created). Deterministic: both inputs are cut where the run
-# starts the thread that writes OUT (both open, their audio not yet read: truncate-at-thread.c,
+# starts the thread that writes OUT (both open, their audio not yet read: fault-at-thread.c,
 # preloaded), then the run goes on.
-# usage: test-sync-truncated.sh GHOSTREC_SYNC GHOSTREC_MAKE_VECTORS TRUNCATE_SHIM
+# Also the run without its render thread (the shim refuses it): the same OUT, rendered after.
+# usage: test-sync-faults.sh GHOSTREC_SYNC GHOSTREC_MAKE_VECTORS FAULT_SHIM
 set -u
 SYNC=$1
 MAKE=$2
@@ -31,5 +32,18 @@ for v in drops-pcm24-mono inserts-float-stereo; do
 		[ -e "$d/$f" ] && { echo "FAIL: $v: $f left behind"; fail=1; }
 	done
 done
-[ $fail = 0 ] && echo "PASS: a truncated input ends the run with one clear line, nothing left behind"
+# Without the render thread (pthread_create refused): OUT rendered after the engine, the same
+# report and the same samples as with it.
+"$MAKE" "$tmp/w" >/dev/null || { echo "FAIL: cannot make vectors" >&2; exit 1; }
+w=$tmp/w/drops-pcm24-mono
+"$SYNC" --take "$w/take.wav" --clean "$w/clean.wav" -o "$w/beside.wav" --report "$w/beside.json" >/dev/null 2>&1 ||
+	{ echo "FAIL: the normal run failed"; fail=1; }
+GHOSTREC_TEST_NO_THREAD=1 LD_PRELOAD="$SHIM" "$SYNC" --take "$w/take.wav" --clean "$w/clean.wav" -o "$w/after.wav" \
+	--report "$w/after.json" >/dev/null 2>"$w/after.err"
+rc=$?
+echo "no render thread: exit $rc $(cat "$w/after.err")"
+[ $rc = 0 ] || { echo "FAIL: without the render thread: exit $rc"; fail=1; }
+cmp -s "$w/beside.json" "$w/after.json" || { echo "FAIL: without the render thread: another report"; fail=1; }
+cmp -s "$w/beside.wav" "$w/after.wav" || { echo "FAIL: without the render thread: another OUT"; fail=1; }
+[ $fail = 0 ] && echo "PASS: a truncated input ends the run with one clear line, nothing left behind; without the render thread OUT is the same"
 exit $fail

@@ -1,9 +1,12 @@
-/* LD_PRELOAD shim for test-sync-truncated.sh: the first pthread_create() of the process (in
+/* LD_PRELOAD shim for test-sync-faults.sh: the first pthread_create() of the process (in
  * ghostrec-sync: the thread that renders OUT, started once both inputs are open and before
  * the engine reads their audio) first cuts every file named in GHOSTREC_TEST_TRUNCATE
  * (colon-separated) to 4096 bytes, as another program rewriting them would. Deterministic,
- * and the process runs on undisturbed by a debugger. */
+ * and the process runs on undisturbed by a debugger. With GHOSTREC_TEST_NO_THREAD set, that
+ * first pthread_create() fails instead (EAGAIN, as at a thread limit): ghostrec-sync must then
+ * render OUT after the engine, the same. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,10 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)
 {
 	static int done;
 	const char *files = getenv("GHOSTREC_TEST_TRUNCATE");
+	if (!done && getenv("GHOSTREC_TEST_NO_THREAD")) {
+		done = 1;
+		return EAGAIN;
+	}
 	if (!done && files) {
 		done = 1;
 		char *list = strdup(files);
