@@ -64,7 +64,7 @@ struct ghostrec_audiofile {
 	int wb_fd;          /* writer: a descriptor for sync_file_range, -1 if none */
 	int64_t written, wb_from;
 	int writing;
-	int write_failed;
+	int write_errno;    /* writer: why the first failed write failed, 0 while none did */
 	int64_t position;   /* where libsndfile's read pointer is, to skip needless seeks */
 	struct ghostrec_audioinfo info;
 	struct cache_slot slots[CACHE_SLOTS];
@@ -473,15 +473,31 @@ struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
 	return af;
 }
 
+/* Keeps the first write failure's reason (libsndfile leaves the failed write's errno). */
+static void write_failure(struct ghostrec_audiofile *af)
+{
+	if (!af->write_errno)
+		af->write_errno = errno ? errno : EIO;
+}
+
 int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
 {
 	if (!af)
 		return 0;
-	int rc = af->write_failed ? -1 : 0;
+	int rc = af->write_errno ? -1 : 0;
 	if (af->writing)
 		sf_write_sync(af->sf);
-	if (sf_close(af->sf) != 0)
+	if (sf_close(af->sf) != 0) {
+		write_failure(af);
 		rc = -1;
+	}
+	/* A full disk may only show when the kernel writes the data back: libsndfile's sync does
+	 * not say, this one does (the descriptor was opened before any data was written). */
+	if (af->writing && af->wb_fd >= 0 && fsync(af->wb_fd) != 0) {
+		write_failure(af);
+		rc = -1;
+	}
+	int why = af->write_errno ? af->write_errno : EIO;
 	raw_unmap(&af->raw);
 	if (af->raw.fd >= 0)
 		close(af->raw.fd);
@@ -491,6 +507,8 @@ int ghostrec_audiofile_close(struct ghostrec_audiofile *af)
 		free(af->slots[i].data);
 	free(af->memfile);
 	free(af);
+	if (rc != 0)
+		errno = why;
 	return rc;
 }
 
@@ -601,7 +619,7 @@ int ghostrec_audiofile_write(struct ghostrec_audiofile *af, const float *frames,
 		return -1;
 	sf_count_t put = sf_writef_float(af->sf, frames, n);
 	if (put != n) {
-		af->write_failed = 1;
+		write_failure(af);
 		return -1;
 	}
 	af->info.frames += n;
@@ -615,7 +633,7 @@ int ghostrec_audiofile_write_int(struct ghostrec_audiofile *af, const int32_t *f
 		return -1;
 	sf_count_t put = sf_writef_int(af->sf, frames, n); /* ints are never scaled */
 	if (put != n) {
-		af->write_failed = 1;
+		write_failure(af);
 		return -1;
 	}
 	af->info.frames += n;
@@ -699,7 +717,7 @@ int ghostrec_audiofile_write_pcm(struct ghostrec_audiofile *af, const void *byte
 		return -1;
 	sf_count_t len = (sf_count_t)n * af->info.channels * (af->info.bits / 8);
 	if (sf_write_raw(af->sf, bytes, len) != len) {
-		af->write_failed = 1;
+		write_failure(af);
 		return -1;
 	}
 	af->info.frames += n;

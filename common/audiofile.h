@@ -37,7 +37,8 @@ struct ghostrec_audiofile *ghostrec_audiofile_create_like(const char *path,
 							  const struct ghostrec_audioinfo *like,
 							  int channels, char *err, size_t errsize);
 
-/* Closes; for writers returns 0 if everything reached the file, else -1. NULL is fine. */
+/* Closes; for writers returns 0 if everything reached the file (synced to the disk), else -1
+ * with errno saying why (ENOSPC: disk full). NULL is fine. */
 int ghostrec_audiofile_close(struct ghostrec_audiofile *af);
 
 const struct ghostrec_audioinfo *ghostrec_audiofile_info(const struct ghostrec_audiofile *af);

@@ -410,14 +410,15 @@ int main(int argc, char **argv)
 	}
 	if (copt.progress)
 		fprintf(stderr, "\r              \r");
-	if (ghostrec_audiofile_close(out) != 0 && rc == 0) {
-		snprintf(job.err, sizeof(job.err), "%s: write failed", part);
-		rc = -1;
-	}
+	int close_rc = ghostrec_audiofile_close(out);
+	int close_errno = errno;
 	out = NULL;
-	if (run_rc != 0 || rc != 0 || rename(part, out_path) != 0) {
+	if (run_rc != 0 || rc != 0 || close_rc != 0 || rename(part, out_path) != 0) {
 		if (run_rc != 0)
 			fprintf(stderr, "ghostrec-sync: %s\n", err);   /* the engine's reason comes first */
+		else if (close_rc != 0)   /* (a render that failed writing says it here, with why) */
+			fprintf(stderr, "ghostrec-sync: %s: cannot write it: %s; nothing was written\n", out_path,
+				strerror(close_errno));
 		else if (rc != 0)
 			fprintf(stderr, "ghostrec-sync: %s\n", job.err);
 		else

@@ -5,7 +5,8 @@
 # OUT, no OUT.part, no report it created). Deterministic: both inputs are cut where the run
 # starts the thread that writes OUT (both open, their audio not yet read: fault-at-thread.c,
 # preloaded), then the run goes on.
-# Also the run without its render thread (the shim refuses it): the same OUT, rendered after.
+# Also the run without its render thread (the shim refuses it): the same OUT, rendered after;
+# and a full disk under OUT.
 # usage: test-sync-faults.sh GHOSTREC_SYNC GHOSTREC_MAKE_VECTORS FAULT_SHIM
 set -u
 SYNC=$1
@@ -45,5 +46,22 @@ echo "no render thread: exit $rc $(cat "$w/after.err")"
 [ $rc = 0 ] || { echo "FAIL: without the render thread: exit $rc"; fail=1; }
 cmp -s "$w/beside.json" "$w/after.json" || { echo "FAIL: without the render thread: another report"; fail=1; }
 cmp -s "$w/beside.wav" "$w/after.wav" || { echo "FAIL: without the render thread: another OUT"; fail=1; }
-[ $fail = 0 ] && echo "PASS: a truncated input ends the run with one clear line, nothing left behind; without the render thread OUT is the same"
+# A full disk (a 128 KiB tmpfs in a private mount namespace; needs root, as CI runs): one line
+# with OUT's path and the reason, exit 1, nothing left there (no OUT, no OUT.part, no report).
+mkdir -p "$tmp/tiny"
+if unshare -m true 2>/dev/null; then
+	unshare -m sh -c 'mount -t tmpfs -o size=128k tmpfs "$1" || exit 77
+		"$2" --take "$3/take.wav" --clean "$3/clean.wav" -o "$1/out.wav" --report "$1/report.json" \
+			>/dev/null 2>"$4"
+		echo $? >"$5"; ls -A "$1" >"$6"' sh "$tmp/tiny" "$SYNC" "$w" "$tmp/full.err" "$tmp/full.rc" "$tmp/full.ls"
+	echo "disk full: exit $(cat "$tmp/full.rc") $(cat "$tmp/full.err") / left: $(cat "$tmp/full.ls")"
+	[ "$(cat "$tmp/full.rc")" = 1 ] || { echo "FAIL: disk full: exit $(cat "$tmp/full.rc")"; fail=1; }
+	grep -q "out.wav: cannot write it: No space left on device" "$tmp/full.err" ||
+		{ echo "FAIL: disk full: no clear message"; fail=1; }
+	[ "$(grep -c . "$tmp/full.err")" -eq 1 ] || { echo "FAIL: disk full: more than one line on stderr"; fail=1; }
+	[ -s "$tmp/full.ls" ] && { echo "FAIL: disk full: left behind: $(cat "$tmp/full.ls")"; fail=1; }
+else
+	echo "disk full: not checked (no private mount namespace here: needs root)"
+fi
+[ $fail = 0 ] && echo "PASS: a truncated input ends the run with one clear line, nothing left behind; without the render thread OUT is the same; a full disk says so"
 exit $fail
