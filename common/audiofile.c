@@ -226,8 +226,7 @@ static void raw_decode(int kind, const unsigned char *p, size_t n, float *out)
 	switch (kind) {
 	case RAW_S16:
 		for (size_t i = 0; i < n; i++)
-			out[i] = (float)(int16_t)((uint16_t)p[2 * i] | (uint16_t)p[2 * i + 1] << 8) *
-				 (1.0f / 32768.0f);
+			out[i] = ghostrec_pcm_sample(GHOSTREC_LAYOUT_S16, p, i);
 		break;
 	case RAW_S24: {
 		size_t i = 0;
@@ -239,11 +238,8 @@ static void raw_decode(int kind, const unsigned char *p, size_t n, float *out)
 			out[i] = (float)(int32_t)(w << 8) * (1.0f / 2147483648.0f);
 		}
 #endif
-		for (; i < n; i++) {
-			const unsigned char *q = p + 3 * i;
-			int32_t v = (int32_t)((uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24);
-			out[i] = (float)v * (1.0f / 2147483648.0f);
-		}
+		for (; i < n; i++)
+			out[i] = ghostrec_pcm_sample(GHOSTREC_LAYOUT_S24, p, i);
 		break;
 	}
 	case RAW_S32:

@@ -85,6 +85,19 @@ enum ghostrec_sample_layout {
 };
 int ghostrec_audiofile_layout(const struct ghostrec_audiofile *af);
 
+/* Sample j of GHOSTREC_LAYOUT_S16 or _S24 bytes at p as the float reads give it: exactly
+ * k / 2^(bits-1). */
+static inline float ghostrec_pcm_sample(int layout, const unsigned char *p, size_t j)
+{
+	if (layout == GHOSTREC_LAYOUT_S24) {
+		const unsigned char *q = p + 3 * j;
+		int32_t v = (int32_t)((uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24);
+		return (float)v * (1.0f / 2147483648.0f);
+	}
+	const unsigned char *q = p + 2 * j;
+	return (float)(int16_t)((uint16_t)q[0] | (uint16_t)q[1] << 8) * (1.0f / 32768.0f);
+}
+
 /* Frames [start, start + n), all inside the file, as the file stores them (interleaved,
  * ghostrec_audiofile_layout), mapped: valid until the next read call on af. NULL when any
  * frame is outside the file or af has no such access. */

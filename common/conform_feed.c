@@ -101,14 +101,6 @@ void ghostrec_conform_feed_end(struct ghostrec_conform_feed *f, int ok)
 	pthread_mutex_unlock(&f->lock);
 }
 
-int ghostrec_conform_feed_ended(struct ghostrec_conform_feed *f)
-{
-	pthread_mutex_lock(&f->lock);
-	int ended = f->ended;
-	pthread_mutex_unlock(&f->lock);
-	return ended;
-}
-
 /* Copies elements [*have, n) of src into the view's array. */
 static int copy_new(void **arr, size_t *have, size_t *cap, const void *src, size_t n, size_t size)
 {

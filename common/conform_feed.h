@@ -20,7 +20,4 @@ void ghostrec_conform_feed_gap(struct ghostrec_conform_feed *f, const struct gho
 int ghostrec_conform_feed_pull(struct ghostrec_conform_feed *f, struct ghostrec_conform_result *view,
 			       size_t min_segments, int64_t frame);
 
-/* Has the feed ended? (what a view pulled before it holds is then final) */
-int ghostrec_conform_feed_ended(struct ghostrec_conform_feed *f);
-
 #endif

@@ -9,18 +9,6 @@
 
 #include "cpu.h"
 
-/* Take sample j as ghostrec_audiofile_read decodes it. */
-static inline float take_sample(int layout, const unsigned char *p, size_t j)
-{
-	if (layout == GHOSTREC_LAYOUT_S24) {
-		const unsigned char *q = p + 3 * j;
-		int32_t v = (int32_t)((uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24);
-		return (float)v * (1.0f / 2147483648.0f);
-	}
-	const unsigned char *q = p + 2 * j;
-	return (float)(int16_t)((uint16_t)q[0] | (uint16_t)q[1] << 8) * (1.0f / 32768.0f);
-}
-
 int ghostrec_compare_take_clean_generic(int layout, const void *take, const void *clean,
 					size_t ys, size_t n, float lo, float hi, uint8_t *bad)
 {
@@ -29,7 +17,7 @@ int ghostrec_compare_take_clean_generic(int layout, const void *take, const void
 	for (size_t j = 0; j < n; j++) {
 		float y;
 		memcpy(&y, c + 4 * j * ys, sizeof(y));
-		float f = fabsf(take_sample(layout, p, j) - y);
+		float f = fabsf(ghostrec_pcm_sample(layout, p, j) - y);
 		bad[j] = f > hi;
 		unsure |= !(f < lo) & !(f > hi);
 	}
