@@ -769,6 +769,24 @@ end
 
 -- ---- block compares ----
 
+-- k decoded frames, take values tv (tc a frame) against clean values cv (cc a frame, from
+-- channel ch0), the first m channels: the frames where some |v_t - v_c * r| > tol appended
+-- to bad[nb + 1 ...] as first + frame. Returns nb.
+local function mark_differing(tv, cv, k, tc, cc, ch0, m, r, tol, first, bad, nb)
+	for f = 0, k - 1 do
+		local tb, cb = f * tc, f * cc + ch0
+		for j = 1, m do
+			local dv = tv[tb + j] - cv[cb + j] * r
+			if not (dv <= tol and dv >= -tol) then
+				nb = nb + 1
+				bad[nb] = first + f
+				break
+			end
+		end
+	end
+	return nb
+end
+
 -- Frames [f0, f0 + k) of two raw blocks (string.unpack letters tl, cl; byte positions tp,
 -- cp of frame f0; tc take samples a frame against clean samples ch0 ... of cc), compared
 -- sample by sample: the differing ones (take frame a + f) appended to bad[nb + 1 ...].
@@ -776,18 +794,7 @@ end
 local function compare_frames(tbytes, cbytes, tp, cp, k, tl, cl, f0, r, tol, tc, cc, ch0, a, bad, nb)
 	local tv = { string.unpack(batch_format(tl, k * tc), tbytes, tp) }
 	local cv = { string.unpack(batch_format(cl, k * cc), cbytes, cp) }
-	for f = 0, k - 1 do
-		local tb, cb = f * tc, f * cc + ch0
-		for j = 1, tc do
-			local dv = tv[tb + j] - cv[cb + j] * r
-			if not (dv <= tol and dv >= -tol) then
-				nb = nb + 1
-				bad[nb] = a + f0 + f
-				break
-			end
-		end
-	end
-	return nb
+	return mark_differing(tv, cv, k, tc, cc, ch0, tc, r, tol, a + f0, bad, nb)
 end
 
 -- The direct block compare of tc take samples a frame (letter tl) against clean samples
@@ -905,7 +912,6 @@ local function block_bad(e, a, n, d, bad)
 	if tg < n or cg < n then return nil end
 	if e.same_bytes and tbytes == cbytes then return 0 end
 	local tc, tol = e.take_channels, e.tol
-	local nb, last = 0, -1
 	if e.fast_compare then
 		-- PCM 16/24 or float32 on both sides: decode and compare in one go. In the take's own
 		-- units: x - y = (v_t - v_c * cs / ts) * ts, and the scales are powers of two, so
@@ -915,20 +921,9 @@ local function block_bad(e, a, n, d, bad)
 	end
 	local tv = T:decode(tbytes, n, e.scratch)
 	local cv = C:decode(cbytes, n, e.scratch2)
-	local cc, ch0 = e.clean_channels, e.clean_channel
-	local m = tc < 64 and tc or 64
-	for i = 0, n - 1 do
-		local tbase, cbase = i * tc + 1, i * cc + ch0 + 1
-		for k = 0, m - 1 do
-			local dv = tv[tbase + k] - cv[cbase + k]
-			if not (dv <= tol and dv >= -tol) then
-				nb = nb + 1
-				bad[nb] = a + i
-				break
-			end
-		end
-	end
-	return nb
+	-- (r = 1: x * 1 is x exactly, NaN included)
+	return mark_differing(tv, cv, n, tc, e.clean_channels, e.clean_channel, tc < 64 and tc or 64, 1, tol, a,
+		bad, 0)
 end
 
 
