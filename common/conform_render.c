@@ -48,20 +48,24 @@ enum {
 	}
 
 /* The same for a file's own sample bytes (ghostrec_audiofile_has_pcm): mapped frames
- * converted into them, the others already hold the take's bytes. */
-#define PACK_LOOP(conv, nb)                                                        \
-	for (int64_t i = 0; i < frames; i++) {                                     \
-		if (mapped[i] != FRAME_RENDERED)                                   \
-			continue;                                                  \
-		const float *x = buf + i * ch;                                     \
-		unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);          \
-		for (int k = 0; k < ch; k++) {                                     \
-			uint32_t v = (uint32_t)ghostrec_convert(conv, bits, x[k]); \
-			o[k * (nb)] = (unsigned char)v;                            \
-			o[k * (nb) + 1] = (unsigned char)(v >> 8);                 \
-			if ((nb) == 3)                                             \
-				o[k * (nb) + 2] = (unsigned char)(v >> 16);        \
-		}                                                                  \
+ * converted into them, the others already hold the take's bytes. Runs of rendered frames
+ * are found with memchr: most blocks have none (their frames are packed or the take's). */
+#define PACK_LOOP(conv, nb)                                                                      \
+	for (const uint8_t *m = memchr(mapped, FRAME_RENDERED, (size_t)frames); m;               \
+	     m = memchr(m, FRAME_RENDERED, (size_t)(mapped + frames - m))) {                     \
+		int64_t i = m - mapped;                                                          \
+		for (; i < frames && mapped[i] == FRAME_RENDERED; i++) {                         \
+			const float *x = buf + i * ch;                                           \
+			unsigned char *o = bytes + (size_t)i * (size_t)ch * (nb);                \
+			for (int k = 0; k < ch; k++) {                                           \
+				uint32_t v = (uint32_t)ghostrec_convert(conv, bits, x[k]);       \
+				o[k * (nb)] = (unsigned char)v;                                  \
+				o[k * (nb) + 1] = (unsigned char)(v >> 8);                       \
+				if ((nb) == 3)                                                   \
+					o[k * (nb) + 2] = (unsigned char)(v >> 16);              \
+			}                                                                        \
+		}                                                                                \
+		m = mapped + i;                                                                  \
 	}
 
 /* ... when every frame of the block is mapped: one run over the samples (on a little-endian
