@@ -18,6 +18,7 @@ TIME=/usr/bin/time
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
 RUNS=${BENCH_RUNS:-5}
+ram=""
 
 # label, command...: runs it RUNS times, prints the median wall/cpu time and the largest
 # peak RSS, and sets <label>_wall/_cpu/_rss (label with non-letters as _).
@@ -27,7 +28,7 @@ measure() {
 	for ((i = 0; i < RUNS; i++)); do
 		# (the previous run's OUT goes first, untimed: a user's OUT is a new file, and
 		# unlinking a 1 GB file as rename() replaces it is not the conform's work)
-		rm -f "$tmp"/out*.wav
+		rm -f "$tmp"/out*.wav ${ram:+"$ram"/out*.wav}
 		$TIME -f "%e %U %S %M" -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo "$label failed: $(cat "$tmp/err")"; return 1; }
 		read -r wall user sys rss <"$tmp/time"
 		walls+=("$wall")
@@ -37,7 +38,7 @@ measure() {
 	local wall cpu
 	wall=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf "%-32s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB  (median of %d)\n" "$label" "$wall" "$cpu" "$rss_max" "$RUNS"
+	printf "%-38s wall %7.2f s  cpu %7.2f s  peak RSS %8d KiB  (median of %d)\n" "$label" "$wall" "$cpu" "$rss_max" "$RUNS"
 	eval "${label//[^a-z]/_}_wall=$wall; ${label//[^a-z]/_}_cpu=$cpu; ${label//[^a-z]/_}_rss=$rss_max"
 }
 
@@ -50,6 +51,15 @@ sync
 cat "$tmp/take.wav" "$tmp/clean.wav" >/dev/null   # same page-cache state for both
 measure "cat take clean" cat "$tmp/take.wav" "$tmp/clean.wav"
 measure "ghostrec-sync --join cut" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" --join cut --report "$tmp/report.json"
+# The same with OUT in memory (tmpfs): what the conform itself costs, without the disk's
+# write speed, which bounds the run above (see the dd row) and which cat does not pay.
+ram=""
+if [ -d /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((3 * $(stat -c %s "$tmp/take.wav"))) ]; then
+	ram=$(mktemp -d /dev/shm/ghostrec-bench-XXXXXX)
+	trap 'rm -rf "$tmp" "$ram"' EXIT
+	measure "ghostrec-sync --join cut, out in ram" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$ram/out.wav" --join cut
+	rm -f "$ram/out.wav"
+fi
 measure "ghostrec-sync (crossfade)" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out2.wav"
 # the part of the work no conform can avoid and cat does not do: OUT's bytes onto the disk
 out_mb=$(( ($(stat -c %s "$tmp/out2.wav") + 1048575) / 1048576 ))
@@ -60,6 +70,8 @@ echo "   cpu-time ratio ghostrec-sync/cat:  $(calc "$ghostrec_sync___join_cut_cp
 echo "   wall-time ratio ghostrec-sync/dd:  $(calc "$ghostrec_sync___join_cut_wall / ($dd_of_out_size_fsync_wall + 0.005)")"
 # The issue-11 row: throughput as a fraction of cat's (cat wall / sync wall), goal >= 0.5;
 # peak RSS goal <= 16 MB.
+[ -n "$ram" ] && echo "RESULT sync-throughput-vs-cat-out-in-ram $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut__out_in_ram_wall") (goal >= 0.50)"
+echo "RESULT sync-vs-dd-of-out-fsync $(calc "$dd_of_out_size_fsync_wall / $ghostrec_sync___join_cut_wall") (1.00 = the disk's write speed)"
 echo "RESULT sync-throughput-vs-cat $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut_wall") (goal >= 0.50)  peak-rss-MiB $(calc "$ghostrec_sync___join_cut_rss / 1024") (goal <= 16)"
 
 if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
