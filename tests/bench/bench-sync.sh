@@ -53,7 +53,6 @@ measure "cat take clean" cat "$tmp/take.wav" "$tmp/clean.wav"
 measure "ghostrec-sync --join cut" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out.wav" --join cut --report "$tmp/report.json"
 # The same with OUT in memory (tmpfs): what the conform itself costs, without the disk's
 # write speed, which bounds the run above (see the dd row) and which cat does not pay.
-ram=""
 if [ -d /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((3 * $(stat -c %s "$tmp/take.wav"))) ]; then
 	ram=$(mktemp -d /dev/shm/ghostrec-bench-XXXXXX)
 	trap 'rm -rf "$tmp" "$ram"' EXIT
