@@ -57,7 +57,12 @@ if [ -d /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((3 *
 	ram=$(mktemp -d /dev/shm/ghostrec-bench-XXXXXX)
 	trap 'rm -rf "$tmp" "$ram"' EXIT
 	measure "ghostrec-sync --join cut, out in ram" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$ram/out.wav" --join cut
+	out_mb=$(( ($(stat -c %s "$ram/out.wav") + 1048575) / 1048576 ))
 	rm -f "$ram/out.wav"
+	# writing OUT's bytes into memory at all (on a virtual machine first-touched pages can
+	# make this slower than the disk)
+	measure "dd of out size, ram" dd if=/dev/zero of="$ram/out-floor.wav" bs=1M count=$out_mb
+	rm -f "$ram/out-floor.wav"
 fi
 measure "ghostrec-sync (crossfade)" "$SYNC" --take "$tmp/take.wav" --clean "$tmp/clean.wav" -o "$tmp/out2.wav"
 # the part of the work no conform can avoid and cat does not do: OUT's bytes onto the disk
@@ -69,7 +74,13 @@ echo "   cpu-time ratio ghostrec-sync/cat:  $(calc "$ghostrec_sync___join_cut_cp
 echo "   wall-time ratio ghostrec-sync/dd:  $(calc "$ghostrec_sync___join_cut_wall / ($dd_of_out_size_fsync_wall + 0.005)")"
 # The issue-11 row: throughput as a fraction of cat's (cat wall / sync wall), goal >= 0.5;
 # peak RSS goal <= 16 MB.
-[ -n "$ram" ] && echo "RESULT sync-throughput-vs-cat-out-in-ram $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut__out_in_ram_wall") (goal >= 0.50)"
+if [ -n "$ram" ]; then
+	echo "RESULT sync-throughput-vs-cat-out-in-ram $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut__out_in_ram_wall") (goal >= 0.50)"
+	echo "RESULT sync-vs-dd-of-out-ram $(calc "$dd_of_out_size__ram_wall / $ghostrec_sync___join_cut__out_in_ram_wall") (1.00 = memory's write speed)"
+fi
+# cat writes nothing: no program that puts OUT's bytes on the disk gets more of cat's
+# throughput than this, however little else it does
+echo "RESULT ceiling-for-any-program-writing-out $(calc "$cat_take_clean_wall / $dd_of_out_size_fsync_wall") of cat's throughput (cat / dd)"
 echo "RESULT sync-vs-dd-of-out-fsync $(calc "$dd_of_out_size_fsync_wall / $ghostrec_sync___join_cut_wall") (1.00 = the disk's write speed)"
 echo "RESULT sync-throughput-vs-cat $(calc "$cat_take_clean_wall / $ghostrec_sync___join_cut_wall") (goal >= 0.50)  peak-rss-MiB $(calc "$ghostrec_sync___join_cut_rss / 1024") (goal <= 16)"
 
