@@ -196,77 +196,137 @@ static void explain(struct smb_target *s, SMBCCTX *ctx, int e, const char *what,
 	SET_ERR("smb: %s %s: %s", what, where, strerror(e ? e : EIO));
 }
 
-static int smb_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+static void part_url(char *buf, size_t size, const struct smb_target *s, const char *name, char *part, size_t partsize)
 {
-	struct smb_target *s = (struct smb_target *)t;
-	char tmpname[300], tmpurl[1500], dsturl[1500];
-	static char buf[1 << 20];
-	struct stat st_src, st_dst;
-	int rc = -1, in = -1;
-	SMBCFILE *f = NULL;
+	snprintf(part, partsize, ".%s.part", name);
+	url(buf, size, s, part);
+}
 
-	SMBCCTX *ctx = connect_ctx(s, err, errsize);
-	if (!ctx)
+/* Bytes [from, to) of src_fd at the same offsets of the open file f on the share. */
+static int write_range(struct smb_target *s, SMBCCTX *ctx, SMBCFILE *f, int src_fd, uint64_t from, uint64_t to,
+		       const char *partname, char *err, size_t errsize)
+{
+	static char buf[1 << 20]; /* one delivery at a time: the worker's thread */
+	if (smbc_getFunctionLseek(ctx)(ctx, f, (off_t)from, SEEK_SET) < 0) {
+		explain(s, ctx, errno, "seeking in", partname, err, errsize);
 		return -1;
-	snprintf(tmpname, sizeof(tmpname), ".%s.part", name);
-	url(tmpurl, sizeof(tmpurl), s, tmpname);
-	url(dsturl, sizeof(dsturl), s, name);
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st_src) < 0) {
-		SET_ERR("%s: %s", src, strerror(errno));
-		goto out;
 	}
-	ensure_dirs(ctx, s);
-	f = smbc_getFunctionOpen(ctx)(ctx, tmpurl, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (!f) {
-		explain(s, ctx, errno, "cannot create", tmpname, err, errsize);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0) {
-			SET_ERR("%s: %s", src, strerror(errno));
-			goto out;
+	for (uint64_t at = from; at < to;) {
+		size_t want = to - at > sizeof(buf) ? sizeof(buf) : (size_t)(to - at);
+		ssize_t n = pread(src_fd, buf, want, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			SET_ERR("the local file of %s is shorter than %llu bytes: %s", partname + 1,
+				(unsigned long long)to, n < 0 ? strerror(errno) : "it was cut");
+			return -1;
 		}
-		if (n == 0)
-			break;
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = smbc_getFunctionWrite(ctx)(ctx, f, buf + off, (size_t)(n - off));
 			if (w <= 0) {
-				explain(s, ctx, w < 0 ? errno : ENOSPC, "writing", tmpname, err, errsize);
-				goto out;
+				explain(s, ctx, w < 0 ? errno : ENOSPC, "writing", partname, err, errsize);
+				return -1;
 			}
 			off += w;
 		}
+		at += (uint64_t)n;
 	}
-	int cr = smbc_getFunctionClose(ctx)(ctx, f);
-	f = NULL;
-	if (cr < 0) {
-		explain(s, ctx, errno, "closing", tmpname, err, errsize);
-		goto out;
+	return 0;
+}
+
+static int smb_put_part(struct deliver_target *t, int src_fd, const char *name, uint64_t from, uint64_t to,
+			bool fresh, char *err, size_t errsize)
+{
+	struct smb_target *s = (struct smb_target *)t;
+	char partname[300], parturl[1500];
+	SMBCCTX *ctx = connect_ctx(s, err, errsize);
+	if (!ctx)
+		return -1;
+	part_url(parturl, sizeof(parturl), s, name, partname, sizeof(partname));
+	if (fresh)
+		ensure_dirs(ctx, s);
+	SMBCFILE *f = smbc_getFunctionOpen(ctx)(ctx, parturl, fresh ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY, 0644);
+	if (!f) {
+		int e = errno;
+		explain(s, ctx, e, fresh ? "cannot create" : "cannot open", partname, err, errsize);
+		drop_ctx(s);
+		return !fresh && e == ENOENT ? -2 : -1;
 	}
-	/* SMB rename does not replace: remove an older copy first (a re-delivery) */
-	smbc_getFunctionUnlink(ctx)(ctx, dsturl);
-	if (smbc_getFunctionRename(ctx)(ctx, tmpurl, ctx, dsturl) < 0) {
-		explain(s, ctx, errno, "renaming into", name, err, errsize);
-		goto out;
-	}
-	if (smbc_getFunctionStat(ctx)(ctx, dsturl, &st_dst) < 0 || st_dst.st_size != st_src.st_size) {
+	int rc = 0;
+	struct stat st;
+	if (!fresh && (smbc_getFunctionFstat(ctx)(ctx, f, &st) < 0 || (uint64_t)st.st_size < from)) {
 		char where[1500];
-		shown(where, sizeof(where), s, name);
-		SET_ERR("smb: %s is not complete on the share after the copy", where);
-		goto out;
+		shown(where, sizeof(where), s, partname);
+		SET_ERR("smb: %s holds less than was sent", where);
+		rc = -2;
 	}
-	rc = 0;
-out:
-	if (f)
-		smbc_getFunctionClose(ctx)(ctx, f);
-	if (rc < 0 && f == NULL)
-		smbc_getFunctionUnlink(ctx)(ctx, tmpurl);
-	if (in >= 0)
-		close(in);
+	if (rc == 0)
+		rc = write_range(s, ctx, f, src_fd, from, to, partname, err, errsize);
+	if (smbc_getFunctionClose(ctx)(ctx, f) < 0 && rc == 0) {
+		explain(s, ctx, errno, "closing", partname, err, errsize);
+		rc = -1;
+	}
 	if (rc < 0)
 		drop_ctx(s);
 	return rc;
+}
+
+static int smb_land(struct deliver_target *t, const char *name, uint64_t size, char *err, size_t errsize)
+{
+	struct smb_target *s = (struct smb_target *)t;
+	char partname[300], parturl[1500], dsturl[1500];
+	struct stat st;
+	SMBCCTX *ctx = connect_ctx(s, err, errsize);
+	if (!ctx)
+		return -1;
+	part_url(parturl, sizeof(parturl), s, name, partname, sizeof(partname));
+	url(dsturl, sizeof(dsturl), s, name);
+	/* SMB rename does not replace: remove an older copy first (a re-delivery) */
+	smbc_getFunctionUnlink(ctx)(ctx, dsturl);
+	if (smbc_getFunctionRename(ctx)(ctx, parturl, ctx, dsturl) < 0) {
+		explain(s, ctx, errno, "renaming into", name, err, errsize);
+		drop_ctx(s);
+		return -1;
+	}
+	if (smbc_getFunctionStat(ctx)(ctx, dsturl, &st) < 0 || (uint64_t)st.st_size != size) {
+		char where[1500];
+		shown(where, sizeof(where), s, name);
+		SET_ERR("smb: %s is not complete on the share after the copy", where);
+		drop_ctx(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void smb_drop_part(struct deliver_target *t, const char *name)
+{
+	struct smb_target *s = (struct smb_target *)t;
+	char partname[300], parturl[1500], err[64];
+	SMBCCTX *ctx = connect_ctx(s, err, sizeof(err));
+	if (!ctx)
+		return;
+	part_url(parturl, sizeof(parturl), s, name, partname, sizeof(partname));
+	smbc_getFunctionUnlink(ctx)(ctx, parturl);
+}
+
+/* The whole file: a fresh temporary copy, then its name. */
+static int smb_put(struct deliver_target *t, const char *src, const char *name, char *err, size_t errsize)
+{
+	struct stat st;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0) {
+		SET_ERR("%s: %s", src, strerror(errno));
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	int rc = smb_put_part(t, in, name, 0, (uint64_t)st.st_size, true, err, errsize);
+	close(in);
+	if (rc == 0)
+		rc = smb_land(t, name, (uint64_t)st.st_size, err, errsize);
+	if (rc < 0)
+		smb_drop_part(t, name);
+	return rc < 0 ? -1 : 0;
 }
 
 static void smb_destroy(struct deliver_target *t)
@@ -323,6 +383,9 @@ struct deliver_target *deliver_smb_new(const char *u, const char *credentials, c
 	s->base.name = "smb";
 	snprintf(s->base.where, sizeof(s->base.where), "%s", u);
 	s->base.put = smb_put;
+	s->base.put_part = smb_put_part;
+	s->base.land = smb_land;
+	s->base.drop_part = smb_drop_part;
 	s->base.destroy = smb_destroy;
 	return &s->base;
 }

@@ -208,7 +208,56 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
+/* The file's part sent ahead, if the target holds one of this very file (same inode, not
+ * shorter than what was sent). */
+static const struct deliver_sent_file *sent_part(const struct deliver_target *t, const struct deliver_sent *sent,
+						 const char *name, const struct stat *st)
+{
+	if (!sent || !t->put_part || !t->land)
+		return NULL;
+	for (unsigned i = 0; i < sent->n && i < DELIVER_SENT_MAX; i++) {
+		const struct deliver_sent_file *f = &sent->f[i];
+		if (strcmp(f->name, name) == 0)
+			return f->dev == st->st_dev && f->ino == st->st_ino && f->bytes > sent->head &&
+				       (uint64_t)st->st_size >= f->bytes ? f : NULL;
+	}
+	return NULL;
+}
+
+/* Completes a copy sent ahead: the bytes after the part, then the head, then its name. */
+static int put_rest(struct deliver_target *t, int fd, const char *name, const struct deliver_sent_file *f,
+		    uint64_t head, uint64_t size, char *err, size_t errsize)
+{
+	if (t->put_part(t, fd, name, f->bytes, size, false, err, errsize) < 0)
+		return -1;
+	if (t->put_part(t, fd, name, 0, head < size ? head : size, false, err, errsize) < 0)
+		return -1;
+	return t->land(t, name, size, err, errsize);
+}
+
+static int put_file(struct deliver_target *t, const char *src, const char *name, const struct deliver_sent *sent,
+		    char *err, size_t errsize)
+{
+	struct stat st;
+	int fd = sent ? open(src, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		const struct deliver_sent_file *f = fstat(fd, &st) == 0 ? sent_part(t, sent, name, &st) : NULL;
+		int r = f ? put_rest(t, fd, name, f, sent->head, (uint64_t)st.st_size, err, errsize) : -1;
+		close(fd);
+		if (r == 0)
+			return 0;
+	}
+	/* nothing sent ahead, or what was is not there: the whole file */
+	return t->put(t, src, name, err, errsize);
+}
+
 int deliver_take_dir(struct deliver_target *t, const char *dir, char *err, size_t errsize)
+{
+	return deliver_take_dir_sent(t, dir, NULL, err, errsize);
+}
+
+int deliver_take_dir_sent(struct deliver_target *t, const char *dir, const struct deliver_sent *sent,
+			  char *err, size_t errsize)
 {
 	char *names[64];
 	size_t n = 0;
@@ -236,7 +285,7 @@ int deliver_take_dir(struct deliver_target *t, const char *dir, char *err, size_
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char src[4400];
 		snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
-		rc = t->put(t, src, names[i], err, errsize);
+		rc = put_file(t, src, names[i], sent, err, errsize);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -612,14 +612,20 @@ void recorder_tick(struct recorder *r, double now)
 		int sync_err = 0;
 		if (a->sync_seq && syncer_done(r->syncer, a->sync_seq, &sync_err)) {
 			a->sync_seq = 0;
-			if (sync_err == 0)
+			if (sync_err == 0) {
 				save(r, a);
+				/* durable now, and never written again: on their way to the share */
+				char dir[4200];
+				build_dir(dir, sizeof(dir), r, a->t.take_id);
+				worker_send_ahead(r->worker, &a->t, dir, a->sync_frames);
+			}
 			else if (log_should_report(++r->counters.spool_errors))
 				log_err("take %" PRIu32 ": syncing its files failed: %s", a->t.take_id,
 					strerror(-sync_err));
 		}
 		if (a->out.n && !a->sync_seq && (now - a->last_sync > SYNC_INTERVAL_S ||
 						 a->out.f[0].unsynced * a->t.channels * 4 > (4u << 20))) {
+			a->sync_frames = take_output_frames(&a->out);
 			a->sync_seq = take_output_sync_post(&a->out, r->syncer);
 			if (!a->sync_seq)
 				save(r, a); /* nothing new in the files (or the syncer is full: next tick) */
@@ -634,6 +640,7 @@ void recorder_tick(struct recorder *r, double now)
 			take_output_close(&a->out);
 			spool_remove_dir(dir);
 			unlink(st);
+			worker_send_ahead_drop(r->worker, a->t.take_id);
 			remove_take(r, i);
 			continue;
 		}

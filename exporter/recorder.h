@@ -33,6 +33,7 @@ struct active_take {
 	double mark_sent_at;     /* first attempt: the mark timeout counts from here */
 	double last_sync;
 	uint64_t sync_seq;       /* the files' background sync in flight (syncer.h); 0: none */
+	uint64_t sync_frames;    /* the frames that sync makes durable */
 	double gone_since;       /* node absent (or restarted) since; 0: present */
 	int64_t gone_wall_ns;    /* realtime of the last frame heard before that */
 	bool finish_failed;

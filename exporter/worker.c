@@ -15,9 +15,12 @@
 #include "common/takemeta.h"
 #include "log.h"
 #include "osc.h"
+#include "sendahead.h"
 #include "spool.h"
 
 #define MAX_HISTORY 32
+#define MAX_AHEAD 8                   /* takes recorded at once (two nodes, exports: a few) */
+#define AHEAD_STEP_BYTES (4u << 20)   /* sent in one go, so a finished take never waits long */
 
 struct entry {
 	uint32_t take_id;
@@ -30,6 +33,17 @@ struct entry {
 	unsigned done_mask;   /* bit i: target i confirmed */
 	char export_path[1024]; /* ghostrec-ctl export -o: the WAV goes here too */
 	bool exported;
+};
+
+/* A take being sent ahead (sendahead.h). The recorder's side (dir, stable_frames, submitted,
+ * dropped) is written under the worker's lock; `sa` belongs to the worker's thread. */
+struct ahead {
+	uint32_t take_id;
+	char dir[4200];
+	uint64_t stable_frames;
+	bool submitted; /* finished and queued: its delivery sends the rest */
+	bool dropped;
+	struct sendahead sa;
 };
 
 struct delivered {
@@ -53,6 +67,9 @@ struct worker {
 	unsigned n_history;
 	struct worker_counters counters;
 	char reaper_host[128];
+	struct ahead *ahead[MAX_AHEAD];
+	unsigned n_ahead;
+	bool any_put_part; /* some target takes parts of files */
 };
 
 static double now_s(void)
@@ -91,6 +108,27 @@ static void remove_entry(struct worker *w, uint32_t take_id)
 			w->entries[i] = w->entries[--w->n_entries];
 			return;
 		}
+}
+
+/* Locked. */
+static struct ahead *find_ahead(struct worker *w, uint32_t take_id)
+{
+	for (unsigned i = 0; i < w->n_ahead; i++)
+		if (w->ahead[i]->take_id == take_id)
+			return w->ahead[i];
+	return NULL;
+}
+
+/* Locked; the worker's thread only (it owns the files). Closes them, removes nothing remote. */
+static void free_ahead(struct worker *w, struct ahead *a)
+{
+	for (unsigned i = 0; i < w->n_ahead; i++)
+		if (w->ahead[i] == a) {
+			w->ahead[i] = w->ahead[--w->n_ahead];
+			break;
+		}
+	sendahead_close(&a->sa, w->targets, w->n_targets, false);
+	free(a);
 }
 
 static void scan_queue(struct worker *w)
@@ -183,9 +221,22 @@ static void attempt(struct worker *w, uint32_t take_id)
 			done |= 1u << i;
 			continue;
 		}
-		if (deliver_take_dir(t, dir, err, sizeof(err)) == 0) {
+		struct deliver_sent sent;
+		pthread_mutex_lock(&w->lock);
+		struct ahead *ah = find_ahead(w, take_id);
+		if (ah)
+			sendahead_sent(&ah->sa, i, &sent); /* (its files are this thread's) */
+		pthread_mutex_unlock(&w->lock);
+		if (deliver_take_dir_sent(t, dir, ah ? &sent : NULL, err, sizeof(err)) == 0) {
 			done |= 1u << i;
-			log_info("take %" PRIu32 ": delivered to %s", take_id, t->where);
+			uint64_t ahead = 0;
+			for (unsigned k = 0; ah && k < sent.n; k++)
+				ahead += sent.f[k].bytes;
+			if (ahead)
+				log_info("take %" PRIu32 ": delivered to %s (%.1f MB of it sent ahead while it was "
+					 "recorded)", take_id, t->where, (double)ahead / 1e6);
+			else
+				log_info("take %" PRIu32 ": delivered to %s", take_id, t->where);
 		} else {
 			failed = 1;
 			log_err("take %" PRIu32 ": delivery to %s failed: %s (kept in %s, will retry)",
@@ -221,6 +272,9 @@ static void attempt(struct worker *w, uint32_t take_id)
 	}
 	uint64_t frames = e ? e->frames : 0;
 	remove_entry(w, take_id);
+	struct ahead *ah = find_ahead(w, take_id);
+	if (ah)
+		free_ahead(w, ah);
 	w->counters.delivered++;
 	struct delivered *h = &w->history[w->n_history % MAX_HISTORY];
 	w->n_history++;
@@ -236,6 +290,47 @@ static void attempt(struct worker *w, uint32_t take_id)
 	else
 		log_info("take %" PRIu32 ": delivered to every target; removed %s", take_id, dir);
 	send_action(w, take_id);
+}
+
+/* Locked (released while sending). One step of the takes being recorded: a dropped take's
+ * copies go, else at most AHEAD_STEP_BYTES of one take to one target. 1: something was done
+ * (look again), 0: nothing due; *next gets the earliest retry after a failure. */
+static int send_ahead(struct worker *w, double now, double *next)
+{
+	for (unsigned k = 0; k < w->n_ahead; k++) {
+		struct ahead *a = w->ahead[k];
+		if (a->dropped) {
+			/* out of the list first: removing its copies talks to the targets, unlocked */
+			w->ahead[k] = w->ahead[--w->n_ahead];
+			pthread_mutex_unlock(&w->lock);
+			sendahead_close(&a->sa, w->targets, w->n_targets, true);
+			free(a);
+			pthread_mutex_lock(&w->lock);
+			return 1;
+		}
+		if (a->submitted)
+			continue;
+		for (unsigned i = 0; i < w->n_targets && i < SENDAHEAD_MAX_TARGETS; i++) {
+			if (!w->targets[i]->put_part)
+				continue;
+			if (!sendahead_due(&a->sa, i, a->stable_frames, now)) {
+				if (a->sa.next_try[i] > now && a->sa.next_try[i] < *next)
+					*next = a->sa.next_try[i];
+				continue;
+			}
+			char dir[sizeof(a->dir)];
+			uint64_t stable = a->stable_frames;
+			memcpy(dir, a->dir, sizeof(dir));
+			pthread_mutex_unlock(&w->lock);
+			int r = sendahead_step(&a->sa, w->targets[i], i, dir, stable, now, w->cfg->retry_max,
+					       AHEAD_STEP_BYTES);
+			pthread_mutex_lock(&w->lock);
+			if (r == 0 && a->sa.next_try[i] > now && a->sa.next_try[i] < *next)
+				*next = a->sa.next_try[i];
+			return r; /* (after a failure: the others in the next round) */
+		}
+	}
+	return 0;
 }
 
 static void *run(void *arg)
@@ -264,6 +359,8 @@ static void *run(void *arg)
 			pthread_mutex_lock(&w->lock);
 			continue;
 		}
+		if (send_ahead(w, now, &next))
+			continue;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		double wait = next - now;
@@ -288,8 +385,11 @@ struct worker *worker_start(const struct exporter_config *cfg, struct deliver_ta
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
-	for (unsigned i = 0; i < n_targets && i < 4; i++)
+	for (unsigned i = 0; i < n_targets && i < 4; i++) {
 		w->targets[w->n_targets++] = targets[i];
+		if (targets[i]->put_part)
+			w->any_put_part = true;
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	scan_queue(w);
@@ -309,6 +409,8 @@ void worker_stop(struct worker *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	while (w->n_ahead) /* (what was sent stays: the next start delivers those takes whole) */
+		free_ahead(w, w->ahead[0]);
 	for (unsigned i = 0; i < w->n_targets; i++)
 		w->targets[i]->destroy(w->targets[i]);
 	pthread_mutex_destroy(&w->lock);
@@ -317,9 +419,46 @@ void worker_stop(struct worker *w)
 	free(w);
 }
 
+void worker_send_ahead(struct worker *w, const struct take *t, const char *dir, uint64_t stable_frames)
+{
+	if (!w || !w->any_put_part || t->is_export)
+		return;
+	pthread_mutex_lock(&w->lock);
+	struct ahead *a = find_ahead(w, t->take_id);
+	if (!a && w->n_ahead < MAX_AHEAD && (a = malloc(sizeof(*a))) != NULL) {
+		memset(a, 0, sizeof(*a));
+		a->take_id = t->take_id;
+		sendahead_init(&a->sa, t);
+		w->ahead[w->n_ahead++] = a;
+	}
+	if (a && !a->submitted && !a->dropped) {
+		snprintf(a->dir, sizeof(a->dir), "%s", dir);
+		if (stable_frames > a->stable_frames)
+			a->stable_frames = stable_frames;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_send_ahead_drop(struct worker *w, uint32_t take_id)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	struct ahead *a = find_ahead(w, take_id);
+	if (a) {
+		a->dropped = true;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
 void worker_submit(struct worker *w, const struct take *t)
 {
 	pthread_mutex_lock(&w->lock);
+	struct ahead *ah = find_ahead(w, t->take_id);
+	if (ah)
+		ah->submitted = true;
 	struct entry *e = add_entry(w, t->take_id);
 	if (e) {
 		e->frames = t->spooled;

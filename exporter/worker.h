@@ -27,6 +27,12 @@ void worker_stop(struct worker *w);
 /* Hands a SPOOLED take over: finalize, queue, deliver; its state + spool files are removed once
  * the queue directory holds the finished files. */
 void worker_submit(struct worker *w, const struct take *t);
+/* A take being recorded: its files in dir hold stable_frames synced frames, which go ahead to
+ * the targets that take parts of files (sendahead.h), so its delivery at the end only sends
+ * what is left. Not for exports. */
+void worker_send_ahead(struct worker *w, const struct take *t, const char *dir, uint64_t stable_frames);
+/* The take will not be delivered (it failed): what was sent ahead is removed. */
+void worker_send_ahead_drop(struct worker *w, uint32_t take_id);
 /* Retry every queued delivery now (ghostrec-ctl retry). */
 void worker_retry_now(struct worker *w);
 /* Host that sent /record (REAPER) for --reaper-action when --reaper-host is not set. */

@@ -4,7 +4,7 @@
 # exporter driven by OSC sent from other processes (oscsend, python), delivery to a private smbd
 # on a loopback port. Every delivered take is checked bit-exact against the played signal and
 # its marker offset against the frame the node marked in its output (gr-check-take).
-#   chain-test.sh takes|long-take|kill|smb-outage|bad-input|ring-change|two-nodes|node-restart|
+#   chain-test.sh takes|long-take|kill|smb-outage|smb-ahead|bad-input|ring-change|two-nodes|node-restart|
 #                 late-marker|export|fault-matrix
 set -euo pipefail
 scenario=${1:?scenario}
@@ -373,6 +373,61 @@ smb-outage)
 	[ ! -e "$SPOOL/queue/$id" ] || fail "spool not cleaned after delivery"
 	stop_signal
 	check_share 1 --preroll-frames "$preroll_frames"
+	;;
+smb-ahead)
+	# The take goes to the share while it is recorded (only synced bytes, under a temporary
+	# name); at its end only the tail, the finished header and the cue chunks are sent. An smbd
+	# outage in the middle of the take pauses that; it carries on from where it was.
+	start_exporter --retry-max 1
+	osc /record f 1.0
+	wait_json '.takes[0].state == "recording"' || fail "take not recording"
+	id=$(status | jq -r '.takes[0].take_id')
+	part=$SHARE/.ghostrec-$id.wav.part
+	part_bytes() { stat -c %s "$part" 2>/dev/null || echo 0; }
+	part_over() { [ "$(part_bytes)" -gt "$1" ]; }
+	# (the take's files are synced once a second: more than a second of stereo float32 there)
+	PW_ENV_WAIT=15 pw_env_wait_for part_over $((702 + rate * 8)) ||
+		fail "nothing of the take on the share while it is recorded ($(part_bytes) bytes)"
+	for ch in 0 1; do
+		[ -e "$SHARE/.ghostrec-$id-ch$ch.wav.part" ] || fail "channel file $ch not sent ahead"
+	done
+	[ ! -e "$SHARE/ghostrec-$id.wav" ] || fail "the take has its final name before it ended"
+	say "smbd goes away during the take, and comes back"
+	"$SMBD" stop "$T/smb"
+	before=$(part_bytes)
+	PW_ENV_WAIT=15 pw_env_wait_for grep -q "take $id: sending it ahead to smb.*failed" "$T/exporter.log" ||
+		fail "no log line about the share going away"
+	"$SMBD" restart "$T/smb" >/dev/null
+	PW_ENV_WAIT=15 pw_env_wait_for grep -q "take $id: sending it ahead to smb.* again" "$T/exporter.log" ||
+		fail "sending ahead did not resume"
+	PW_ENV_WAIT=15 pw_env_wait_for part_over $((before + rate * 8)) ||
+		fail "the copy on the share did not grow again after the outage"
+	osc /record f 0.0
+	wait_json '.counters.delivered == 1 and (.queue | length) == 0' || fail "take not delivered"
+	grep "take $id: delivered to smb" "$T/exporter.log"
+	grep -q "take $id: delivered to smb.*MB of it sent ahead" "$T/exporter.log" ||
+		fail "the delivery sent the whole take again"
+	ls -A "$SHARE" | grep -q '\.part$' && fail "temporary copies left on the share: $(ls -A "$SHARE")"
+	stop_signal
+	check_share 1 --preroll-frames "$preroll_frames" --min-frames $((3 * rate))
+	for ch in 0 1; do # the channel files: the same bytes as the local ones would be
+		python3 - "$SHARE/ghostrec-$id.wav" "$SHARE/ghostrec-$id-ch$ch.wav" "$ch" <<-'PY' || fail "channel file $ch differs"
+		import struct, sys
+		def data(p):
+		    b = open(p, 'rb').read()
+		    i = 12
+		    while i < len(b):
+		        cid, n = b[i:i + 4], struct.unpack('<I', b[i + 4:i + 8])[0]
+		        if cid == b'data':
+		            return b[i + 8:i + 8 + n]
+		        i += 8 + n + (n & 1)
+		    sys.exit("no data chunk in " + p)
+		multi, mono, ch = data(sys.argv[1]), data(sys.argv[2]), int(sys.argv[3])
+		want = b''.join(multi[k + 4 * ch:k + 4 * ch + 4] for k in range(0, len(multi), 8))
+		sys.exit(0 if want == mono else "channel %d: %d bytes, %d expected or different" % (ch, len(mono), len(want)))
+		PY
+	done
+	echo "take $id: $(take_seconds "$id") s, sent ahead across an smbd outage, delivered exact"
 	;;
 bad-input)
 	start_exporter --node ghostrec-missing$$ # a node that is not running: reported, never fatal
