@@ -254,7 +254,8 @@ static int smb_put_part(struct deliver_target *t, int src_fd, const char *name, 
 	}
 	int rc = 0;
 	struct stat st;
-	if (!fresh && (smbc_getFunctionFstat(ctx)(ctx, f, &st) < 0 || (uint64_t)st.st_size < from)) {
+	/* (by its name: fstat of a file just opened may say 0 bytes) */
+	if (!fresh && (smbc_getFunctionStat(ctx)(ctx, parturl, &st) < 0 || (uint64_t)st.st_size < from)) {
 		char where[1500];
 		shown(where, sizeof(where), s, partname);
 		SET_ERR("smb: %s holds less than was sent", where);

@@ -392,6 +392,7 @@ smb-ahead)
 		[ -e "$SHARE/.ghostrec-$id-ch$ch.wav.part" ] || fail "channel file $ch not sent ahead"
 	done
 	[ ! -e "$SHARE/ghostrec-$id.wav" ] || fail "the take has its final name before it ended"
+	grep "sending it ahead" "$T/exporter.log" && fail "sending ahead failed with smbd up"
 	say "smbd goes away during the take, and comes back"
 	"$SMBD" stop "$T/smb"
 	before=$(part_bytes)
