@@ -69,8 +69,8 @@ for m in "${MINUTES[@]}"; do
 		t0=$(date +%s.%N)
 		"$CTL" start >/dev/null
 		until status | jq -e --argjson w "$want" '.takes[0].spooled_frames >= $w' >/dev/null 2>&1; do sleep 0.2; done
-		# the graph's speed, from the first take (audio recorded over the time it took)
-		[ -n "$speed" ] || speed=$(python3 -c "import sys; print(round($want / $rate / (float(sys.argv[1]) - $t0), 1))" "$(date +%s.%N)")
+		# the graph's speed, from the last take (audio recorded over the time it took)
+		speed=$(python3 -c "import sys; print(round($want / $rate / (float(sys.argv[1]) - $t0), 1))" "$(date +%s.%N)")
 		before=$(ls "$arrive" | grep -c '\.json$' || true)
 		python3 - "$CTL" "$arrive" "$before" >>"$T/times" <<-'PY'
 		import os, subprocess, sys, time

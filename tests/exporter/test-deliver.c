@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,93 @@ static int wait_for(struct worker *w, uint64_t delivered, double timeout)
 	return 0;
 }
 
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The worker sending a take ahead while the test thread "records" it (24-bit, split channels),
+ * as the recorder does: files grow, are synced, their synced frames are handed over; the
+ * take is finished and submitted; the share ends up with exactly the local files. A dropped
+ * take's copies go. */
+static void check_worker_send_ahead(const struct exporter_config *cfg, const char *url, const char *cred,
+				    const char *share)
+{
+	char err[512], dir[4200], dst[4200];
+	struct deliver_target *smb = deliver_smb_new(url, cred, err, sizeof(err));
+	CHECK(smb != NULL);
+	struct worker *w = worker_start(cfg, &smb, 1);
+	CHECK(w != NULL);
+	const char *names[] = { "ghostrec-700.wav", "ghostrec-700-ch0.wav", "ghostrec-700-ch1.wav" };
+	for (uint32_t id = 700; id <= 701; id++) {
+		struct take t;
+		struct take_output o;
+		take_begin(&t, id, "ghostrec", TAKE_FORMAT_PCM24, true, 48000, 2, 1, 0.1, 0.1);
+		snprintf(t.channel_map[0], 8, "FL");
+		snprintf(t.channel_map[1], 8, "FR");
+		take_marked(&t, 4800, 0);
+		snprintf(dir, sizeof(dir), "%s/queue/.build-%u", cfg->spool_dir, id);
+		CHECK(mkdir(dir, 0700) == 0);
+		CHECK(take_output_open(&o, &t, dir, false, err, sizeof(err)) == 0);
+		static float buf[2 * 4800];
+		for (int block = 0; block < 40; block++) {
+			for (int i = 0; i < 4800; i++) {
+				buf[2 * i] = (float)sin((block * 4800 + i) * 0.01) * 0.5f;
+				buf[2 * i + 1] = (float)((block * 4800 + i) % 977) / 977.0f - 0.5f;
+			}
+			CHECK(take_output_append(&o, buf, 2, 4800) == 0);
+			t.spooled += 4800;
+			CHECK(take_output_sync(&o) == 0);
+			worker_send_ahead(w, &t, dir, t.spooled);
+		}
+		char part[4400];
+		snprintf(part, sizeof(part), "%s/.ghostrec-%u-ch1.wav.part", share, id);
+		uint64_t want = 702 + t.spooled * 3;
+		for (int i = 0; i < 300 && file_size(part) < want; i++)
+			usleep(50000);
+		CHECK_EQ_U64(file_size(part), want); /* everything synced is there before the end */
+		if (id == 701) {
+			worker_send_ahead_drop(w, id);
+			snprintf(part, sizeof(part), "%s/.ghostrec-%u.wav.part", share, id);
+			for (int i = 0; i < 300 && exists("%s", part); i++)
+				usleep(50000);
+			CHECK(!exists("%s", part));
+			CHECK(!exists("%s/.ghostrec-%u-ch0.wav.part", share, id));
+			printf("dropped take %u: its copies on the share are gone\n", id);
+			take_output_close(&o);
+			continue;
+		}
+		take_stop(&t, 4800 + t.spooled);
+		CHECK(take_output_finish(&o, &t, err, sizeof(err)) == 0);
+		spool_queue_path(dst, sizeof(dst), cfg->spool_dir, id);
+		CHECK(rename(dir, dst) == 0);
+		char *local[3];
+		size_t local_len[3];
+		for (int k = 0; k < 3; k++) {
+			char p[4400];
+			snprintf(p, sizeof(p), "%s/%s", dst, names[k]);
+			CHECK(read_file(p, &local[k], &local_len[k]) == 0);
+		}
+		worker_submit(w, &t);
+		CHECK(wait_for(w, 1, 15));
+		for (int k = 0; k < 3; k++) {
+			char p[4400], *got;
+			size_t len;
+			snprintf(p, sizeof(p), "%s/%s", share, names[k]);
+			CHECK(read_file(p, &got, &len) == 0);
+			CHECK(len == local_len[k] && memcmp(got, local[k], len) == 0);
+			free(got);
+			free(local[k]);
+		}
+		CHECK(exists("%s/ghostrec-700.json", share));
+		CHECK(!exists("%s/.ghostrec-700.wav.part", share));
+		printf("take 700 sent ahead by the worker while written (%llu synced frames), finished, delivered: "
+		       "the share's files are the local ones\n", (unsigned long long)t.spooled);
+	}
+	worker_stop(w);
+}
+
 static void status(struct worker *w, char *buf, size_t size)
 {
 	struct jsonw jw;
@@ -290,6 +378,7 @@ int main(int argc, char **argv)
 	struct worker *w = worker_start(&cfg, targets, 2);
 
 	check_send_ahead(targets[1], share);
+	check_worker_send_ahead(&cfg, url, cred, share);
 
 	/* 1. a take delivered to both targets; the spool is cleaned after */
 	struct take t1 = make_take(&cfg, 501);
