@@ -104,10 +104,11 @@ static int same_run(const float *stream, int64_t sframes, int sch, const float *
 }
 
 /* Where every stream frame is in the clean file's channel cc (sc[s] = clean frame or -1); the
- * marker's frames from stream frame mf on carry symbols, not audio. Returns how many stream
- * frames were not found, -2 when out of memory. */
+ * marker's frames from stream frame mf on carry symbols, not audio. found[s] = 1 where the
+ * frame's own audio was found there. Returns how many stream frames were not found, -2 when out
+ * of memory. */
 static int64_t map_stream(const float *stream, const struct ghostrec_audioinfo *si, const float *clean,
-			  const struct ghostrec_audioinfo *ci, int cc, int64_t mf, int64_t *sc)
+			  const struct ghostrec_audioinfo *ci, int cc, int64_t mf, int64_t *sc, unsigned char *found)
 {
 	struct clean_index ix;
 	if (index_build(&ix, clean, ci->frames, ci->channels, cc) != 0)
@@ -132,12 +133,70 @@ static int64_t map_stream(const float *stream, const struct ghostrec_audioinfo *
 		}
 		if (c < 0)
 			unknown++;
+		found[s] = c >= 0 && !(s >= mf && s < mf + GHOSTREC_MARKER_FRAMES);
 		sc[s] = c;
 		prev = c;
 	}
 	free(ix.keys);
 	free(ix.pos);
 	return unknown;
+}
+
+/* One packet is one graph cycle of the relay, and one cycle of the node's output is consecutive
+ * audio of its input: a frame whose audio is not in the clean file (marker symbols, of a marker
+ * the relay carried only part of because it missed a cycle) is where the audio found in the same
+ * packet puts it, whatever was missed before or after that packet. Returns the change in the
+ * number of frames not found. */
+static int64_t place_by_cycle(const int64_t *cycles, size_t n_cycles, int64_t frames, int64_t *sc,
+			      const unsigned char *found)
+{
+	int64_t placed = 0;
+	for (size_t k = 0; k < n_cycles; k++) {
+		int64_t b = cycles[k], e = k + 1 < n_cycles ? cycles[k + 1] : frames, s0 = -1;
+		if (b < 0 || e > frames || b >= e)
+			continue;
+		for (int64_t s = b; s < e && s0 < 0; s++)
+			if (found[s])
+				s0 = s;
+		if (s0 < 0)
+			continue;
+		for (int64_t s = b; s < e; s++)
+			if (!found[s]) {
+				placed -= sc[s] < 0;
+				sc[s] = sc[s0] + (s - s0);
+			}
+	}
+	return placed;
+}
+
+static int64_t *read_int64s(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	int64_t *v = malloc(cap * sizeof(*v));
+	while (v) {
+		len += fread(v + len, sizeof(*v), cap - len, f);
+		if (len < cap)
+			break;
+		int64_t *w = realloc(v, 2 * cap * sizeof(*v));
+		if (!w) {
+			free(v);
+			v = NULL;
+			break;
+		}
+		v = w;
+		cap *= 2;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(v);
+		return NULL;
+	}
+	*n = len;
+	return v;
 }
 
 /* End (exclusive) of the run of consecutive clean frames starting at take frame i. */
@@ -204,14 +263,20 @@ int main(int argc, char **argv)
 	/* Where every stream frame is in the clean file (without a marker: on the clean channel
 	 * where the most stream frames are found). */
 	int64_t *sc = malloc(sizeof(int64_t) * (size_t)(si.frames + 1));
-	if (!sc)
+	unsigned char *found = malloc((size_t)si.frames + 1);
+	size_t n_cycles = 0;
+	snprintf(path, sizeof(path), "%s/stream-cycles.bin", dir);
+	int64_t *cycles = read_int64s(path, &n_cycles);
+	if (!cycles)
+		fprintf(stderr, "relay-check: cannot read %s\n", path);
+	if (!sc || !found || !cycles)
 		return 1;
 	int cc_first = take_channel < 0 ? 0 : take_channel, cc_last = cc_first, cc = cc_first;
 	if (!have_marker && si.channels == 1)
 		cc_last = ci.channels - 1;
 	int64_t unknown = -1;
 	for (int try_cc = cc_first; try_cc <= cc_last; try_cc++) {
-		int64_t u = map_stream(stream, &si, clean, &ci, try_cc, (int64_t)m.frame, sc);
+		int64_t u = map_stream(stream, &si, clean, &ci, try_cc, (int64_t)m.frame, sc, found);
 		if (u < -1)
 			return 1;
 		if (unknown < 0 || u < unknown) {
@@ -219,18 +284,23 @@ int main(int argc, char **argv)
 			cc = try_cc;
 		}
 	}
-	if (cc != cc_last && map_stream(stream, &si, clean, &ci, cc, (int64_t)m.frame, sc) < -1)
+	if (cc != cc_last && map_stream(stream, &si, clean, &ci, cc, (int64_t)m.frame, sc, found) < -1)
 		return 1;
+	unknown += place_by_cycle(cycles, n_cycles, si.frames, sc, found);
 	if (!have_marker)
 		take_channel = si.channels == 1 ? cc : -1;
-	/* A marker at the very start of the stream: place it from the audio right after it. */
+	/* The marker's frames carry symbols: a marker found whole was carried without a missed
+	 * cycle inside it, so it is consecutive input up to the audio right after it, which ends its
+	 * last cycle (the node starts it at a cycle's start; 144 frames end no power-of-two cycle).
+	 * Placed from there, not continued from the audio before it: a cycle the relay missed just
+	 * before the marking cycle would move the marker and that drop one marker length back. */
 	int64_t after = (int64_t)(m.frame + GHOSTREC_MARKER_FRAMES);
 	if (have_marker && after < si.frames && sc[after] >= 0)
-		for (int64_t s = (int64_t)m.frame; s < after; s++)
-			if (sc[s] < 0) {
-				sc[s] = sc[after] - (after - s);
+		for (int64_t s = (int64_t)m.frame; s < after; s++) {
+			if (sc[s] < 0)
 				unknown--;
-			}
+			sc[s] = sc[after] - (after - s);
+		}
 	int meta_bad = have_marker && sc[m.frame] != (int64_t)tm.marker_frame;
 	if (meta_bad)
 		printf("FAIL: the marker is at clean frame %lld by content, %lld by the clean file's metadata\n",
@@ -374,5 +444,7 @@ int main(int argc, char **argv)
 	free(clean);
 	free(stream);
 	free(sc);
+	free(found);
+	free(cycles);
 	return bad == 0 && outside == 0 && !meta_bad ? 0 : 1;
 }

@@ -29,6 +29,8 @@
  *   take.wav     the "REAPER take"
  *   stream.wav   every frame the relay carried, from its first packet (float32, what was sent)
  *   take-map.bin per take frame, int64 little-endian: index into stream.wav, -1 = not from it
+ *   stream-cycles.bin per relayed packet (one graph cycle of the relay), int64 little-endian:
+ *                the index into stream.wav of its first frame
  *   events.txt   the other relays' silence: "replaced <take_frame> <frames>" lines
  *   network.txt  what the network did to which packet
  *
@@ -164,6 +166,8 @@ struct app {
 	/* REAPER */
 	float *stream;
 	uint64_t stream_len, stream_cap;
+	int64_t *cycles; /* stream index of every packet's first frame */
+	uint64_t n_cycles, cycles_cap;
 	float *take;
 	int64_t *map;
 	uint64_t take_len, take_cap;
@@ -415,6 +419,8 @@ static void stream_append(struct app *a, uint64_t frame, const float *samples, u
 	int ch = a->send_channels;
 	uint64_t at = frame - a->stream_base;
 	a->stream = grow(a->stream, &a->stream_cap, at + n, sizeof(float) * ch);
+	a->cycles = grow(a->cycles, &a->cycles_cap, a->n_cycles + 1, sizeof(int64_t));
+	a->cycles[a->n_cycles++] = (int64_t)at;
 	if (at > a->stream_len)
 		memset(a->stream + a->stream_len * ch, 0, sizeof(float) * ch * (at - a->stream_len));
 	memcpy(a->stream + at * ch, samples, sizeof(float) * ch * n);
@@ -859,6 +865,11 @@ int main(int argc, char **argv)
 	FILE *f = fopen(path, "wb");
 	if (!f || (a->take_len && fwrite(a->map, sizeof(int64_t), a->take_len, f) != a->take_len) || fclose(f) != 0)
 		rc = -1;
+	snprintf(path, sizeof(path), "%s/stream-cycles.bin", o->out_dir);
+	f = fopen(path, "wb");
+	if (!f || (a->n_cycles && fwrite(a->cycles, sizeof(int64_t), a->n_cycles, f) != a->n_cycles) ||
+	    fclose(f) != 0)
+		rc = -1;
 	fprintf(stderr, "relay-emu: source ran %llu cycles, %llu port buffers missing\n",
 		(unsigned long long)a->src_cycles, (unsigned long long)a->src_missing);
 	uint32_t q = atomic_load(&a->quantum);
@@ -879,6 +890,7 @@ int main(int argc, char **argv)
 	free(a->take);
 	free(a->map);
 	free(a->stream);
+	free(a->cycles);
 	free(a->block);
 	free(a->block_pos);
 	free(a->pwar);
