@@ -291,7 +291,8 @@ int main(int argc, char **argv)
 		take_channel = si.channels == 1 ? cc : -1;
 	/* The marker's frames carry symbols: a marker found whole was carried without a missed
 	 * cycle inside it, so it is consecutive input up to the audio right after it, which ends its
-	 * last cycle (the node starts it at a cycle's start; 144 frames end no power-of-two cycle).
+	 * last cycle (the node starts it at a cycle's start, and 144 frames end no cycle of a
+	 * power-of-two quantum of 32 or more).
 	 * Placed from there, not continued from the audio before it: a cycle the relay missed just
 	 * before the marking cycle would move the marker and that drop one marker length back. */
 	int64_t after = (int64_t)(m.frame + GHOSTREC_MARKER_FRAMES);
