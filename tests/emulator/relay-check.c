@@ -116,7 +116,8 @@ static int64_t map_stream(const float *stream, const struct ghostrec_audioinfo *
 	int64_t prev = -1, unknown = 0;
 	for (int64_t s = 0; s < si->frames; s++) {
 		int64_t c = -1;
-		if (s >= mf && s < mf + GHOSTREC_MARKER_FRAMES) {
+		int in_marker = s >= mf && s < mf + GHOSTREC_MARKER_FRAMES;
+		if (in_marker) {
 			/* the marker replaced the audio here: the clean file has the pristine input */
 			c = prev >= 0 ? prev + 1 : -1;
 		} else if (prev >= 0 && same_run(stream, si->frames, si->channels, clean, ci->frames, ci->channels, cc, s,
@@ -133,7 +134,7 @@ static int64_t map_stream(const float *stream, const struct ghostrec_audioinfo *
 		}
 		if (c < 0)
 			unknown++;
-		found[s] = c >= 0 && !(s >= mf && s < mf + GHOSTREC_MARKER_FRAMES);
+		found[s] = c >= 0 && !in_marker;
 		sc[s] = c;
 		prev = c;
 	}
@@ -320,14 +321,14 @@ int main(int argc, char **argv)
 	t.take_channels = ti.channels;
 	t.take_frames = ti.frames;
 	t.clean = clean;
-	t.map = malloc(sizeof(int64_t) * (size_t)(ti.frames + 1));
 	snprintf(path, sizeof(path), "%s/take-map.bin", dir);
-	FILE *f = fopen(path, "rb");
-	if (!t.map || !f || fread(t.map, sizeof(int64_t), (size_t)ti.frames, f) != (size_t)ti.frames) {
-		fprintf(stderr, "relay-check: cannot read %s\n", path);
+	size_t map_len = 0;
+	t.map = read_int64s(path, &map_len);
+	if (!t.map || map_len != (size_t)ti.frames) {
+		fprintf(stderr, "relay-check: cannot read %s (%zu of %lld entries)\n", path, map_len,
+			(long long)ti.frames);
 		return 1;
 	}
-	fclose(f);
 	int64_t outside = 0;
 	for (int64_t i = 0; i < ti.frames; i++)
 		t.map[i] = t.map[i] >= 0 && t.map[i] < si.frames ? sc[t.map[i]] : -1;
@@ -408,7 +409,7 @@ int main(int argc, char **argv)
 	}
 	/* Replaced runs: the emulator's silence. */
 	snprintf(path, sizeof(path), "%s/events.txt", dir);
-	f = fopen(path, "r");
+	FILE *f = fopen(path, "r");
 	char kind[32];
 	long long at, frames;
 	while (f && fscanf(f, "%31s %lld %lld", kind, &at, &frames) == 3)

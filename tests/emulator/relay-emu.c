@@ -637,6 +637,17 @@ static struct pw_filter *make_filter(struct app *a, const char *name, const stru
 
 /* ---- output files ---- */
 
+static int write_int64s(const char *path, const int64_t *v, uint64_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "relay-emu: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int rc = n && fwrite(v, sizeof(*v), n, f) != n ? -1 : 0;
+	return fclose(f) == 0 ? rc : -1;
+}
+
 static int write_wav(const char *path, int format, int channels, const float *data, uint64_t frames)
 {
 	SF_INFO sfi;
@@ -862,14 +873,9 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/stream.wav", o->out_dir);
 	rc |= write_wav(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, a->send_channels, a->stream, a->stream_len);
 	snprintf(path, sizeof(path), "%s/take-map.bin", o->out_dir);
-	FILE *f = fopen(path, "wb");
-	if (!f || (a->take_len && fwrite(a->map, sizeof(int64_t), a->take_len, f) != a->take_len) || fclose(f) != 0)
-		rc = -1;
+	rc |= write_int64s(path, a->map, a->take_len);
 	snprintf(path, sizeof(path), "%s/stream-cycles.bin", o->out_dir);
-	f = fopen(path, "wb");
-	if (!f || (a->n_cycles && fwrite(a->cycles, sizeof(int64_t), a->n_cycles, f) != a->n_cycles) ||
-	    fclose(f) != 0)
-		rc = -1;
+	rc |= write_int64s(path, a->cycles, a->n_cycles);
 	fprintf(stderr, "relay-emu: source ran %llu cycles, %llu port buffers missing\n",
 		(unsigned long long)a->src_cycles, (unsigned long long)a->src_missing);
 	uint32_t q = atomic_load(&a->quantum);
