@@ -388,8 +388,10 @@ smb-ahead)
 	# (the take's files are synced once a second: more than a second of stereo float32 there)
 	PW_ENV_WAIT=15 pw_env_wait_for part_over $((702 + rate * 8)) ||
 		fail "nothing of the take on the share while it is recorded ($(part_bytes) bytes)"
+	# (the channel files follow the main file's step: on a loaded machine a moment later)
 	for ch in 0 1; do
-		[ -e "$SHARE/.ghostrec-$id-ch$ch.wav.part" ] || fail "channel file $ch not sent ahead"
+		PW_ENV_WAIT=15 pw_env_wait_for test -e "$SHARE/.ghostrec-$id-ch$ch.wav.part" ||
+			fail "channel file $ch not sent ahead"
 	done
 	[ ! -e "$SHARE/ghostrec-$id.wav" ] || fail "the take has its final name before it ended"
 	grep "sending it ahead" "$T/exporter.log" && fail "sending ahead failed with smbd up"
