@@ -16,6 +16,7 @@
  * usage: relay-check EMU_DIR CLEAN.wav OUT.wav EXPECTED.json
  *   prints what it found; writes the true glitch list (take frames, replaced runs trimmed to
  *   their first/last differing frame) to EXPECTED.json; exit 0 when OUT is exact. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,56 @@ static int64_t place_by_cycle(const int64_t *cycles, size_t n_cycles, int64_t fr
 	return placed;
 }
 
+/* Where symbols x[0..n) sit in the marker sym (A: their level), or -1 when nowhere or in more
+ * than one place. */
+static int64_t symbols_at(const int8_t *sym, const float *x, int64_t n)
+{
+	float a = 0.0f;
+	for (int64_t k = 0; k < n && a == 0.0f; k++)
+		a = fabsf(x[k]);
+	if (a < GHOSTREC_MARKER_MIN_AMPLITUDE)
+		return -1;
+	int64_t at = -1;
+	for (int64_t j = 0; j + n <= GHOSTREC_MARKER_FRAMES; j++) {
+		int64_t k = 0;
+		while (k < n && x[k] == a * (float)sym[j + k])
+			k++;
+		if (k < n)
+			continue;
+		if (at >= 0)
+			return -1;
+		at = j;
+	}
+	return at;
+}
+
+/* A packet of nothing but marker symbols (the marker's other packet the relay missed, so no
+ * whole marker is in the stream, and no audio in this one to place it by): its frames are the
+ * clean file's frames at the marker (its metadata) plus their index in the marker, as the node
+ * wrote them. Mono stream only; runs shorter than 16 frames are not placed (too many fits).
+ * Returns the change in the number of frames not found. */
+static int64_t place_marker_packets(const float *stream, int64_t frames, const int64_t *cycles, size_t n_cycles,
+				    const struct ghostrec_marker *mk, uint64_t marker_frame, int64_t *sc)
+{
+	int8_t sym[GHOSTREC_MARKER_FRAMES];
+	ghostrec_marker_symbols(mk, sym);
+	int64_t placed = 0;
+	for (size_t k = 0; k < n_cycles; k++) {
+		int64_t b = cycles[k], e = k + 1 < n_cycles ? cycles[k + 1] : frames, s = b;
+		if (b < 0 || e > frames || e - b < 16 || e - b > GHOSTREC_MARKER_FRAMES)
+			continue;
+		while (s < e && sc[s] < 0)
+			s++;
+		int64_t j = s == e ? symbols_at(sym, stream + b, e - b) : -1;
+		if (j < 0)
+			continue;
+		for (s = b; s < e; s++)
+			sc[s] = (int64_t)marker_frame + j + (s - b);
+		placed -= e - b;
+	}
+	return placed;
+}
+
 static int64_t *read_int64s(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
@@ -290,6 +341,14 @@ int main(int argc, char **argv)
 	unknown += place_by_cycle(cycles, n_cycles, si.frames, sc, found);
 	if (!have_marker)
 		take_channel = si.channels == 1 ? cc : -1;
+	if (!have_marker && si.channels == 1 && ghostrec_takemeta_read_wav(clean_path, &tm, &cue, err, sizeof(err)) == 0) {
+		struct ghostrec_marker mk = {.take_id = tm.take_id, .channel = (uint8_t)cc};
+		int64_t placed = -place_marker_packets(stream, si.frames, cycles, n_cycles, &mk, tm.marker_frame, sc);
+		unknown -= placed;
+		if (placed)
+			printf("marker symbols of the take id in the clean file's metadata, placed by it: %lld frames\n",
+			       (long long)placed);
+	}
 	/* The marker's frames carry symbols: a marker found whole was carried without a missed
 	 * cycle inside it, so it is consecutive input up to the audio right after it, which ends its
 	 * last cycle (the node starts it at a cycle's start, and 144 frames end no cycle of a
@@ -448,5 +507,6 @@ int main(int argc, char **argv)
 	free(sc);
 	free(found);
 	free(cycles);
+	ghostrec_takemeta_clear(&tm);
 	return bad == 0 && outside == 0 && !meta_bad ? 0 : 1;
 }

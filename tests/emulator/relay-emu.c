@@ -39,7 +39,11 @@
  *          [--loss P] [--reorder P] [--reorder-depth K] [--duplicate P] [--dup-delay K]
  *          [--miss P] [--spacing K] [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]
  *          [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S]
- *          [--lose-marker] [--no-osc]
+ *          [--lose-marker] [--no-osc] [--relay-miss-at-marker K]
+ * --relay-miss-at-marker K: the relay (PWAR's Linux side) misses one graph cycle at the sync
+ * marker, as it does under load: K = 0 the marker's first cycle, 1 its second (a marker is longer
+ * than a quantum of 128 or less), -1 the cycle right before it. The network's damage starts half
+ * a second of relayed audio after that cycle.
  * --no-osc: REAPER's OSC never reaches anyone (nothing is sent; --osc-port is not needed): the
  * take starts after the warm-up all the same, and no marker is ever asked for.
  * Exit status: 0 a take was recorded, 3 PWAR's router refused the packets (nothing arrived),
@@ -106,6 +110,8 @@ struct opts {
 	int take_channel;   /* -1 = stereo take */
 	int lose_marker;    /* lose the packet that carries the sync marker */
 	int no_osc;         /* send no OSC at all */
+	int miss_at_marker; /* the relay misses this cycle counted from the marker's first (-1: before) */
+	int miss_marker_set;
 };
 
 struct app {
@@ -128,6 +134,12 @@ struct app {
 	uint64_t seq;
 	uint64_t relay_frame;
 	int marker_lost;
+	/* --relay-miss-at-marker */
+	int64_t cycles_since_marker; /* -1 until the marker's first cycle came through */
+	int missed_at_marker;
+	_Atomic uint64_t missed_frame; /* relay frame where the missed cycle would have gone, + 1 */
+	uint32_t held_len;           /* -1: the packet of the cycle before, sent one cycle late */
+	unsigned char held[sizeof(struct packet_header) + MAX_QUANTUM * MAX_CH * sizeof(float)];
 	int udp_out;
 	struct sockaddr_in dest;
 	_Atomic uint64_t sent_frames;
@@ -218,6 +230,41 @@ static void source_process(void *data, struct spa_io_position *position)
 
 /* ---- relay, Linux side: one packet per quantum ---- */
 
+/* Do the first samples of x hold the marker's preamble? (The node starts a marker at a cycle's
+ * start.) */
+static int marker_starts_here(const float *x, uint32_t n)
+{
+	if (!x || n < GHOSTREC_MARKER_PREAMBLE_FRAMES)
+		return 0;
+	float a = 0.0f;
+	for (uint32_t i = 0; i < GHOSTREC_MARKER_PREAMBLE_FRAMES && a == 0.0f; i++)
+		a = fabsf(x[i]);
+	if (a < GHOSTREC_MARKER_MIN_AMPLITUDE)
+		return 0;
+	for (uint32_t i = 0; i < GHOSTREC_MARKER_PREAMBLE_FRAMES; i++)
+		if (x[i] != a * (float)ghostrec_marker_preamble[i])
+			return 0;
+	return 1;
+}
+
+/* --relay-miss-at-marker: is this the cycle to miss? (-1: the packet held back from the cycle
+ * before is the one.) */
+static int miss_this_cycle(struct app *a, const float *sent)
+{
+	if (!a->o.miss_marker_set || a->missed_at_marker)
+		return 0;
+	if (a->cycles_since_marker < 0 && marker_starts_here(sent, GHOSTREC_MARKER_PREAMBLE_FRAMES))
+		a->cycles_since_marker = 0;
+	else if (a->cycles_since_marker >= 0)
+		a->cycles_since_marker++;
+	int k = a->o.miss_at_marker < 0 ? 0 : a->o.miss_at_marker;
+	if (a->cycles_since_marker != k)
+		return 0;
+	a->missed_at_marker = 1;
+	atomic_store(&a->missed_frame, a->relay_frame + 1);
+	return 1;
+}
+
 static void relay_process(void *data, struct spa_io_position *position)
 {
 	struct app *a = data;
@@ -241,14 +288,31 @@ static void relay_process(void *data, struct spa_io_position *position)
 	h->channels = (uint32_t)a->send_channels;
 	h->n_samples = n;
 	h->flags = 0;
+	size_t len = sizeof(*h) + n * a->send_channels * sizeof(float);
+	int miss = miss_this_cycle(a, s);
+	if (a->o.miss_marker_set && a->o.miss_at_marker < 0) {
+		/* one cycle late (this packet is held, the one held is sent): the cycle before the
+		 * marker's first is the one missed */
+		uint32_t send_len = a->held_len;
+		for (size_t i = 0; i < SPA_MAX(len, (size_t)send_len); i++) {
+			unsigned char c = buf[i];
+			buf[i] = a->held[i];
+			a->held[i] = c;
+		}
+		a->held_len = (uint32_t)len;
+		if (!send_len || miss)
+			return;
+		len = send_len;
+	} else if (miss) {
+		return;
+	}
 	h->seq = a->seq++;
 	/* A running count of what was relayed. Graph hiccups (a cycle the relay or the node
 	 * missed) are not visible here; relay-check finds them by locating the relayed audio in
 	 * the clean file. */
 	h->frame = a->relay_frame;
-	a->relay_frame += n;
-	sendto(a->udp_out, buf, sizeof(*h) + n * a->send_channels * sizeof(float), MSG_DONTWAIT,
-	       (struct sockaddr *)&a->dest, sizeof(a->dest));
+	a->relay_frame += h->n_samples;
+	sendto(a->udp_out, buf, len, MSG_DONTWAIT, (struct sockaddr *)&a->dest, sizeof(a->dest));
 	atomic_store(&a->sent_frames, a->relay_frame);
 }
 
@@ -408,7 +472,11 @@ static int damage_window(struct app *a, uint64_t frame)
 	/* the marker comes when the exporter's mark reaches the node, which a loaded machine may
 	 * delay past loss_after: the damage waits for it (a marker hit by the network has tests of
 	 * its own, --lose-marker) */
-	if (!a->o.no_osc && !a->o.lose_marker && (!a->marker_seen || frame < a->marker_end + 4800))
+	if (a->o.miss_marker_set) {
+		uint64_t missed = atomic_load(&a->missed_frame);
+		if (!missed || frame < missed - 1 + 24000)
+			return 0;
+	} else if (!a->o.no_osc && !a->o.lose_marker && (!a->marker_seen || frame < a->marker_end + 4800))
 		return 0;
 	double rel = (double)(frame - a->req_frame) / 48000.0;
 	return rel >= a->o.loss_after && rel <= a->o.seconds - 0.5;
@@ -673,7 +741,7 @@ static void usage(FILE *f)
 		   "         [--spacing K]\n"
 		   "         [--seed N] [--seconds S] [--loss-after S] [--format pcm16|pcm24|float32]\n"
 		   "         [--take-channel K | --stereo] [--relay-name NAME] [--warmup S] [--linger S] [--lose-marker]\n"
-		   "         [--no-osc]\n");
+		   "         [--no-osc] [--relay-miss-at-marker K]\n");
 }
 
 static int parse_mode(const char *s)
@@ -691,6 +759,10 @@ static const char *check_opts(const struct opts *o)
 		return "--out and --osc-port (or --no-osc) are required";
 	if (o->take_channel >= MAX_CH)
 		return "--take-channel must be 0 or 1";
+	if (o->miss_marker_set && (o->miss_at_marker < -1 || o->miss_at_marker > 1))
+		return "--relay-miss-at-marker is -1 (the cycle before the marker), 0 or 1 (its first or second cycle)";
+	if (o->miss_marker_set && (o->no_osc || o->lose_marker || o->take_channel < 0))
+		return "--relay-miss-at-marker needs a marked take on one channel (not --no-osc, --lose-marker or --stereo)";
 	if (o->loss < 0 || o->loss > 1 || o->reorder < 0 || o->reorder > 1 || o->duplicate < 0 || o->duplicate > 1 ||
 	    o->miss < 0 || o->miss > 1)
 		return "--loss, --reorder, --duplicate and --miss are probabilities in [0, 1]";
@@ -739,6 +811,7 @@ int main(int argc, char **argv)
 		{"take-channel", required_argument, NULL, 'c'}, {"stereo", no_argument, NULL, 'S'},
 		{"warmup", required_argument, NULL, 'w'}, {"linger", required_argument, NULL, 'L'},
 		{"lose-marker", no_argument, NULL, 'M'}, {"no-osc", no_argument, NULL, 'O'},
+		{"relay-miss-at-marker", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int opt, m;
@@ -777,6 +850,10 @@ int main(int argc, char **argv)
 		case 'L': o->linger = atof(optarg); break;
 		case 'M': o->lose_marker = 1; break;
 		case 'O': o->no_osc = 1; break;
+		case 'K':
+			o->miss_at_marker = atoi(optarg);
+			o->miss_marker_set = 1;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -789,6 +866,7 @@ int main(int argc, char **argv)
 	}
 	if (!o->relay_name)
 		o->relay_name = IS_PWAR(o->mode) ? "pwar" : "ghostrec-emu-relay";
+	a->cycles_since_marker = -1;
 	a->send_channels = o->take_channel < 0 ? MAX_CH : 1;
 	a->n_in_ports = IS_PWAR(o->mode) ? 1 : MAX_CH;
 	a->rng = 0x12345678u;
@@ -889,6 +967,14 @@ int main(int argc, char **argv)
 		printf("relay-emu: PWAR's router: %llu packets, %llu bufferSwitch calls, %llu packets refused\n",
 		       (unsigned long long)a->pwar->packets, (unsigned long long)a->pwar->blocks,
 		       (unsigned long long)a->pwar->refused);
+	if (o->miss_marker_set && !a->missed_at_marker) {
+		fprintf(stderr, "relay-emu: --relay-miss-at-marker: no marker came through the relay\n");
+		rc = -1;
+	} else if (o->miss_marker_set) {
+		printf("relay-emu: the relay missed the cycle %s the marker's first (relay frame %llu)\n",
+		       o->miss_at_marker < 0 ? "before" : o->miss_at_marker == 0 ? "that is" : "after",
+		       (unsigned long long)(atomic_load(&a->missed_frame) - 1));
+	}
 	int refused = IS_PWAR(o->mode) && a->take_len == 0 && a->pwar->refused > 0;
 	if (refused)
 		printf("relay-emu: nothing arrived: PWAR's router refused every packet (%s)\n",
